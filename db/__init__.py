@@ -1,0 +1,1 @@
+"""Persistence: schema, migrations, connections, queries and commands. No Textual, no application rules."""

@@ -1,0 +1,56 @@
+"""Opening the SQLite file: checks first, then WAL, foreign keys and a busy timeout on every connection."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from db.errors import DatabaseUnavailable
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 10_000
+
+
+def check_path(path: Path, *, create: bool) -> None:
+    """Refuse paths that would fail later in confusing ways, before SQLite creates anything."""
+    if path.is_dir():
+        raise DatabaseUnavailable(f"{path} is a directory, not a database file")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.exists():
+        raise DatabaseUnavailable(f"directory {parent} does not exist")
+    if path.exists():
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(16)
+        except PermissionError as exc:
+            raise DatabaseUnavailable(f"{path} cannot be read: permission denied") from exc
+        if head and head != SQLITE_HEADER:
+            raise DatabaseUnavailable(f"{path} is not a SQLite database")
+    elif not create:
+        raise DatabaseUnavailable(f"{path} does not exist (run 'helpdesk init' or 'helpdesk demo' first)")
+
+
+def connect(path: Path, *, readonly: bool = False, create: bool = True) -> sqlite3.Connection:
+    """A connection in autocommit mode; the store opens its own transactions (BEGIN IMMEDIATE for writes)."""
+    check_path(path, create=create and not readonly)
+    if not readonly and path.exists() and not os.access(path, os.W_OK):
+        raise DatabaseUnavailable(f"{path} is read-only")
+    if not readonly and not path.exists() and not os.access(path.parent if str(path.parent) else ".", os.W_OK):
+        raise DatabaseUnavailable(f"directory {path.parent} is not writable")
+    uri = f"file:{path.resolve()}?mode={'ro' if readonly else 'rwc'}"
+    try:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        if not readonly:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise DatabaseUnavailable(f"{path}: cannot switch to WAL journal mode (got {mode})")
+            # FULL: a commit the CLI reported as done survives a power cut, not only a killed process.
+            conn.execute("PRAGMA synchronous = FULL")
+        # Touch the schema so a corrupt or encrypted file fails here, with the path named.
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseUnavailable(f"{path} cannot be opened: {exc}") from exc
+    return conn

@@ -1,0 +1,346 @@
+"""Knowledge-base full-text search (SQLite FTS5) for English and Chinese.
+
+Index: one FTS5 table ``kb_fts`` (title, body, tags; rowid = kb_articles.id) with the ``porter unicode61``
+tokenizer, which stems English words. ``unicode61`` would keep an unsegmented Chinese sentence as one token,
+so the text is prepared in Python before it is indexed: every CJK character becomes a token of its own
+(an invisible separator, U+001F, is put around it). A Chinese word is then searched as a phrase of its
+characters, which finds 2-character words inside sentences as well as longer ones, with no dictionary.
+
+Sync is by function, not by trigger, because the preparation runs in Python: the store calls
+``index_article`` after each insert or update of an article, in the same transaction. A delete needs no
+preparation, so a trigger in ``KB_FTS_SQL`` removes the row from the index; ``unindex_article`` does the
+same by hand and is harmless to call twice. ``reindex_all`` rebuilds the whole index.
+
+Queries are user text: they are split into words and CJK runs here and each one is quoted, so FTS5 query
+syntax (``AND``, ``NEAR``, ``*``, ``^``, ``:``, quotes, parentheses) is always searched literally. A
+query first asks for documents holding every term (long CJK runs as exact phrases); when that finds
+fewer than ``limit``, documents holding some terms (CJK runs as overlapping 2-character phrases) follow.
+
+Snippets come from the body: matched text is wrapped in « and » (a « or » already in the text is
+shown as a plain double quote, so the markers are unambiguous); ``snippet_spans`` splits one for the UI.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "KB_FTS_SQL",
+    "KbHit",
+    "index_article",
+    "prepare_text",
+    "reindex_all",
+    "search_articles",
+    "snippet_spans",
+    "suggest_for_text",
+    "unindex_article",
+]
+
+FTS_TABLE = "kb_fts"
+
+KB_FTS_SQL = """
+CREATE VIRTUAL TABLE kb_fts USING fts5(
+  title, body, tags,
+  tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER kb_articles_fts_delete AFTER DELETE ON kb_articles BEGIN
+  DELETE FROM kb_fts WHERE rowid = old.id;
+END;
+"""
+
+MARK_OPEN = "«"
+MARK_CLOSE = "»"
+
+# bm25 column weights: title, body, tags. A title hit says far more about the article than a body hit.
+_WEIGHTS = (8.0, 1.0, 2.0)
+_SNIPPET_TOKENS = 32
+# Caps keep a pasted 10,000-character query (or ticket body) a bounded amount of work.
+_MAX_QUERY_CHARS = 2000
+_MAX_TERMS = 32
+_PREFIX_MIN_LEN = 2
+
+# Han (with extensions and compatibility forms), kana, bopomofo and Hangul syllables: scripts written
+# without spaces between words, so each character is indexed as its own token.
+_CJK = "\u3040-\u30ff\u3100-\u312f\u31a0-\u31bf\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f"
+_SEP = "\x1f"
+_CJK_EDGE = re.compile(rf"(?<=[{_CJK}])(?=[^\s{_SEP}])|(?<=[^\s{_SEP}])(?=[{_CJK}])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_FULLWIDTH = {c: c - 0xFEE0 for r in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A)) for c in range(r[0], r[1] + 1)}
+# Words may be joined by - _ . ' (Wi-Fi, tidb_ddl_version, v8.0.0): kept together and searched as a phrase.
+_TOKEN = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>[^\W_{_CJK}]+(?:['._-][^\W_{_CJK}]+)*)")
+
+# Markdown that carries no searchable words: link targets, image syntax, HTML tags, emphasis markers.
+_MD_IMAGE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
+_MD_LINK = re.compile(r"\[([^\]\n]*)\]\([^)\n]*\)")
+_MD_REF_DEF = re.compile(r"^\s*\[[^\]\n]+\]:\s*\S+.*$", re.MULTILINE)
+_HTML_TAG = re.compile(r"</?[A-Za-z][^<>\n]{0,200}>")
+_MD_MARKS = re.compile(r"(?:\*\*|__|`+|^#{1,6}\s+|^>\s*(?:\[![A-Z]+\])?)", re.MULTILINE)
+
+_EN_STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have having
+    he her here hers him his how i if in into is it its itself just me more most my no nor not now of off on
+    once only or other our ours out over own same she should so some such than that the their theirs them then
+    there these they this those through to too under until up very was we were what when where which while who
+    whom why will with would you your yours since also get got via please hi hello thanks thank""".split()
+)
+# CJK characters that glue words together (particles, question endings): a 2-character unit holding
+# one of them is a seam between words, not a word.
+_ZH_PARTICLES = frozenset("的了吗呢吧啊么")
+_ZH_STOP_UNITS = frozenset(
+    "如何 怎么 怎样 什么 为什 是否 可以 哪些 这个 那个 这些 那些 我们 你们 他们 一个 如果 因为 所以 但是 以及 "
+    "或者 没有 还是 就是 需要 使用 进行 能否 无法 不能".split()
+)
+
+
+class KbHit(BaseModel):
+    """One search result. ``snippet`` is plain text with « » around matched terms; ``score`` is higher
+    for better matches and decreases down the list."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    ref: str | None
+    title: str
+    score: float
+    snippet: str
+    status: Literal["draft", "published"]
+
+
+# -- text preparation ---------------------------------------------------------------------------------
+
+
+def _fold(text: str) -> str:
+    """Full-width letters and digits as ASCII (ＴＥＡＭＳ matches Teams), control characters as spaces.
+    Full-width punctuation stays: it separates tokens either way and reads better in Chinese snippets."""
+    return _CONTROL.sub(" ", text.translate(_FULLWIDTH))
+
+
+def prepare_text(text: str) -> str:
+    """Text as indexed: folded, with a U+001F separator around each CJK character so the tokenizer
+    sees it as a token of its own."""
+    return _CJK_EDGE.sub(_SEP, _fold(text))
+
+
+def _plain_markdown(body: str) -> str:
+    """Body without Markdown that holds no words (URLs, tags, emphasis): fewer noise tokens, cleaner snippets."""
+    body = _MD_IMAGE.sub(r"\1", body)
+    body = _MD_LINK.sub(r"\1", body)
+    body = _MD_REF_DEF.sub("", body)
+    body = _HTML_TAG.sub(" ", body)
+    return _MD_MARKS.sub("", body)
+
+
+def _index_row(title: str, body: str, tags: str) -> tuple[str, str, str]:
+    return prepare_text(title), prepare_text(_plain_markdown(body)), prepare_text(tags.replace(",", " , "))
+
+
+def index_article(conn: sqlite3.Connection, article_id: int) -> None:
+    """(Re)index one article from its current row; call after insert or update, in the same transaction.
+    An id with no row is removed from the index instead."""
+    cur = conn.cursor()
+    cur.row_factory = None
+    row = cur.execute("SELECT title, body, tags FROM kb_articles WHERE id = ?", (article_id,)).fetchone()
+    cur.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid = ?", (article_id,))
+    if row is not None:
+        cur.execute(
+            f"INSERT INTO {FTS_TABLE} (rowid, title, body, tags) VALUES (?, ?, ?, ?)",
+            (article_id, *_index_row(row[0], row[1], row[2] or "")),
+        )
+
+
+def unindex_article(conn: sqlite3.Connection, article_id: int) -> None:
+    """Drop one article from the index (the delete trigger already does this; calling again is harmless)."""
+    conn.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid = ?", (article_id,))
+
+
+def reindex_all(conn: sqlite3.Connection, batch: int = 500) -> int:
+    """Rebuild the index from kb_articles; returns the number of articles indexed."""
+    conn.execute(f"DELETE FROM {FTS_TABLE}")
+    read = conn.cursor()
+    read.row_factory = None
+    read.execute("SELECT id, title, body, tags FROM kb_articles ORDER BY id")
+    count = 0
+    while rows := read.fetchmany(batch):
+        conn.executemany(
+            f"INSERT INTO {FTS_TABLE} (rowid, title, body, tags) VALUES (?, ?, ?, ?)",
+            [(r[0], *_index_row(r[1], r[2], r[3] or "")) for r in rows],
+        )
+        count += len(rows)
+    # One merged b-tree per term instead of one per batch: fewer segments to read on every query.
+    conn.execute(f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}) VALUES ('optimize')")
+    return count
+
+
+# -- query building -----------------------------------------------------------------------------------
+
+
+def _phrase(units: Iterable[str], prefix: bool = False) -> str:
+    """A quoted FTS5 phrase; the text inside is only ever tokenized, never parsed as query syntax."""
+    inner = " ".join(units).replace('"', '""')
+    return f'"{inner}"' + ("*" if prefix else "")
+
+
+def cjk_bigrams(run: str) -> list[str]:
+    """Overlapping 2-character units of a CJK run (a 1-character run stays whole); units that straddle
+    a particle or are question words carry no topic and are left out (all of them, for a run like 如何)."""
+    if len(run) == 1:
+        return [] if run in _ZH_PARTICLES else [run]
+    units = [run[i : i + 2] for i in range(len(run) - 1)]
+    return [u for u in units if not (_ZH_PARTICLES & set(u)) and u not in _ZH_STOP_UNITS]
+
+
+@dataclass(frozen=True)
+class _Term:
+    strict: str  # FTS5 phrase used when every term must match
+    loose: tuple[str, ...]  # phrases used when any may match
+    stop: bool = False
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """How a query becomes FTS5 expressions; the defaults are the measured choice."""
+
+    and_first: bool = True
+    segment: Callable[[str], list[str]] = field(default=cjk_bigrams)
+    strict_cjk_phrase: bool = True
+
+
+DEFAULT_STRATEGY = Strategy()
+
+
+def _terms(text: str, prefix_last: bool, strategy: Strategy) -> list[_Term]:
+    text = _fold(text[:_MAX_QUERY_CHARS])
+    matches = list(_TOKEN.finditer(text))
+    terms: list[_Term] = []
+    seen: set[str] = set()
+    for n, m in enumerate(matches):
+        last = n == len(matches) - 1
+        if m.group("cjk"):
+            run = m.group("cjk")
+            units = strategy.segment(run)
+            loose = tuple(_phrase(u) for u in units)
+            strict = _phrase(run) if strategy.strict_cjk_phrase else " AND ".join(loose)
+            key = "c:" + run
+            if not units:
+                terms.append(_Term(_phrase(run), (_phrase(run),), stop=True))
+                continue
+        else:
+            word = m.group("word").lower()
+            # Search-as-you-type: the word being typed is a prefix, unless the query already moved past it.
+            prefix = prefix_last and last and m.end() == len(text) and len(word) >= _PREFIX_MIN_LEN
+            phrase = _phrase(re.split(r"['._-]", word), prefix)
+            strict, loose, key = phrase, (phrase,), "w:" + word
+            if word in _EN_STOPWORDS:
+                terms.append(_Term(strict, loose, stop=True))
+                continue
+        if key not in seen:
+            seen.add(key)
+            terms.append(_Term(strict, loose))
+    content = [t for t in terms if not t.stop]
+    # A query of nothing but stopwords ("not", "how to") is still searched, literally.
+    return (content or terms)[:_MAX_TERMS]
+
+
+def _loose_expr(terms: Sequence[_Term]) -> str:
+    phrases = list(dict.fromkeys(p for t in terms for p in t.loose))[: _MAX_TERMS * 2]
+    return " OR ".join(phrases)
+
+
+# -- search -------------------------------------------------------------------------------------------
+
+_SEARCH_SQL = f"""
+SELECT a.id, a.ref, a.title, a.status, rank,
+       snippet({FTS_TABLE}, 1, char(2), char(3), '…', ?)
+FROM {FTS_TABLE} JOIN kb_articles AS a ON a.id = {FTS_TABLE}.rowid
+WHERE {FTS_TABLE} MATCH ? AND rank MATCH 'bm25({", ".join(map(str, _WEIGHTS))})'
+  AND (? OR a.status = 'published')
+ORDER BY rank
+LIMIT ?
+"""
+
+_RAW_MARK = re.compile("\x02([^\x02\x03]*)\x03")
+_SPACES = re.compile(r"\s+")
+
+
+def _clean_snippet(raw: str) -> str:
+    text = raw.replace(_SEP, "")
+    # A CJK phrase is marked per character; join neighbouring marks into one.
+    text = text.replace("\x03\x02", "")
+    text = text.replace(MARK_OPEN, '"').replace(MARK_CLOSE, '"')
+    text = _RAW_MARK.sub(lambda m: f"{MARK_OPEN}{m.group(1)}{MARK_CLOSE}", text)
+    return _SPACES.sub(" ", text.replace("\x02", "").replace("\x03", "")).strip()
+
+
+def snippet_spans(snippet: str) -> list[tuple[str, bool]]:
+    """Split a snippet into (text, is_match) spans for rendering without markup."""
+    spans: list[tuple[str, bool]] = []
+    for n, part in enumerate(re.split(f"{MARK_OPEN}|{MARK_CLOSE}", snippet)):
+        if part:
+            spans.append((part, n % 2 == 1))
+    return spans
+
+
+def _run(conn: sqlite3.Connection, expr: str, limit: int, include_drafts: bool) -> Iterator[KbHit]:
+    cur = conn.cursor()
+    cur.row_factory = None
+    rows = cur.execute(_SEARCH_SQL, (_SNIPPET_TOKENS, expr, int(include_drafts), limit)).fetchall()
+    for aid, ref, title, status, rank, raw in rows:
+        yield KbHit(id=aid, ref=ref, title=title, score=-rank, snippet=_clean_snippet(raw or ""), status=status)
+
+
+def _search(
+    conn: sqlite3.Connection,
+    query: str,
+    limit: int,
+    include_drafts: bool,
+    *,
+    prefix_last: bool,
+    strategy: Strategy = DEFAULT_STRATEGY,
+) -> list[KbHit]:
+    if limit <= 0:
+        return []
+    terms = _terms(query, prefix_last, strategy)
+    if not terms:
+        return []
+    loose = _loose_expr(terms)
+    strict = " AND ".join(t.strict for t in terms)
+    hits: list[KbHit] = []
+    if strategy.and_first and strict != loose:
+        hits = list(_run(conn, strict, limit, include_drafts))
+        if len(hits) >= limit:
+            return hits
+    seen = {h.id for h in hits}
+    more = [h for h in _run(conn, loose, limit + len(hits), include_drafts) if h.id not in seen]
+    if hits and more:
+        # Keep scores falling down the list: a partial match ranks below every full match.
+        floor, top = hits[-1].score, max(h.score for h in more)
+        scale = min(1.0, 0.99 * floor / top) if top > 0 else 1.0
+        more = [h.model_copy(update={"score": h.score * scale}) for h in more]
+    return hits + more[: limit - len(hits)]
+
+
+def search_articles(
+    conn: sqlite3.Connection, query: str, limit: int = 10, include_drafts: bool = False, *, prefix_last: bool = True
+) -> list[KbHit]:
+    """Articles matching a user's query, best first. Documents with every term come before those with
+    some. With ``prefix_last`` the last word also matches as a prefix while it is being typed (no
+    trailing space). Drafts are left out unless ``include_drafts``."""
+    return _search(conn, query, limit, include_drafts, prefix_last=prefix_last)
+
+
+def suggest_for_text(conn: sqlite3.Connection, text: str, limit: int = 5) -> list[KbHit]:
+    """Published articles for a ticket's subject and body: any of its salient terms (stopwords and
+    Chinese question words dropped), ranked by bm25, so a long description still finds its article."""
+    if limit <= 0:
+        return []
+    terms = _terms(text, False, DEFAULT_STRATEGY)
+    if not terms:
+        return []
+    return list(_run(conn, _loose_expr(terms), limit, False))

@@ -1,0 +1,221 @@
+"""Schema and forward-only migrations, versioned by PRAGMA user_version.
+
+Each entry of MIGRATIONS moves the database one version forward, inside one transaction.
+Never edit a released migration: append a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+V1 = """
+CREATE TABLE agents (
+  name TEXT PRIMARY KEY,
+  display_name TEXT NOT NULL DEFAULT '',
+  role TEXT NOT NULL CHECK (role IN ('agent','supervisor','admin')),
+  tier TEXT NOT NULL DEFAULT 'L1' CHECK (tier IN ('L1','L2','L3')),
+  active INTEGER NOT NULL DEFAULT 1,
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE customers (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  organisation TEXT NOT NULL DEFAULT '',
+  email TEXT,
+  phone TEXT,
+  tier TEXT NOT NULL DEFAULT 'standard',
+  environment TEXT NOT NULL DEFAULT '',
+  notes TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX customers_email ON customers(lower(email)) WHERE email IS NOT NULL AND email <> '';
+CREATE INDEX customers_name ON customers(name);
+
+CREATE TABLE tickets (
+  id INTEGER PRIMARY KEY,
+  subject TEXT NOT NULL,
+  body TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL CHECK (status IN ('new','open','pending','restored','resolved','closed')),
+  priority TEXT NOT NULL CHECK (priority IN ('P1','P2','P3','P4')),
+  channel TEXT NOT NULL CHECK (channel IN ('phone','email','chat','web','onsite')),
+  tier TEXT NOT NULL DEFAULT 'L1' CHECK (tier IN ('L1','L2','L3')),
+  assignee TEXT REFERENCES agents(name),
+  customer_id INTEGER REFERENCES customers(id),
+  parent_id INTEGER REFERENCES tickets(id),
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  version INTEGER NOT NULL DEFAULT 1,
+  restore_summary TEXT,
+  resolution_summary TEXT,
+  resolution_code TEXT,
+  resolved_at TEXT,
+  closed_at TEXT,
+  confirmed INTEGER,
+  unconfirmed_reason TEXT,
+  asked_anything_else INTEGER,
+  kb_needed INTEGER NOT NULL DEFAULT 0,
+  followup_due TEXT,
+  followup_done_at TEXT,
+  public_replies INTEGER NOT NULL DEFAULT 0,
+  escalations INTEGER NOT NULL DEFAULT 0,
+  reopens INTEGER NOT NULL DEFAULT 0,
+  -- Denormalised from the SLA rules at every write, so the queue sorts and filters in SQL.
+  sla_clock TEXT,
+  sla_due REAL,
+  sla_warn REAL,
+  sla_paused_remaining INTEGER
+);
+CREATE INDEX tickets_queue ON tickets(status, sla_due);
+CREATE INDEX tickets_due ON tickets(sla_due);
+CREATE INDEX tickets_assignee ON tickets(assignee, status);
+CREATE INDEX tickets_customer ON tickets(customer_id);
+CREATE INDEX tickets_created ON tickets(created_at);
+
+CREATE TABLE messages (
+  id INTEGER PRIMARY KEY,
+  ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+  kind TEXT NOT NULL CHECK (kind IN ('customer','reply','note')),
+  author TEXT NOT NULL,
+  body TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX messages_ticket ON messages(ticket_id, id);
+
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY,
+  ticket_id INTEGER REFERENCES tickets(id),
+  actor TEXT NOT NULL,
+  at TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  from_value TEXT,
+  to_value TEXT,
+  detail TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX events_ticket ON events(ticket_id, id);
+CREATE INDEX events_at ON events(at);
+CREATE INDEX events_kind ON events(kind, at);
+-- The audit trail is append-only: the database itself refuses to rewrite history.
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+
+CREATE TABLE sla_marks (
+  ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+  clock TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('warning','breach')),
+  cycle_start TEXT NOT NULL,
+  PRIMARY KEY (ticket_id, clock, kind, cycle_start)
+) WITHOUT ROWID;
+
+CREATE TABLE kb_articles (
+  id INTEGER PRIMARY KEY,
+  ref TEXT UNIQUE,
+  title TEXT NOT NULL,
+  body TEXT NOT NULL,
+  tags TEXT NOT NULL DEFAULT '',
+  product TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL DEFAULT 'published' CHECK (status IN ('draft','published')),
+  lang TEXT NOT NULL DEFAULT '',
+  source_ticket_id INTEGER REFERENCES tickets(id),
+  created_by TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+
+CREATE TABLE ticket_kb (
+  ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+  article_id INTEGER NOT NULL REFERENCES kb_articles(id),
+  linked_by TEXT NOT NULL,
+  linked_at TEXT NOT NULL,
+  PRIMARY KEY (ticket_id, article_id)
+) WITHOUT ROWID;
+
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  updated_by TEXT NOT NULL
+);
+
+CREATE TABLE csat (
+  id INTEGER PRIMARY KEY,
+  ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+  closure INTEGER NOT NULL,
+  score INTEGER NOT NULL CHECK (score BETWEEN 1 AND 5),
+  comment TEXT NOT NULL DEFAULT '',
+  at TEXT NOT NULL,
+  UNIQUE (ticket_id, closure)
+);
+
+CREATE TABLE presence (
+  agent TEXT NOT NULL,
+  ticket_id INTEGER NOT NULL,
+  seen_at REAL NOT NULL,
+  PRIMARY KEY (agent, ticket_id)
+) WITHOUT ROWID;
+"""
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    from db.kb_search import KB_FTS_SQL
+
+    for statement in _split(V1 + "\n" + KB_FTS_SQL):
+        conn.execute(statement)
+
+
+def _split(script: str) -> list[str]:
+    """Split a script into statements (executescript would commit our transaction)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--") and not buffer.strip():
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1]
+LATEST = len(MIGRATIONS)
+
+
+def version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, before: Callable[[int], None] | None = None) -> int:
+    """Bring the schema to LATEST. ``before(current)`` runs first when an existing database must change
+    (the store backs the file up there). Returns the version reached."""
+    current = version(conn)
+    if current > LATEST:
+        from db.errors import DatabaseUnavailable
+
+        raise DatabaseUnavailable(
+            f"database schema version {current} is newer than this program supports ({LATEST}); upgrade helpdesk"
+        )
+    if current == LATEST:
+        return current
+    if current > 0 and before is not None:
+        before(current)
+    for index in range(current, LATEST):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have migrated while we waited for the lock.
+            if version(conn) > index:
+                conn.execute("COMMIT")
+                continue
+            MIGRATIONS[index](conn)
+            conn.execute(f"PRAGMA user_version = {index + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return LATEST

@@ -1,0 +1,565 @@
+"""The store: every query and command the application runs against SQLite.
+
+Writers open ``BEGIN IMMEDIATE`` (a deferred read-then-write transaction cannot upgrade its lock and fails with
+"database is locked" under contention) and the whole unit of work is retried when SQLite stays busy.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlite_utils
+
+from db import kb_search, schema
+from db.connection import connect
+from db.errors import Conflict, DatabaseUnavailable, Duplicate, NotFound, ReadOnly, StoreError
+from db.models import Agent, Csat, Customer, Event, KbArticle, Message, Presence, QueueItem, Ticket
+
+T = TypeVar("T")
+
+OPEN_STATUSES = ("new", "open", "pending", "restored")
+TICKET_COLUMNS = (
+    "id, subject, body, status, priority, channel, tier, assignee, customer_id, parent_id, created_at, updated_at,"
+    " version, restore_summary, resolution_summary, resolution_code, resolved_at, closed_at, confirmed,"
+    " unconfirmed_reason, asked_anything_else, kb_needed, followup_due, followup_done_at, public_replies,"
+    " escalations, reopens, sla_clock, sla_due, sla_warn, sla_paused_remaining"
+)
+QUEUE_SELECT = (
+    "SELECT t.id, t.subject, t.status, t.priority, t.channel, t.tier, t.assignee, c.name AS customer,"
+    " c.tier AS customer_tier, t.created_at, t.updated_at, t.version, t.sla_clock, t.sla_due, t.sla_warn,"
+    " t.sla_paused_remaining FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id"
+)
+# Breached and soonest-due first; paused and clock-less tickets after, least remaining first.
+QUEUE_ORDER = (
+    " ORDER BY t.sla_due IS NULL, t.sla_due, t.sla_paused_remaining IS NULL, t.sla_paused_remaining,"
+    " t.priority, t.id"
+)
+
+
+def ts(value: datetime) -> str:
+    """Timestamps are stored as UTC ISO-8601 text to the second, so they sort as text."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_ts(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    """What the queue and `ticket list` ask for; every field narrows the selection."""
+
+    statuses: Sequence[str] = OPEN_STATUSES
+    priority: str | None = None
+    assignee: str | None = None
+    unassigned: bool = False
+    tier: str | None = None
+    customer_id: int | None = None
+    due_before: float | None = None  # breaching: sla_due <= this instant
+    warn_before: float | None = None  # at risk: sla_warn <= this instant
+    at_risk_or_breaching: float | None = None
+    text: str | None = None
+    exclude_ids: Sequence[int] = field(default_factory=tuple)
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.statuses:
+            clauses.append(f"t.status IN ({','.join('?' * len(self.statuses))})")
+            params.extend(self.statuses)
+        if self.priority:
+            clauses.append("t.priority = ?")
+            params.append(self.priority)
+        if self.assignee:
+            clauses.append("t.assignee = ?")
+            params.append(self.assignee)
+        if self.unassigned:
+            clauses.append("t.assignee IS NULL")
+        if self.tier:
+            clauses.append("t.tier = ?")
+            params.append(self.tier)
+        if self.customer_id is not None:
+            clauses.append("t.customer_id = ?")
+            params.append(self.customer_id)
+        if self.due_before is not None:
+            clauses.append("t.sla_due <= ?")
+            params.append(self.due_before)
+        if self.warn_before is not None:
+            clauses.append("t.sla_warn <= ? AND t.sla_due > ?")
+            params.extend([self.warn_before, self.warn_before])
+        if self.at_risk_or_breaching is not None:
+            clauses.append("(t.sla_warn <= ? OR t.sla_due <= ?)")
+            params.extend([self.at_risk_or_breaching, self.at_risk_or_breaching])
+        if self.text:
+            needle = "%" + self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            clauses.append(
+                "(t.subject LIKE ? ESCAPE '\\' OR c.name LIKE ? ESCAPE '\\' OR c.organisation LIKE ? ESCAPE '\\'"
+                " OR CAST(t.id AS TEXT) = ?)"
+            )
+            params.extend([needle, needle, needle, self.text.strip().lstrip("#")])
+        if self.exclude_ids:
+            clauses.append(f"t.id NOT IN ({','.join('?' * len(self.exclude_ids))})")
+            params.extend(self.exclude_ids)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _is_busy(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+class Store:
+    """One SQLite database. Thread-safe for use from Textual thread workers (one lock per connection)."""
+
+    def __init__(self, path: str | Path, *, readonly: bool = False, create: bool = True, migrate: bool = True):
+        self.path = Path(path)
+        self.readonly = readonly
+        existed = self.path.exists() and self.path.stat().st_size > 0
+        self.conn = connect(self.path, readonly=readonly, create=create)
+        self.db = sqlite_utils.Database(self.conn)
+        self._lock = threading.RLock()
+        try:
+            current = schema.version(self.conn)
+            if readonly:
+                if current != schema.LATEST:
+                    raise DatabaseUnavailable(f"{self.path} is not a helpdesk database at schema {schema.LATEST}")
+            elif migrate:
+                if existed and current == 0 and self._has_foreign_tables():
+                    raise DatabaseUnavailable(f"{self.path} is a SQLite database of another application")
+                schema.migrate(self.conn, before=self._backup_before_migration)
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise DatabaseUnavailable(f"{self.path} cannot be used: {exc}") from exc
+        except StoreError:
+            self.conn.close()
+            raise
+
+    # -- plumbing -----------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+    def _has_foreign_tables(self) -> bool:
+        rows = self.conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()
+        return bool(rows[0])
+
+    def _backup_before_migration(self, current: int) -> None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        self.backup(self.path.with_name(f"{self.path.name}.v{current}-{stamp}.bak"))
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits (cheap: no table is read)."""
+        with self._lock:
+            return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self.readonly:
+            raise ReadOnly("this database is open read-only")
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+
+    def write(self, work: Callable[[], T], attempts: int = 12) -> T:
+        """Run ``work`` in one write transaction, retrying the whole unit while SQLite stays busy."""
+        delay = 0.02
+        for attempt in range(attempts):
+            try:
+                with self.transaction():
+                    return work()
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or attempt == attempts - 1:
+                    if _is_busy(exc):
+                        raise StoreError("the database stayed busy; try again in a moment") from exc
+                    raise
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 0.5)
+        raise StoreError("the database stayed busy; try again in a moment")  # pragma: no cover
+
+    def _rows(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.db.query(sql, params))
+
+    def _one(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> dict[str, Any] | None:
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
+
+    def _insert(self, table: str, record: Mapping[str, Any]) -> int:
+        with self._lock:
+            tbl = self.db.table(table)
+            tbl.insert(dict(record))
+            return int(tbl.last_rowid or 0)
+
+    # -- agents -------------------------------------------------------------------------------------------
+
+    def get_agent(self, name: str) -> Agent | None:
+        row = self._one("SELECT * FROM agents WHERE name = ?", [name])
+        return Agent(**row) if row else None
+
+    def list_agents(self) -> list[Agent]:
+        return [Agent(**r) for r in self._rows("SELECT * FROM agents ORDER BY tier, name")]
+
+    def count_agents(self) -> int:
+        row = self._one("SELECT count(*) AS n FROM agents")
+        return int(row["n"]) if row else 0
+
+    def insert_agent(self, name: str, role: str, tier: str, display_name: str, at: datetime) -> Agent:
+        if self.get_agent(name) is not None:
+            raise Duplicate(f"agent {name} already exists")
+        self._insert(
+            "agents",
+            {"name": name, "role": role, "tier": tier, "display_name": display_name, "active": 1, "created_at": ts(at)},
+        )
+        agent = self.get_agent(name)
+        assert agent is not None
+        return agent
+
+    def update_agent(self, name: str, fields: Mapping[str, Any]) -> None:
+        with self._lock:
+            self.db.table("agents").update(name, dict(fields))
+
+    # -- customers ----------------------------------------------------------------------------------------
+
+    def get_customer(self, customer_id: int) -> Customer:
+        row = self._one("SELECT * FROM customers WHERE id = ?", [customer_id])
+        if row is None:
+            raise NotFound("customer", customer_id)
+        return Customer(**row)
+
+    def find_customer(self, *, email: str | None = None, name: str | None = None) -> Customer | None:
+        if email:
+            row = self._one("SELECT * FROM customers WHERE lower(email) = lower(?)", [email])
+            if row:
+                return Customer(**row)
+        if name:
+            row = self._one("SELECT * FROM customers WHERE name = ? ORDER BY id LIMIT 1", [name])
+            if row:
+                return Customer(**row)
+        return None
+
+    def insert_customer(self, fields: Mapping[str, Any], at: datetime) -> Customer:
+        record = {"created_at": ts(at), **fields}
+        return self.get_customer(self._insert("customers", record))
+
+    def list_customers(self) -> list[Customer]:
+        return [Customer(**r) for r in self._rows("SELECT * FROM customers ORDER BY name")]
+
+    # -- tickets ------------------------------------------------------------------------------------------
+
+    def get_ticket(self, ticket_id: int) -> Ticket:
+        row = self._one(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?", [ticket_id])
+        if row is None:
+            raise NotFound("ticket", ticket_id)
+        return Ticket(**row)
+
+    def insert_ticket(self, fields: Mapping[str, Any]) -> int:
+        return self._insert("tickets", _encode(fields))
+
+    def update_ticket(self, ticket_id: int, fields: Mapping[str, Any], expected_version: int) -> Ticket:
+        """Apply ``fields`` only if the ticket is still at ``expected_version``; bumps the version."""
+        record = _encode(fields)
+        sets = ", ".join(f"{k} = :{k}" for k in record)
+        params = {**record, "__id": ticket_id, "__v": expected_version}
+        with self._lock:
+            cur = self.db.execute(
+                f"UPDATE tickets SET {sets}{', ' if sets else ''}version = version + 1 WHERE id = :__id AND version = :__v",
+                params,
+            )
+            if cur.rowcount != 1:
+                current = self._one("SELECT version FROM tickets WHERE id = ?", [ticket_id])
+                if current is None:
+                    raise NotFound("ticket", ticket_id)
+                raise Conflict(ticket_id, expected_version, int(current["version"]))
+        return self.get_ticket(ticket_id)
+
+    def set_ticket_sla(self, ticket_id: int, fields: Mapping[str, Any]) -> None:
+        """SLA columns are derived data: refreshing them is not a change of the ticket (no version bump)."""
+        record = _encode(fields)
+        with self._lock:
+            self.db.table("tickets").update(ticket_id, record)
+
+    def queue(self, flt: TicketFilter, offset: int = 0, limit: int = 100) -> list[QueueItem]:
+        where, params = flt.where()
+        sql = f"{QUEUE_SELECT}{where}{QUEUE_ORDER} LIMIT ? OFFSET ?"
+        return [QueueItem(**r) for r in self._rows(sql, [*params, limit, offset])]
+
+    def queue_count(self, flt: TicketFilter) -> int:
+        where, params = flt.where()
+        row = self._one(f"SELECT count(*) AS n FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id{where}", params)
+        return int(row["n"]) if row else 0
+
+    def ticket_ids(self, statuses: Sequence[str] | None = None) -> list[int]:
+        if statuses:
+            rows = self._rows(f"SELECT id FROM tickets WHERE status IN ({','.join('?' * len(statuses))})", list(statuses))
+        else:
+            rows = self._rows("SELECT id FROM tickets ORDER BY id")
+        return [int(r["id"]) for r in rows]
+
+    def tickets_due_for_marks(self, now: float) -> list[int]:
+        rows = self._rows(
+            "SELECT id FROM tickets WHERE status IN ('new','open','pending','restored') AND (sla_warn <= ? OR sla_due <= ?)",
+            [now, now],
+        )
+        return [int(r["id"]) for r in rows]
+
+    def resolved_before(self, cutoff: datetime) -> list[int]:
+        rows = self._rows("SELECT id FROM tickets WHERE status = 'resolved' AND resolved_at <= ?", [ts(cutoff)])
+        return [int(r["id"]) for r in rows]
+
+    def count_tickets(self) -> int:
+        row = self._one("SELECT count(*) AS n FROM tickets")
+        return int(row["n"]) if row else 0
+
+    def all_tickets(self) -> Iterator[Ticket]:
+        with self._lock:
+            rows = list(self.db.query(f"SELECT {TICKET_COLUMNS} FROM tickets ORDER BY id"))
+        for row in rows:
+            yield Ticket(**row)
+
+    # -- messages and events ------------------------------------------------------------------------------
+
+    def add_message(self, ticket_id: int, kind: str, author: str, body: str, at: datetime) -> Message:
+        mid = self._insert(
+            "messages", {"ticket_id": ticket_id, "kind": kind, "author": author, "body": body, "created_at": ts(at)}
+        )
+        return Message(id=mid, ticket_id=ticket_id, kind=kind, author=author, body=body, created_at=at)  # type: ignore[arg-type]
+
+    def messages(self, ticket_id: int) -> list[Message]:
+        return [Message(**r) for r in self._rows("SELECT * FROM messages WHERE ticket_id = ? ORDER BY id", [ticket_id])]
+
+    def add_event(
+        self,
+        ticket_id: int | None,
+        actor: str,
+        at: datetime,
+        kind: str,
+        from_value: str | None = None,
+        to_value: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> Event:
+        payload = json.dumps(dict(detail or {}), ensure_ascii=False, sort_keys=True)
+        eid = self._insert(
+            "events",
+            {
+                "ticket_id": ticket_id,
+                "actor": actor,
+                "at": ts(at),
+                "kind": kind,
+                "from_value": from_value,
+                "to_value": to_value,
+                "detail": payload,
+            },
+        )
+        return Event(
+            id=eid, ticket_id=ticket_id, actor=actor, at=at, kind=kind, from_value=from_value, to_value=to_value,
+            detail=dict(detail or {}),
+        )
+
+    def events(self, ticket_id: int) -> list[Event]:
+        return [_event(r) for r in self._rows("SELECT * FROM events WHERE ticket_id = ? ORDER BY id", [ticket_id])]
+
+    def events_between(self, start: datetime | None, end: datetime | None, kinds: Sequence[str] = ()) -> list[Event]:
+        clauses, params = [], []
+        if start is not None:
+            clauses.append("at >= ?")
+            params.append(ts(start))
+        if end is not None:
+            clauses.append("at < ?")
+            params.append(ts(end))
+        if kinds:
+            clauses.append(f"kind IN ({','.join('?' * len(kinds))})")
+            params.extend(kinds)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        return [_event(r) for r in self._rows(f"SELECT * FROM events{where} ORDER BY id", params)]
+
+    def last_event(self, ticket_id: int) -> Event | None:
+        row = self._one("SELECT * FROM events WHERE ticket_id = ? ORDER BY id DESC LIMIT 1", [ticket_id])
+        return _event(row) if row else None
+
+    def last_event_at(self, ticket_id: int) -> datetime | None:
+        row = self._one("SELECT max(at) AS at FROM events WHERE ticket_id = ?", [ticket_id])
+        return parse_ts(row["at"]) if row and row["at"] else None
+
+    def count_events(self) -> int:
+        row = self._one("SELECT count(*) AS n FROM events")
+        return int(row["n"]) if row else 0
+
+    def add_sla_mark(self, ticket_id: int, clock: str, kind: str, cycle_start: datetime) -> bool:
+        """True when this process is the first to notice the crossing (the mark did not exist yet)."""
+        with self._lock:
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO sla_marks (ticket_id, clock, kind, cycle_start) VALUES (?, ?, ?, ?)",
+                [ticket_id, clock, kind, ts(cycle_start)],
+            )
+            return cur.rowcount == 1
+
+    # -- settings (policies, macros, phrase rules are JSON documents) ---------------------------------------
+
+    def get_setting(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM settings WHERE key = ?", [key])
+        return str(row["value"]) if row else None
+
+    def set_setting(self, key: str, value: str, by: str, at: datetime) -> None:
+        with self._lock:
+            self.db.table("settings").upsert(
+                {"key": key, "value": value, "updated_by": by, "updated_at": ts(at)}, pk="key"
+            )
+
+    # -- knowledge base -----------------------------------------------------------------------------------
+
+    def insert_article(self, fields: Mapping[str, Any], at: datetime) -> KbArticle:
+        record = {"created_at": ts(at), "updated_at": ts(at), **fields}
+        if record.get("ref"):
+            existing = self._one("SELECT id FROM kb_articles WHERE ref = ?", [record["ref"]])
+            if existing:
+                raise Duplicate(f"an article with ref {record['ref']} already exists (#{existing['id']})")
+        aid = self._insert("kb_articles", record)
+        with self._lock:
+            kb_search.index_article(self.conn, aid)
+        return self.get_article(aid)
+
+    def update_article(self, article_id: int, fields: Mapping[str, Any], at: datetime) -> KbArticle:
+        with self._lock:
+            self.db.table("kb_articles").update(article_id, {**fields, "updated_at": ts(at)})
+            kb_search.index_article(self.conn, article_id)
+        return self.get_article(article_id)
+
+    def get_article(self, article_id: int) -> KbArticle:
+        row = self._one("SELECT * FROM kb_articles WHERE id = ?", [article_id])
+        if row is None:
+            raise NotFound("article", article_id)
+        return KbArticle(**row)
+
+    def list_articles(self, status: str | None = None) -> list[KbArticle]:
+        if status:
+            rows = self._rows("SELECT * FROM kb_articles WHERE status = ? ORDER BY id", [status])
+        else:
+            rows = self._rows("SELECT * FROM kb_articles ORDER BY id")
+        return [KbArticle(**r) for r in rows]
+
+    def count_articles(self) -> int:
+        row = self._one("SELECT count(*) AS n FROM kb_articles")
+        return int(row["n"]) if row else 0
+
+    def search_articles(self, query: str, limit: int = 10, include_drafts: bool = False) -> list[kb_search.KbHit]:
+        with self._lock:
+            return kb_search.search_articles(self.conn, query, limit=limit, include_drafts=include_drafts)
+
+    def suggest_articles(self, text: str, limit: int = 5) -> list[kb_search.KbHit]:
+        with self._lock:
+            return kb_search.suggest_for_text(self.conn, text, limit=limit)
+
+    def link_article(self, ticket_id: int, article_id: int, by: str, at: datetime) -> bool:
+        with self._lock:
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO ticket_kb (ticket_id, article_id, linked_by, linked_at) VALUES (?, ?, ?, ?)",
+                [ticket_id, article_id, by, ts(at)],
+            )
+            return cur.rowcount == 1
+
+    def linked_articles(self, ticket_id: int) -> list[KbArticle]:
+        rows = self._rows(
+            "SELECT a.* FROM kb_articles a JOIN ticket_kb l ON l.article_id = a.id WHERE l.ticket_id = ? ORDER BY l.linked_at",
+            [ticket_id],
+        )
+        return [KbArticle(**r) for r in rows]
+
+    # -- satisfaction and presence -----------------------------------------------------------------------
+
+    def add_csat(self, ticket_id: int, closure: int, score: int, comment: str, at: datetime) -> Csat:
+        try:
+            cid = self._insert(
+                "csat", {"ticket_id": ticket_id, "closure": closure, "score": score, "comment": comment, "at": ts(at)}
+            )
+        except sqlite3.IntegrityError as exc:
+            raise Duplicate(f"ticket {ticket_id} already has a satisfaction score for this closure") from exc
+        return Csat(id=cid, ticket_id=ticket_id, closure=closure, score=score, comment=comment, at=at)
+
+    def csat_for(self, ticket_ids: Sequence[int] | None = None) -> list[Csat]:
+        return [Csat(**r) for r in self._rows("SELECT * FROM csat ORDER BY id")]
+
+    def heartbeat(self, agent: str, ticket_id: int, now: float) -> None:
+        with self._lock:
+            self.db.table("presence").upsert({"agent": agent, "ticket_id": ticket_id, "seen_at": now}, pk=("agent", "ticket_id"))
+
+    def leave(self, agent: str, ticket_id: int) -> None:
+        with self._lock:
+            self.db.execute("DELETE FROM presence WHERE agent = ? AND ticket_id = ?", [agent, ticket_id])
+
+    def viewers(self, ticket_id: int, since: float) -> list[Presence]:
+        rows = self._rows("SELECT * FROM presence WHERE ticket_id = ? AND seen_at >= ? ORDER BY agent", [ticket_id, since])
+        return [Presence(**r) for r in rows]
+
+    # -- maintenance ------------------------------------------------------------------------------------
+
+    def backup(self, dest: str | Path) -> Path:
+        """SQLite's online backup in one step (a consistent snapshot while others write), written to a temporary
+        file and renamed into place so a failed backup never leaves a half-written file."""
+        target = Path(dest)
+        if target.is_dir():
+            target = target / f"helpdesk-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.db"
+        if not target.parent.exists():
+            raise DatabaseUnavailable(f"directory {target.parent} does not exist")
+        tmp = target.with_name(f".{target.name}.tmp")
+        try:
+            out = sqlite3.connect(tmp)
+            try:
+                with self._lock:
+                    self.conn.backup(out, pages=-1)
+                out.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                out.close()
+            tmp.replace(target)
+        except (OSError, sqlite3.Error) as exc:
+            tmp.unlink(missing_ok=True)
+            raise StoreError(f"backup to {target} failed: {exc}") from exc
+        return target
+
+    def integrity_problems(self) -> list[str]:
+        with self._lock:
+            problems = [str(r[0]) for r in self.conn.execute("PRAGMA integrity_check") if str(r[0]) != "ok"]
+            for row in self.conn.execute("PRAGMA foreign_key_check"):
+                problems.append(f"foreign key: {row[0]} row {row[1]} refers to missing {row[2]}")
+        return problems
+
+    def copy_file_to(self, dest: Path) -> None:
+        shutil.copyfile(self.path, dest)
+
+
+def _encode(fields: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if isinstance(value, datetime):
+            out[key] = ts(value)
+        elif isinstance(value, bool):
+            out[key] = int(value)
+        else:
+            out[key] = value
+    return out
+
+
+def _event(row: Mapping[str, Any]) -> Event:
+    data = dict(row)
+    data["detail"] = json.loads(data.get("detail") or "{}")
+    return Event(**data)

@@ -1,0 +1,110 @@
+"""Shared fixtures: a temporary database with a small team, a frozen clock, and an in-process CLI runner."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from console.i18n import set_language
+from console.service import HelpdeskService
+
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
+
+
+class FrozenClock:
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> datetime:
+        self.now = self.now + timedelta(**kwargs)
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    set_language("en")
+    yield
+    set_language("en")
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "helpdesk.db"
+
+
+@pytest.fixture
+def team(db_path: Path, clock: FrozenClock) -> Callable[[str], HelpdeskService]:
+    """A database with admin `boss`, supervisor `sue` (L2), agents `li.wei` (L1), `ann` (L1), `kai` (L2), `zoe` (L3);
+    returns a factory of services acting as a given agent, all sharing the frozen clock."""
+    admin = HelpdeskService.open(db_path, "boss", clock=clock, create=True)
+    admin.init("boss")
+    for name, role, tier in (
+        ("sue", "supervisor", "L2"),
+        ("li.wei", "agent", "L1"),
+        ("ann", "agent", "L1"),
+        ("kai", "agent", "L2"),
+        ("zoe", "agent", "L3"),
+    ):
+        admin.add_agent(name, role, tier)
+    services: list[HelpdeskService] = [admin]
+
+    def as_agent(name: str) -> HelpdeskService:
+        svc = HelpdeskService(admin.store, name, clock=clock)
+        services.append(svc)
+        return svc
+
+    yield as_agent  # type: ignore[misc]
+    admin.store.close()
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def cli(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """Run `helpdesk …` in-process against the temporary database."""
+    from console.cli import main
+
+    monkeypatch.setenv("HELPDESK_DB", str(db_path))
+    monkeypatch.delenv("HELPDESK_AGENT", raising=False)
+    monkeypatch.delenv("HELPDESK_LANG", raising=False)
+
+    def run(*argv: str, stdin: str = "", actor: str | None = "boss") -> Result:
+        out, err = io.StringIO(), io.StringIO()
+        args = list(argv)
+        if actor is not None:
+            args = ["--as", actor, *args]
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = main(args)
+            except SystemExit as exc:  # argparse exits
+                code = int(exc.code or 0)
+        set_language("en")
+        return Result(code, out.getvalue(), err.getvalue())
+
+    return run
