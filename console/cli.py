@@ -232,7 +232,9 @@ def cmd_ticket_reply(service: HelpdeskService, args: argparse.Namespace) -> int:
 def cmd_ticket_customer_reply(service: HelpdeskService, args: argparse.Namespace) -> int:
     t = service.customer_reply(args.id, _body(args), at=args.at)
     if t.id != args.id and not args.json:
-        emit_line(_("Ticket {old} was closed too long ago; opened follow-up ticket {new}.").format(old=args.id, new=t.id))
+        emit_line(
+            _("Ticket {old} was closed too long ago; opened follow-up ticket {new}.").format(old=args.id, new=t.id)
+        )
     return _after_action(service, args, t.id)
 
 
@@ -361,9 +363,9 @@ def cmd_sweep(service: HelpdeskService, args: argparse.Namespace) -> int:
         emit_json(counts)
     else:
         emit_line(
-            _("{warnings} warnings, {breaches} breaches recorded; {closed} resolved tickets closed unconfirmed.").format(
-                warnings=counts["warnings"], breaches=counts["breaches"], closed=counts["auto_closed"]
-            )
+            _(
+                "{warnings} warnings, {breaches} breaches recorded; {closed} resolved tickets closed unconfirmed."
+            ).format(warnings=counts["warnings"], breaches=counts["breaches"], closed=counts["auto_closed"])
         )
     return 0
 
@@ -394,7 +396,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         else:
             emit_line(
                 _("Demo database {path}: {tickets} tickets, {articles} articles; you are {agent}.").format(
-                    path=summary["db"], tickets=summary["tickets"], articles=summary["articles"], agent=summary["agent"]
+                    path=summary["db"],
+                    tickets=summary["tickets"],
+                    articles=summary["articles"],
+                    agent=summary["agent"],
                 )
             )
         return 0
@@ -413,7 +418,9 @@ def run_console(args: argparse.Namespace) -> int:
 def build_parser() -> CliParser:
     common = CliParser(add_help=False)
     common.add_argument("--db", default=argparse.SUPPRESS, help=_("database file (env HELPDESK_DB)"))
-    common.add_argument("--as", dest="actor", default=argparse.SUPPRESS, help=_("act as this agent (env HELPDESK_AGENT)"))
+    common.add_argument(
+        "--as", dest="actor", default=argparse.SUPPRESS, help=_("act as this agent (env HELPDESK_AGENT)")
+    )
     common.add_argument("--lang", default=argparse.SUPPRESS, choices=["en", "zh"], help=_("interface language"))
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=_("machine-readable output"))
 
@@ -500,12 +507,22 @@ def build_parser() -> CliParser:
     p.add_argument("--notes", required=True, help=_("handoff notes: symptoms, steps tried, impact, contact"))
     at_option(p)
 
-    p = command("restore", _("service restored by a workaround (cause not yet fixed)"), with_service(cmd_ticket_restore), tsub)
+    p = command(
+        "restore",
+        _("service restored by a workaround (cause not yet fixed)"),
+        with_service(cmd_ticket_restore),
+        tsub,
+    )
     p.add_argument("id", type=_ticket_id)
     p.add_argument("--summary", required=True)
     at_option(p)
 
-    p = command("resolve", _("cause fixed; awaiting the customer's confirmation"), with_service(cmd_ticket_resolve), tsub)
+    p = command(
+        "resolve",
+        _("cause fixed; awaiting the customer's confirmation"),
+        with_service(cmd_ticket_resolve),
+        tsub,
+    )
     p.add_argument("id", type=_ticket_id)
     p.add_argument("--summary", required=True)
     p.add_argument("--code")
@@ -569,7 +586,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     set_language(detect_language(_peek_lang(raw)))
     parser = build_parser()
     args = parser.parse_args(raw)
-    for name, env, default in (("db", "HELPDESK_DB", None), ("actor", "HELPDESK_AGENT", None), ("json", None, False)):
+    for name, env, default in (
+        ("db", "HELPDESK_DB", None),
+        ("actor", "HELPDESK_AGENT", None),
+        ("json", None, False),
+    ):
         if not hasattr(args, name):
             setattr(args, name, os.environ.get(env) if env else default)
     handler: Handler | None = getattr(args, "handler", None)

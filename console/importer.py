@@ -24,8 +24,19 @@ from console.service import HelpdeskService, validate_new_ticket
 from console.workflow import STATUSES
 
 FIELDS = (
-    "subject", "body", "customer", "email", "phone", "organisation", "customer_tier", "priority", "channel", "tier",
-    "status", "assignee", "created_at",
+    "subject",
+    "body",
+    "customer",
+    "email",
+    "phone",
+    "organisation",
+    "customer_tier",
+    "priority",
+    "channel",
+    "tier",
+    "status",
+    "assignee",
+    "created_at",
 )
 
 
@@ -98,11 +109,11 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
                 continue
             yield reader.line_num, {k: v for k, v in row.items() if v not in (None, "")}
     else:
-        for number, line in enumerate(text.split("\n"), 1):
-            if not line.strip():
+        for number, entry in enumerate(text.split("\n"), 1):
+            if not entry.strip():
                 continue
             try:
-                value = json.loads(line)
+                value = json.loads(entry)
             except json.JSONDecodeError as exc:
                 yield number, _("not JSON: {error}").format(error=exc.msg)
                 continue

@@ -74,7 +74,11 @@ def parse_markdown(path: Path, text: str) -> ArticleIn:
 def read_articles(path: Path) -> list[ArticleIn]:
     if not path.exists():
         raise ImportFailed([_("{path}: no such file or directory").format(path=path)])
-    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".md", ".markdown", ".jsonl")) if path.is_dir() else [path]
+    files = (
+        sorted(p for p in path.rglob("*") if p.suffix.lower() in (".md", ".markdown", ".jsonl"))
+        if path.is_dir()
+        else [path]
+    )
     if not files:
         raise ImportFailed([_("{path}: no .md or .jsonl files").format(path=path)])
     articles: list[ArticleIn] = []
@@ -98,7 +102,9 @@ def read_articles(path: Path) -> list[ArticleIn]:
                         raise ValueError(_("expected a JSON object"))
                     article = ArticleIn.model_validate(data)
                     if not article.lang:
-                        article = article.model_copy(update={"lang": data.get("lang") or guess_lang(article.title + article.body)})
+                        article = article.model_copy(
+                            update={"lang": data.get("lang") or guess_lang(article.title + article.body)}
+                        )
                     articles.append(article)
                 except json.JSONDecodeError as exc:
                     errors.append(f"{file}:{number}: " + _("not JSON: {error}").format(error=exc.msg))

@@ -192,7 +192,9 @@ def ticket_text(detail: TicketDetail) -> str:
         ),
     ]
     if c is not None:
-        lines.append(f"{_('Customer')}: {clean(c.name)}  {clean(c.organisation)}  {clean(c.email or '')}  {clean(c.phone or '')}")
+        lines.append(
+            f"{_('Customer')}: {clean(c.name)}  {clean(c.organisation)}  {clean(c.email or '')}  {clean(c.phone or '')}"
+        )
     lines.append("")
     for name, view in detail.clocks.items():
         due = view.due_at.astimezone().strftime("%Y-%m-%d %H:%M") if view.due_at else "—"
@@ -213,7 +215,15 @@ def ticket_text(detail: TicketDetail) -> str:
 
 
 def policy_rows(policy: Any) -> tuple[list[str], list[list[object]]]:
-    headers = [_("Priority"), _("Calendar"), _("First response"), _("Next update"), _("Restore"), _("Resolve"), _("Warning")]
+    headers = [
+        _("Priority"),
+        _("Calendar"),
+        _("First response"),
+        _("Next update"),
+        _("Restore"),
+        _("Resolve"),
+        _("Warning"),
+    ]
     rows: list[list[object]] = []
     for priority in ("P1", "P2", "P3", "P4"):
         cal, targets = policy.resolve(priority, None, None)

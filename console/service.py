@@ -10,7 +10,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -252,9 +252,11 @@ class HelpdeskService:
         def work() -> Policy:
             now = self._at(None)
             self.store.set_setting(POLICY_KEY, policy.to_json(), self.actor_name, now)
-            self.store.add_event(None, self.actor_name, now, "policy_loaded", detail={"policy": json.loads(policy.to_json())})
+            self.store.add_event(
+                None, self.actor_name, now, "policy_loaded", detail={"policy": json.loads(policy.to_json())}
+            )
             self._policy_cache = None
-            for ticket_id in self.store.ticket_ids(OPEN_STATUSES + ("resolved",)):
+            for ticket_id in self.store.ticket_ids((*OPEN_STATUSES, "resolved")):
                 self._refresh_sla(self.store.get_ticket(ticket_id), now)
             return policy
 
@@ -268,7 +270,9 @@ class HelpdeskService:
         except NotFound as exc:
             raise BadInput(_("ticket {id} not found").format(id=ticket_id)) from exc
 
-    def clocks(self, ticket: Ticket, events: Sequence[Event] | None = None, now: datetime | None = None) -> dict[str, ClockView]:
+    def clocks(
+        self, ticket: Ticket, events: Sequence[Event] | None = None, now: datetime | None = None
+    ) -> dict[str, ClockView]:
         cal, targets = self._policy_for(ticket)
         facts = facts_from_events(events if events is not None else self.store.events(ticket.id))
         statuses = sla.compute_clocks(facts, targets, cal, self._at(now))
@@ -290,7 +294,9 @@ class HelpdeskService:
         others: list[QueueItem] = []
         if customer is not None:
             others = self.store.queue(
-                TicketFilter(statuses=workflow.STATUSES, customer_id=customer.id, exclude_ids=(ticket_id,)), 0, 50
+                TicketFilter(statuses=workflow.STATUSES, customer_id=customer.id, exclude_ids=(ticket_id,)),
+                0,
+                50,
             )
         instant = self._at(now)
         viewers = [
@@ -340,8 +346,14 @@ class HelpdeskService:
 
         def work() -> Ticket:
             return self._insert_ticket(
-                fields, when, customer=customer, email=email, phone=phone, organisation=organisation,
-                customer_tier=customer_tier, parent_id=parent_id,
+                fields,
+                when,
+                customer=customer,
+                email=email,
+                phone=phone,
+                organisation=organisation,
+                customer_tier=customer_tier,
+                parent_id=parent_id,
             )
 
         return self._write(work)
@@ -360,7 +372,11 @@ class HelpdeskService:
         found = self.store.find_customer(email=email, name=None if email else name)
         if found is not None:
             return found
-        record: dict[str, Any] = {"name": name or email or phone or "", "email": email or None, "phone": phone or None}
+        record: dict[str, Any] = {
+            "name": name or email or phone or "",
+            "email": email or None,
+            "phone": phone or None,
+        }
         if organisation:
             record["organisation"] = organisation
         if tier:
@@ -412,9 +428,15 @@ class HelpdeskService:
             for fields, extra in rows:
                 when = self._at(extra.get("at") or now)
                 ticket = self._insert_ticket(
-                    fields, when, customer=extra.get("customer"), email=extra.get("email"), phone=extra.get("phone"),
-                    organisation=extra.get("organisation"), customer_tier=extra.get("customer_tier"),
-                    status=extra.get("status") or "new", assignee=extra.get("assignee"),
+                    fields,
+                    when,
+                    customer=extra.get("customer"),
+                    email=extra.get("email"),
+                    phone=extra.get("phone"),
+                    organisation=extra.get("organisation"),
+                    customer_tier=extra.get("customer_tier"),
+                    status=extra.get("status") or "new",
+                    assignee=extra.get("assignee"),
                 )
                 ids.append(ticket.id)
             return ids
@@ -428,12 +450,21 @@ class HelpdeskService:
             c = customers.get(t.customer_id) if t.customer_id is not None else None
             records.append(
                 {
-                    "id": t.id, "subject": t.subject, "body": t.body, "priority": t.priority, "channel": t.channel,
-                    "tier": t.tier, "status": t.status, "assignee": t.assignee,
-                    "customer": c.name if c else None, "email": c.email if c else None,
-                    "phone": c.phone if c else None, "organisation": c.organisation if c else None,
+                    "id": t.id,
+                    "subject": t.subject,
+                    "body": t.body,
+                    "priority": t.priority,
+                    "channel": t.channel,
+                    "tier": t.tier,
+                    "status": t.status,
+                    "assignee": t.assignee,
+                    "customer": c.name if c else None,
+                    "email": c.email if c else None,
+                    "phone": c.phone if c else None,
+                    "organisation": c.organisation if c else None,
                     "customer_tier": c.tier if c else None,
-                    "created_at": t.created_at.isoformat(), "updated_at": t.updated_at.isoformat(),
+                    "created_at": t.created_at.isoformat(),
+                    "updated_at": t.updated_at.isoformat(),
                     "version": t.version,
                 }
             )
@@ -480,7 +511,13 @@ class HelpdeskService:
             from_value = _text(changes[headline][0]) if headline else None
             to_value = _text(changes[headline][1]) if headline else None
             self.store.add_event(
-                ticket_id, self.actor_name, when, kind, from_value, to_value, {"changes": changes, **(detail or {})}
+                ticket_id,
+                self.actor_name,
+                when,
+                kind,
+                from_value,
+                to_value,
+                {"changes": changes, **(detail or {})},
             )
             if after is not None:
                 after(updated, when)
@@ -528,14 +565,27 @@ class HelpdeskService:
             self.store.set_ticket_sla(ticket.id, {"public_replies": ticket.public_replies + 1})
 
         return self._act(
-            ticket_id, "reply", at=at, expected_version=expected_version, kind="reply",
-            message=("reply", text), detail=detail, after=count,
+            ticket_id,
+            "reply",
+            at=at,
+            expected_version=expected_version,
+            kind="reply",
+            message=("reply", text),
+            detail=detail,
+            after=count,
         )
 
-    def note(self, ticket_id: int, body: str, *, at: datetime | None = None, expected_version: int | None = None) -> Ticket:
+    def note(
+        self, ticket_id: int, body: str, *, at: datetime | None = None, expected_version: int | None = None
+    ) -> Ticket:
         text = _require_text(body, _("note"))
         return self._act(
-            ticket_id, "note", at=at, expected_version=expected_version, kind="note", message=("note", text),
+            ticket_id,
+            "note",
+            at=at,
+            expected_version=expected_version,
+            kind="note",
+            message=("note", text),
             detail={"chars": len(text)},
         )
 
@@ -551,13 +601,23 @@ class HelpdeskService:
                 return self._followup_ticket(ticket, text, when)
         if ticket.status in ("resolved", "closed"):
             return self._act(
-                ticket_id, "reopen", at=when, expected_version=None, kind="customer_message",
-                message=("customer", text), detail={"reopened": True, "chars": len(text)},
+                ticket_id,
+                "reopen",
+                at=when,
+                expected_version=None,
+                kind="customer_message",
+                message=("customer", text),
+                detail={"reopened": True, "chars": len(text)},
                 fields={"reopens": ticket.reopens + 1, "confirmed": None},
             )
         return self._act(
-            ticket_id, "customer_reply", at=when, expected_version=None, kind="customer_message",
-            message=("customer", text), detail={"chars": len(text)},
+            ticket_id,
+            "customer_reply",
+            at=when,
+            expected_version=None,
+            kind="customer_message",
+            message=("customer", text),
+            detail={"chars": len(text)},
         )
 
     def _followup_ticket(self, old: Ticket, text: str, when: datetime) -> Ticket:
@@ -567,11 +627,17 @@ class HelpdeskService:
         def work() -> Ticket:
             self._check_order(old.id, when)
             fields = validate_new_ticket(
-                _("Follow-up to #{id}: {subject}").format(id=old.id, subject=old.subject)[:200], text,
-                old.priority, old.channel, "L1",
+                _("Follow-up to #{id}: {subject}").format(id=old.id, subject=old.subject)[:200],
+                text,
+                old.priority,
+                old.channel,
+                "L1",
             )
             new = self._insert_ticket(
-                fields, when, customer=customer.name if customer else None, email=customer.email if customer else None,
+                fields,
+                when,
+                customer=customer.name if customer else None,
+                email=customer.email if customer else None,
                 parent_id=old.id,
             )
             self.store.add_message(new.id, "customer", self._author(new, "customer"), text, when)
@@ -582,7 +648,12 @@ class HelpdeskService:
         return self._write(work)
 
     def assign(
-        self, ticket_id: int, to: str | None = None, *, at: datetime | None = None, expected_version: int | None = None
+        self,
+        ticket_id: int,
+        to: str | None = None,
+        *,
+        at: datetime | None = None,
+        expected_version: int | None = None,
     ) -> Ticket:
         target = to or self.actor_name
         agent = self.store.get_agent(target)
@@ -604,8 +675,13 @@ class HelpdeskService:
                 raise Refused(_("ticket {id} is already assigned to {name}").format(id=ticket.id, name=target))
 
         return self._act(
-            ticket_id, "assign", at=at, expected_version=expected_version, kind="assigned",
-            fields={"assignee": target}, check=check,
+            ticket_id,
+            "assign",
+            at=at,
+            expected_version=expected_version,
+            kind="assigned",
+            fields={"assignee": target},
+            check=check,
         )
 
     def pending(self, ticket_id: int, *, at: datetime | None = None, expected_version: int | None = None) -> Ticket:
@@ -651,13 +727,22 @@ class HelpdeskService:
         def count(updated: Ticket, when: datetime) -> None:
             self.store.set_ticket_sla(updated.id, {"escalations": updated.escalations + 1})
             self.store.add_message(
-                updated.id, "note", self.actor_name,
-                _("Escalated to {to}. Reason: {reason}\n\n{notes}").format(to=to, reason=why, notes=handoff), when,
+                updated.id,
+                "note",
+                self.actor_name,
+                _("Escalated to {to}. Reason: {reason}\n\n{notes}").format(to=to, reason=why, notes=handoff),
+                when,
             )
 
         return self._act(
-            ticket_id, "escalate", at=at, expected_version=expected_version, kind="escalated", fields=fields,
-            detail={"to": to, "reason": why, "notes": handoff, "customer_told": True}, check=self._owner_check,
+            ticket_id,
+            "escalate",
+            at=at,
+            expected_version=expected_version,
+            kind="escalated",
+            fields=fields,
+            detail={"to": to, "reason": why, "notes": handoff, "customer_told": True},
+            check=self._owner_check,
             after=count,
         )
 
@@ -666,8 +751,13 @@ class HelpdeskService:
     ) -> Ticket:
         text = _require_text(summary, _("summary"))
         return self._act(
-            ticket_id, "restore", at=at, expected_version=expected_version, kind="restored",
-            fields={"restore_summary": text}, detail={"summary": text},
+            ticket_id,
+            "restore",
+            at=at,
+            expected_version=expected_version,
+            kind="restored",
+            fields={"restore_summary": text},
+            detail={"summary": text},
         )
 
     def resolve(
@@ -682,8 +772,17 @@ class HelpdeskService:
         text = _require_text(summary, _("summary"))
         when = self._at(at)
         return self._act(
-            ticket_id, "resolve", at=when, expected_version=expected_version, kind="resolved",
-            fields={"resolution_summary": text, "resolution_code": code, "resolved_at": when, "confirmed": None},
+            ticket_id,
+            "resolve",
+            at=when,
+            expected_version=expected_version,
+            kind="resolved",
+            fields={
+                "resolution_summary": text,
+                "resolution_code": code,
+                "resolved_at": when,
+                "confirmed": None,
+            },
             detail={"summary": text, "code": code},
         )
 
@@ -709,14 +808,18 @@ class HelpdeskService:
         if confirmed and reason:
             raise BadInput(_("give either --confirmed or --unconfirmed-reason, not both"))
         if not confirmed and not reason:
-            raise BadInput(_("closing needs the customer's confirmation (--confirmed) or why not (--unconfirmed-reason)"))
+            raise BadInput(
+                _("closing needs the customer's confirmation (--confirmed) or why not (--unconfirmed-reason)")
+            )
         if confirmed and not asked_anything_else:
             raise BadInput(_("ask the customer whether anything else is needed before closing (--asked-anything-else)"))
         if kb_id is not None and kb_needed:
             raise BadInput(_("give either --kb ID or --kb-needed, not both"))
         ticket = self.ticket(ticket_id)
         if ticket.priority in ("P1", "P2") and followup is None:
-            raise BadInput(_("{priority} tickets need a follow-up call date (--followup DATE)").format(priority=ticket.priority))
+            raise BadInput(
+                _("{priority} tickets need a follow-up call date (--followup DATE)").format(priority=ticket.priority)
+            )
         if kb_id is not None:
             try:
                 self.store.get_article(kb_id)
@@ -753,10 +856,20 @@ class HelpdeskService:
                 )
 
         return self._act(
-            ticket_id, "close", at=when, expected_version=expected_version, kind="closed", fields=fields,
+            ticket_id,
+            "close",
+            at=when,
+            expected_version=expected_version,
+            kind="closed",
+            fields=fields,
             detail={
-                "summary": text, "code": code, "confirmed": confirmed, "unconfirmed_reason": reason or None,
-                "asked_anything_else": asked_anything_else, "kb": kb_id, "kb_needed": kb_needed,
+                "summary": text,
+                "code": code,
+                "confirmed": confirmed,
+                "unconfirmed_reason": reason or None,
+                "asked_anything_else": asked_anything_else,
+                "kb": kb_id,
+                "kb_needed": kb_needed,
                 "followup": followup.isoformat() if followup else None,
             },
             after=capture,
@@ -768,8 +881,13 @@ class HelpdeskService:
         why = _require_text(reason, _("reason"))
         ticket = self.ticket(ticket_id)
         return self._act(
-            ticket_id, "reopen", at=at, expected_version=expected_version, kind="reopened",
-            fields={"reopens": ticket.reopens + 1, "confirmed": None}, detail={"reason": why},
+            ticket_id,
+            "reopen",
+            at=at,
+            expected_version=expected_version,
+            kind="reopened",
+            fields={"reopens": ticket.reopens + 1, "confirmed": None},
+            detail={"reason": why},
         )
 
     def link_article(self, ticket_id: int, article_id: int, *, at: datetime | None = None) -> bool:
@@ -781,7 +899,15 @@ class HelpdeskService:
             when = self._at(at)
             linked = self.store.link_article(ticket_id, article_id, self.actor_name, when)
             if linked:
-                self.store.add_event(ticket_id, self.actor_name, when, "kb_linked", None, str(article_id), {"article": article_id})
+                self.store.add_event(
+                    ticket_id,
+                    self.actor_name,
+                    when,
+                    "kb_linked",
+                    None,
+                    str(article_id),
+                    {"article": article_id},
+                )
             return linked
 
         return self._write(work)
@@ -803,8 +929,16 @@ class HelpdeskService:
         me = self.me()
         if status == "published" and me.role == "agent":
             status = "draft"  # agents propose; supervisors publish
-        record = {"title": title, "body": body, "tags": tags, "ref": ref, "product": product, "lang": lang,
-                  "status": status, "created_by": me.name}
+        record = {
+            "title": title,
+            "body": body,
+            "tags": tags,
+            "ref": ref,
+            "product": product,
+            "lang": lang,
+            "status": status,
+            "created_by": me.name,
+        }
         return self._write(lambda: self.store.insert_article(record, self._at(at)))
 
     def import_articles(self, path: Path) -> list[int]:
@@ -849,9 +983,15 @@ class HelpdeskService:
             now = self._at(None)
             updated = self.store.update_article(article_id, {"status": "published"}, now)
             self.store.add_event(
-                article.source_ticket_id, self.actor_name, max(now, self.store.last_event_at(article.source_ticket_id) or now)
-                if article.source_ticket_id else now,
-                "kb_published", "draft", "published", {"article": article_id},
+                article.source_ticket_id,
+                self.actor_name,
+                max(now, self.store.last_event_at(article.source_ticket_id) or now)
+                if article.source_ticket_id
+                else now,
+                "kb_published",
+                "draft",
+                "published",
+                {"article": article_id},
             )
             return updated
 
@@ -861,7 +1001,12 @@ class HelpdeskService:
 
     def _refresh_sla(self, ticket: Ticket, now: datetime) -> None:
         """Store the most urgent running clock on the ticket so the queue can sort and filter in SQL."""
-        fields: dict[str, Any] = {"sla_clock": None, "sla_due": None, "sla_warn": None, "sla_paused_remaining": None}
+        fields: dict[str, Any] = {
+            "sla_clock": None,
+            "sla_due": None,
+            "sla_warn": None,
+            "sla_paused_remaining": None,
+        }
         if ticket.status in OPEN_STATUSES:
             cal, targets = self._policy_for(ticket)
             statuses = sla.compute_clocks(facts_from_events(self.store.events(ticket.id)), targets, cal, now)
@@ -907,13 +1052,21 @@ class HelpdeskService:
             if status.started_at is None:
                 continue
             for kind, crossed_at in (("warning", status.warn_at), ("breach", status.due_at)):
-                if crossed_at is None or crossed_at > now:
+                # the engine counts a clock exactly at its due instant as still in time
+                if crossed_at is None or crossed_at > now or (kind == "breach" and crossed_at == now):
                     continue
                 if self.store.add_sla_mark(ticket_id, status.clock, kind, status.started_at):
                     self.store.add_event(
-                        ticket_id, SYSTEM, max(crossed_at, self.store.last_event_at(ticket_id) or crossed_at),
-                        "sla_warning" if kind == "warning" else "sla_breach", None, status.clock,
-                        {"clock": status.clock, "due_at": status.due_at.isoformat() if status.due_at else None},
+                        ticket_id,
+                        SYSTEM,
+                        max(crossed_at, self.store.last_event_at(ticket_id) or crossed_at),
+                        "sla_warning" if kind == "warning" else "sla_breach",
+                        None,
+                        status.clock,
+                        {
+                            "clock": status.clock,
+                            "due_at": status.due_at.isoformat() if status.due_at else None,
+                        },
                     )
                     if kind == "warning":
                         warnings += 1
@@ -930,12 +1083,28 @@ class HelpdeskService:
             reason = f"no confirmation from the customer within {days} days"
             self.store.update_ticket(
                 ticket_id,
-                {"status": "closed", "closed_at": when, "updated_at": when, "confirmed": False, "unconfirmed_reason": reason},
+                {
+                    "status": "closed",
+                    "closed_at": when,
+                    "updated_at": when,
+                    "confirmed": False,
+                    "unconfirmed_reason": reason,
+                },
                 ticket.version,
             )
             self.store.add_event(
-                ticket_id, SYSTEM, when, "closed", "resolved", "closed",
-                {"changes": {"status": ["resolved", "closed"]}, "auto": True, "confirmed": False, "unconfirmed_reason": reason},
+                ticket_id,
+                SYSTEM,
+                when,
+                "closed",
+                "resolved",
+                "closed",
+                {
+                    "changes": {"status": ["resolved", "closed"]},
+                    "auto": True,
+                    "confirmed": False,
+                    "unconfirmed_reason": reason,
+                },
             )
             self._refresh_sla(self.store.get_ticket(ticket_id), when)
             return True
@@ -1011,7 +1180,9 @@ def clean_text(value: str, *, field: str, limit: int, multiline: bool = True) ->
     allowed = "\n\t" if multiline else ""
     text = "".join(ch for ch in text if ch in allowed or not (ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0))
     if len(text) > limit:
-        raise BadInput(_("{field} is too long ({n} characters; at most {limit})").format(field=field, n=len(text), limit=limit))
+        raise BadInput(
+            _("{field} is too long ({n} characters; at most {limit})").format(field=field, n=len(text), limit=limit)
+        )
     return text
 
 

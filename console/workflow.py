@@ -21,7 +21,12 @@ STATUS_LABELS: Mapping[str, str] = {
     "resolved": N_("resolved"),
     "closed": N_("closed"),
 }
-PRIORITY_LABELS: Mapping[str, str] = {"P1": N_("urgent"), "P2": N_("high"), "P3": N_("normal"), "P4": N_("low")}
+PRIORITY_LABELS: Mapping[str, str] = {
+    "P1": N_("urgent"),
+    "P2": N_("high"),
+    "P3": N_("normal"),
+    "P4": N_("low"),
+}
 ACTION_LABELS: Mapping[str, str] = {
     "assign": N_("assign"),
     "reply": N_("reply"),
@@ -48,11 +53,28 @@ TRANSITIONS: Mapping[str, Mapping[str, str]] = {
     "escalate": {"new": "open", "open": "open", "pending": "open", "restored": "open"},
     "restore": {"new": "restored", "open": "restored", "pending": "restored"},
     "resolve": {"new": "resolved", "open": "resolved", "pending": "resolved", "restored": "resolved"},
-    "close": {"new": "closed", "open": "closed", "pending": "closed", "restored": "closed", "resolved": "closed"},
+    "close": {
+        "new": "closed",
+        "open": "closed",
+        "pending": "closed",
+        "restored": "closed",
+        "resolved": "closed",
+    },
     "reopen": {"resolved": "open", "closed": "open"},
 }
 # Actions a user chooses (customer_reply on resolved/closed is routed to reopen or a follow-up by the service).
-USER_ACTIONS = ("assign", "reply", "note", "pending", "resume", "escalate", "restore", "resolve", "close", "reopen")
+USER_ACTIONS = (
+    "assign",
+    "reply",
+    "note",
+    "pending",
+    "resume",
+    "escalate",
+    "restore",
+    "resolve",
+    "close",
+    "reopen",
+)
 
 
 class TransitionRefused(ValueError):
@@ -66,7 +88,10 @@ class TransitionRefused(ValueError):
         allowed = ", ".join(_(ACTION_LABELS[a]) for a in self.allowed if a != "note") or _("nothing")
         super().__init__(
             _("ticket {id} is {status}; cannot {action}; allowed: {allowed}").format(
-                id=ticket_id, status=_(STATUS_LABELS[status]), action=_(ACTION_LABELS[action]), allowed=allowed
+                id=ticket_id,
+                status=_(STATUS_LABELS[status]),
+                action=_(ACTION_LABELS[action]),
+                allowed=allowed,
             )
         )
 

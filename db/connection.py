@@ -40,7 +40,9 @@ def connect(path: Path, *, readonly: bool = False, create: bool = True) -> sqlit
         raise DatabaseUnavailable(f"directory {path.parent} is not writable")
     uri = f"file:{path.resolve()}?mode={'ro' if readonly else 'rwc'}"
     try:
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn = sqlite3.connect(
+            uri, uri=True, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+        )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         if not readonly:

@@ -42,8 +42,7 @@ QUEUE_SELECT = (
 )
 # Breached and soonest-due first; paused and clock-less tickets after, least remaining first.
 QUEUE_ORDER = (
-    " ORDER BY t.sla_due IS NULL, t.sla_due, t.sla_paused_remaining IS NULL, t.sla_paused_remaining,"
-    " t.priority, t.id"
+    " ORDER BY t.sla_due IS NULL, t.sla_due, t.sla_paused_remaining IS NULL, t.sla_paused_remaining, t.priority, t.id"
 )
 
 
@@ -199,7 +198,7 @@ class Store:
 
     def _rows(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict[str, Any]]:
         with self._lock:
-            return list(self.db.query(sql, params))
+            return list(self.db.query(sql, params if isinstance(params, dict) else list(params)))
 
     def _one(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> dict[str, Any] | None:
         rows = self._rows(sql, params)
@@ -229,7 +228,14 @@ class Store:
             raise Duplicate(f"agent {name} already exists")
         self._insert(
             "agents",
-            {"name": name, "role": role, "tier": tier, "display_name": display_name, "active": 1, "created_at": ts(at)},
+            {
+                "name": name,
+                "role": role,
+                "tier": tier,
+                "display_name": display_name,
+                "active": 1,
+                "created_at": ts(at),
+            },
         )
         agent = self.get_agent(name)
         assert agent is not None
@@ -283,7 +289,8 @@ class Store:
         params = {**record, "__id": ticket_id, "__v": expected_version}
         with self._lock:
             cur = self.db.execute(
-                f"UPDATE tickets SET {sets}{', ' if sets else ''}version = version + 1 WHERE id = :__id AND version = :__v",
+                f"UPDATE tickets SET {sets}{', ' if sets else ''}version = version + 1"
+                " WHERE id = :__id AND version = :__v",
                 params,
             )
             if cur.rowcount != 1:
@@ -306,19 +313,25 @@ class Store:
 
     def queue_count(self, flt: TicketFilter) -> int:
         where, params = flt.where()
-        row = self._one(f"SELECT count(*) AS n FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id{where}", params)
+        row = self._one(
+            f"SELECT count(*) AS n FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id{where}",
+            params,
+        )
         return int(row["n"]) if row else 0
 
     def ticket_ids(self, statuses: Sequence[str] | None = None) -> list[int]:
         if statuses:
-            rows = self._rows(f"SELECT id FROM tickets WHERE status IN ({','.join('?' * len(statuses))})", list(statuses))
+            rows = self._rows(
+                f"SELECT id FROM tickets WHERE status IN ({','.join('?' * len(statuses))})", list(statuses)
+            )
         else:
             rows = self._rows("SELECT id FROM tickets ORDER BY id")
         return [int(r["id"]) for r in rows]
 
     def tickets_due_for_marks(self, now: float) -> list[int]:
         rows = self._rows(
-            "SELECT id FROM tickets WHERE status IN ('new','open','pending','restored') AND (sla_warn <= ? OR sla_due <= ?)",
+            "SELECT id FROM tickets WHERE status IN ('new','open','pending','restored')"
+            " AND (sla_warn <= ? OR sla_due <= ?)",
             [now, now],
         )
         return [int(r["id"]) for r in rows]
@@ -341,7 +354,8 @@ class Store:
 
     def add_message(self, ticket_id: int, kind: str, author: str, body: str, at: datetime) -> Message:
         mid = self._insert(
-            "messages", {"ticket_id": ticket_id, "kind": kind, "author": author, "body": body, "created_at": ts(at)}
+            "messages",
+            {"ticket_id": ticket_id, "kind": kind, "author": author, "body": body, "created_at": ts(at)},
         )
         return Message(id=mid, ticket_id=ticket_id, kind=kind, author=author, body=body, created_at=at)  # type: ignore[arg-type]
 
@@ -372,7 +386,13 @@ class Store:
             },
         )
         return Event(
-            id=eid, ticket_id=ticket_id, actor=actor, at=at, kind=kind, from_value=from_value, to_value=to_value,
+            id=eid,
+            ticket_id=ticket_id,
+            actor=actor,
+            at=at,
+            kind=kind,
+            from_value=from_value,
+            to_value=to_value,
             detail=dict(detail or {}),
         )
 
@@ -480,7 +500,8 @@ class Store:
 
     def linked_articles(self, ticket_id: int) -> list[KbArticle]:
         rows = self._rows(
-            "SELECT a.* FROM kb_articles a JOIN ticket_kb l ON l.article_id = a.id WHERE l.ticket_id = ? ORDER BY l.linked_at",
+            "SELECT a.* FROM kb_articles a JOIN ticket_kb l ON l.article_id = a.id"
+            " WHERE l.ticket_id = ? ORDER BY l.linked_at",
             [ticket_id],
         )
         return [KbArticle(**r) for r in rows]
@@ -490,7 +511,14 @@ class Store:
     def add_csat(self, ticket_id: int, closure: int, score: int, comment: str, at: datetime) -> Csat:
         try:
             cid = self._insert(
-                "csat", {"ticket_id": ticket_id, "closure": closure, "score": score, "comment": comment, "at": ts(at)}
+                "csat",
+                {
+                    "ticket_id": ticket_id,
+                    "closure": closure,
+                    "score": score,
+                    "comment": comment,
+                    "at": ts(at),
+                },
             )
         except sqlite3.IntegrityError as exc:
             raise Duplicate(f"ticket {ticket_id} already has a satisfaction score for this closure") from exc
@@ -501,14 +529,18 @@ class Store:
 
     def heartbeat(self, agent: str, ticket_id: int, now: float) -> None:
         with self._lock:
-            self.db.table("presence").upsert({"agent": agent, "ticket_id": ticket_id, "seen_at": now}, pk=("agent", "ticket_id"))
+            self.db.table("presence").upsert(
+                {"agent": agent, "ticket_id": ticket_id, "seen_at": now}, pk=("agent", "ticket_id")
+            )
 
     def leave(self, agent: str, ticket_id: int) -> None:
         with self._lock:
             self.db.execute("DELETE FROM presence WHERE agent = ? AND ticket_id = ?", [agent, ticket_id])
 
     def viewers(self, ticket_id: int, since: float) -> list[Presence]:
-        rows = self._rows("SELECT * FROM presence WHERE ticket_id = ? AND seen_at >= ? ORDER BY agent", [ticket_id, since])
+        rows = self._rows(
+            "SELECT * FROM presence WHERE ticket_id = ? AND seen_at >= ? ORDER BY agent", [ticket_id, since]
+        )
         return [Presence(**r) for r in rows]
 
     # -- maintenance ------------------------------------------------------------------------------------

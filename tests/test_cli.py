@@ -29,8 +29,23 @@ def seeded(cli: Cli) -> Cli:
 
 def new(cli: Cli, *extra: str) -> dict:  # type: ignore[type-arg]
     r = cli(
-        "ticket", "new", "--subject", "VPN drops every hour", "--customer", "王芳", "--email", "wf@example.cn",
-        "--priority", "P2", "--channel", "phone", "--at", "2026-03-02T09:00:00+08:00", "--json", *extra, actor="li.wei",
+        "ticket",
+        "new",
+        "--subject",
+        "VPN drops every hour",
+        "--customer",
+        "王芳",
+        "--email",
+        "wf@example.cn",
+        "--priority",
+        "P2",
+        "--channel",
+        "phone",
+        "--at",
+        "2026-03-02T09:00:00+08:00",
+        "--json",
+        *extra,
+        actor="li.wei",
     )
     assert r.code == 0, r.err
     return r.json()  # type: ignore[no-any-return]
@@ -38,8 +53,23 @@ def new(cli: Cli, *extra: str) -> dict:  # type: ignore[type-arg]
 
 def test_ticket_new_and_show_json_shape(seeded: Cli) -> None:
     t = new(seeded)
-    for key in ("id", "subject", "body", "status", "priority", "channel", "tier", "assignee", "customer", "created_at",
-                "updated_at", "version", "messages", "events", "sla"):
+    for key in (
+        "id",
+        "subject",
+        "body",
+        "status",
+        "priority",
+        "channel",
+        "tier",
+        "assignee",
+        "customer",
+        "created_at",
+        "updated_at",
+        "version",
+        "messages",
+        "events",
+        "sla",
+    ):
         assert key in t
     assert set(t["customer"]) >= {"name", "organisation", "email", "phone", "tier"}
     assert t["customer"]["name"] == "王芳"
@@ -60,11 +90,26 @@ def test_every_action_json(seeded: Cli) -> None:
         (("ticket", "note", tid, "--body", "checked logs"), "open"),
         (("ticket", "pending", tid), "pending"),
         (("ticket", "customer-reply", tid, "--body", "logs attached"), "open"),
-        (("ticket", "escalate", tid, "--to", "L2", "--reason", "needs network team", "--notes", "tried x"), "open"),
+        (
+            ("ticket", "escalate", tid, "--to", "L2", "--reason", "needs network team", "--notes", "tried x"),
+            "open",
+        ),
         (("ticket", "restore", tid, "--summary", "switched to backup line"), "restored"),
         (("ticket", "resolve", tid, "--summary", "router replaced", "--code", "hardware"), "resolved"),
-        (("ticket", "close", tid, "--summary", "router replaced", "--confirmed", "--asked-anything-else",
-          "--followup", "2026-03-09"), "closed"),
+        (
+            (
+                "ticket",
+                "close",
+                tid,
+                "--summary",
+                "router replaced",
+                "--confirmed",
+                "--asked-anything-else",
+                "--followup",
+                "2026-03-09",
+            ),
+            "closed",
+        ),
         (("ticket", "reopen", tid, "--reason", "dropped again"), "open"),
     ]
     for argv, status in steps:
@@ -74,8 +119,17 @@ def test_every_action_json(seeded: Cli) -> None:
         assert r.json()["status"] == status, argv
     events = seeded("ticket", "show", tid, "--json").json()["events"]
     assert [e["kind"] for e in events] == [
-        "created", "assigned", "reply", "note", "pending", "customer_message", "escalated", "restored", "resolved",
-        "closed", "reopened",
+        "created",
+        "assigned",
+        "reply",
+        "note",
+        "pending",
+        "customer_message",
+        "escalated",
+        "restored",
+        "resolved",
+        "closed",
+        "reopened",
     ]
 
 
@@ -86,7 +140,10 @@ def test_list_json_sorted_by_urgency_with_filters(seeded: Cli) -> None:
     assert [i["id"] for i in items] == [fast, slow]
     assert set(items[0]) >= {"id", "subject", "status", "priority", "assignee", "customer", "sla"}
     later = "2099-01-01T00:00:00Z"
-    assert {i["id"] for i in seeded("ticket", "list", "--breaching", "--now", later, "--json").json()} == {fast, slow}
+    assert {i["id"] for i in seeded("ticket", "list", "--breaching", "--now", later, "--json").json()} == {
+        fast,
+        slow,
+    }
     assert seeded("ticket", "list", "--priority", "P1", "--json").json()[0]["id"] == fast
     assert seeded("ticket", "list", "--status", "closed", "--json").json() == []
 
@@ -203,7 +260,10 @@ def test_backup_while_another_connection_writes(seeded: Cli, db_path: Path, tmp_
         try:
             i = 0
             while not stop.is_set():
-                conn.execute("INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, 'v', 't', 'w')", [f"k{i}"])
+                conn.execute(
+                    "INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, 'v', 't', 'w')",
+                    [f"k{i}"],
+                )
                 conn.commit()
                 i += 1
         except BaseException as exc:  # pragma: no cover - reported below
@@ -293,7 +353,11 @@ def test_cli_without_textual_import(seeded: Cli, db_path: Path) -> None:
 def test_python_dash_m_console(seeded: Cli, db_path: Path) -> None:
     env = {**os.environ, "HELPDESK_DB": str(db_path), "HELPDESK_AGENT": "boss"}
     proc = subprocess.run(
-        [sys.executable, "-m", "console", "agent", "list", "--json"], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "console", "agent", "list", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=60,
     )
     assert proc.returncode == 0 and len(json.loads(proc.stdout)) == 3

@@ -9,8 +9,20 @@ from console.workflow import TransitionRefused, transition
 
 EXPECTED = {
     # action: {from: to} — everything not listed must be refused
-    "assign": {"new": "open", "open": "open", "pending": "pending", "restored": "restored", "resolved": "resolved"},
-    "reply": {"new": "open", "open": "open", "pending": "pending", "restored": "restored", "resolved": "resolved"},
+    "assign": {
+        "new": "open",
+        "open": "open",
+        "pending": "pending",
+        "restored": "restored",
+        "resolved": "resolved",
+    },
+    "reply": {
+        "new": "open",
+        "open": "open",
+        "pending": "pending",
+        "restored": "restored",
+        "resolved": "resolved",
+    },
     "note": {s: s for s in workflow.STATUSES},
     "customer_reply": {"new": "new", "open": "open", "pending": "open", "restored": "restored"},
     "pending": {"new": "pending", "open": "pending", "restored": "pending"},
@@ -18,7 +30,13 @@ EXPECTED = {
     "escalate": {"new": "open", "open": "open", "pending": "open", "restored": "open"},
     "restore": {"new": "restored", "open": "restored", "pending": "restored"},
     "resolve": {"new": "resolved", "open": "resolved", "pending": "resolved", "restored": "resolved"},
-    "close": {"new": "closed", "open": "closed", "pending": "closed", "restored": "closed", "resolved": "closed"},
+    "close": {
+        "new": "closed",
+        "open": "closed",
+        "pending": "closed",
+        "restored": "closed",
+        "resolved": "closed",
+    },
     "reopen": {"resolved": "open", "closed": "open"},
 }
 

@@ -1,0 +1,259 @@
+"""The queue: every open ticket, most urgent first, with live countdowns. Rows are fetched a window at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+from textual.worker import get_current_worker
+
+from console.errors import HelpdeskError
+from console.i18n import N_, _
+from console.ui import RemainingTime, queue_row, status_label, translate_bindings
+from db.store import TicketFilter
+from widgets.queue_table import QueueRow, QueueTable
+
+if TYPE_CHECKING:
+    from console.app import HelpdeskApp
+
+VIEWS: tuple[tuple[str, str], ...] = (
+    ("mine", N_("Mine")),
+    ("unassigned", N_("Unassigned")),
+    ("risk", N_("Breaching / at risk")),
+    ("pending", N_("Pending")),
+    ("open", N_("All open")),
+)
+
+
+@dataclass(frozen=True)
+class QueueState:
+    view: str
+    text: str
+
+
+class QueueScreen(Screen[None]):
+    """Agents live here: pick a view, filter, open a ticket."""
+
+    BINDINGS: ClassVar = [
+        Binding("enter", "open_ticket", N_("Open"), id="queue.open", show=False),
+        Binding("1", "view('mine')", N_("Mine"), id="queue.view.mine"),
+        Binding("2", "view('unassigned')", N_("Unassigned"), id="queue.view.unassigned"),
+        Binding("3", "view('risk')", N_("At risk"), id="queue.view.risk"),
+        Binding("4", "view('pending')", N_("Pending"), id="queue.view.pending"),
+        Binding("5", "view('open')", N_("All open"), id="queue.view.open"),
+        Binding("slash", "filter", N_("Filter"), id="queue.filter"),
+        Binding("a", "assign_me", N_("Take"), id="queue.assign"),
+        Binding("ctrl+r", "refresh", N_("Refresh"), id="queue.refresh", show=False),
+        Binding("space", "pause", N_("Pause"), id="queue.pause", show=False),
+        Binding("q", "app.quit", N_("Quit"), id="queue.quit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.state = QueueState(view="open", text="")
+        self.remaining = RemainingTime()
+        self._data_version = -1
+        self._counts: dict[str, int] = {}
+        self._reset_wanted = False
+
+    @property
+    def helpdesk(self) -> HelpdeskApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="queue-header")
+        with Horizontal(id="filter-bar"):
+            yield Input(placeholder=_("Filter by subject, customer or #id — Enter to keep, Esc to clear"), id="filter")
+        yield QueueTable(
+            id="queue",
+            remaining_for=self.remaining,
+            clock=self.helpdesk.clock,
+            status_label=status_label,
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter-bar").display = False
+        self.query_one(QueueTable).focus()
+        self.reload()
+        self.set_interval(self.helpdesk.live_interval, self._poll)
+        self.set_interval(30.0, self._sweep)
+
+    # -- data ---------------------------------------------------------------------------------------------
+
+    def _filter(self, state: QueueState) -> TicketFilter:
+        """Runs in workers only (it reads the agent's tier)."""
+        service = self.helpdesk.service
+        now = self.helpdesk.clock()
+        me = service.store.get_agent(service.actor_name)
+        text = state.text or None
+        view = state.view
+        if view == "mine":
+            return TicketFilter(assignee=service.actor_name, text=text)
+        if view == "unassigned":
+            return TicketFilter(unassigned=True, tier=me.tier if me else None, text=text)
+        if view == "risk":
+            return TicketFilter(at_risk_or_breaching=now, text=text)
+        if view == "pending":
+            return TicketFilter(statuses=("pending",), text=text)
+        return TicketFilter(text=text)
+
+    def reload(self) -> None:
+        """The view or filter changed: start from the top (even if a later refresh overtakes this load)."""
+        self._reset_wanted = True
+        self._load_counts(reset=True)
+
+    @work(thread=True, exclusive=True, group="counts")
+    def _load_counts(self, reset: bool = False) -> None:
+        service = self.helpdesk.service
+        text = self.state.text
+        counts = {view: service.count(self._filter(QueueState(view, text))) for view, _label in VIEWS}
+        if get_current_worker().is_cancelled:
+            return
+        self.app.call_from_thread(self._apply_counts, counts, reset)
+
+    def _apply_counts(self, counts: dict[str, int], reset: bool) -> None:
+        self._counts = counts
+        table = self.query_one(QueueTable)
+        total = counts.get(self.state.view, 0)
+        if reset or self._reset_wanted:
+            self._reset_wanted = False
+            table.reset(total)
+        else:
+            table.set_window(0, [], total)
+            table.invalidate()
+        self._render_header()
+
+    @on(QueueTable.WindowNeeded, "#queue")
+    def _window_needed(self, message: QueueTable.WindowNeeded) -> None:
+        self._load_window(message.offset, message.limit)
+
+    @work(thread=True, exclusive=True, group="window")
+    def _load_window(self, offset: int, limit: int) -> None:
+        service = self.helpdesk.service
+        flt = self._filter(self.state)
+        items = service.list_tickets(flt, offset, limit)
+        total = service.count(flt)
+        policy = service.policy()
+        for item in items:
+            self.remaining.calendars[item.id] = policy.resolve(item.priority, item.channel, item.customer_tier)[0]
+        rows = [queue_row(item) for item in items]
+        if get_current_worker().is_cancelled:
+            return
+        self.app.call_from_thread(self._apply_window, offset, rows, total)
+
+    def _apply_window(self, offset: int, rows: list[QueueRow], total: int) -> None:
+        self.query_one(QueueTable).set_window(offset, rows, total)
+
+    def _render_header(self) -> None:
+        service = self.helpdesk.service
+        header = Text()
+        header.append(f" {service.actor_name} ", style="reverse")
+        header.append("  ")
+        for index, (view, label) in enumerate(VIEWS, 1):
+            active = view == self.state.view
+            header.append(f"{index} {_(label)} ", style="bold reverse" if active else "")
+            header.append(str(self._counts.get(view, 0)), style="bold" if active else "dim")
+            header.append("   ")
+        if self.state.text:
+            header.append(_("filter: "), style="dim")
+            header.append(self.state.text, style="italic")
+        if self.query_one(QueueTable).paused:
+            header.append("  ⏸ " + _("paused"), style="bold yellow")
+        self.query_one("#queue-header", Static).update(header)
+
+    def _poll(self) -> None:
+        self._check_version()
+
+    @work(thread=True, exclusive=True, group="poll")
+    def _check_version(self) -> None:
+        version = self.helpdesk.service.store.data_version()
+        if version != self._data_version:
+            first = self._data_version == -1
+            self._data_version = version
+            if not first:
+                self.app.call_from_thread(self._load_counts, False)
+
+    @work(thread=True, exclusive=True, group="sweep")
+    def _sweep(self) -> None:
+        try:
+            self.helpdesk.service.sweep()
+        except HelpdeskError:
+            pass  # another process will record the crossing; nothing for the agent to do
+
+    # -- actions ------------------------------------------------------------------------------------------
+
+    def action_view(self, view: str) -> None:
+        self.state = QueueState(view=view, text=self.state.text)
+        self.reload()
+
+    def action_filter(self) -> None:
+        bar = self.query_one("#filter-bar")
+        bar.display = True
+        self.query_one("#filter", Input).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.state = QueueState(view=self.state.view, text=event.value.strip())
+        self.reload()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.query_one(QueueTable).focus()
+        if not self.state.text:
+            self.query_one("#filter-bar").display = False
+
+    def key_escape(self) -> None:
+        filter_input = self.query_one("#filter", Input)
+        if filter_input.has_focus or self.state.text:
+            filter_input.value = ""
+            self.query_one("#filter-bar").display = False
+            self.query_one(QueueTable).focus()
+
+    def action_refresh(self) -> None:
+        self._load_counts(False)
+
+    def action_pause(self) -> None:
+        table = self.query_one(QueueTable)
+        table.paused = not table.paused
+        self._render_header()
+
+    @on(QueueTable.TicketChosen, "#queue")
+    def _chosen(self, message: QueueTable.TicketChosen) -> None:
+        self._open(message.ticket_id)
+
+    def action_open_ticket(self) -> None:
+        ticket_id = self.query_one(QueueTable).cursor_ticket_id
+        if ticket_id is not None:
+            self._open(ticket_id)
+
+    def _open(self, ticket_id: int) -> None:
+        from console.screens.ticket import TicketScreen
+
+        self.app.push_screen(TicketScreen(ticket_id))
+
+    def action_assign_me(self) -> None:
+        ticket_id = self.query_one(QueueTable).cursor_ticket_id
+        if ticket_id is not None:
+            self._assign(ticket_id)
+
+    @work(thread=True, group="action")
+    def _assign(self, ticket_id: int) -> None:
+        try:
+            self.helpdesk.service.assign(ticket_id)
+        except HelpdeskError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(self.notify, _("Ticket {id} is yours.").format(id=ticket_id))
+        self.app.call_from_thread(self._load_counts, False)
+
+    def on_screen_resume(self) -> None:
+        self._load_counts(False)

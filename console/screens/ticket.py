@@ -1,0 +1,491 @@
+"""One ticket: header with four live SLA clocks, conversation, timeline, the customer's archive, and every action."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.console import Group
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Label, Static, TabbedContent, TabPane, TextArea
+from textual.worker import get_current_worker
+
+from console.errors import HelpdeskError, Stale
+from console.i18n import N_, _
+from console.render import clock_label, state_label
+from console.screens.modals import AgentDialog, CloseDialog, Closure, EscalateDialog, Escalation, TextDialog
+from console.service import TicketDetail, describe_event
+from console.ui import business_remaining, status_label, translate_bindings
+from console.workflow import PRIORITY_LABELS, can
+from widgets.countdown import Countdown
+from widgets.safe_text import clean
+
+if TYPE_CHECKING:
+    from console.app import HelpdeskApp
+
+CLOCKS = ("first_response", "next_update", "restore", "resolve")
+HEARTBEAT_S = 10.0
+
+
+def local(dt: Any) -> str:
+    return dt.astimezone().strftime("%Y-%m-%d %H:%M") if dt else "—"
+
+
+class TicketScreen(Screen[None]):
+    BINDINGS: ClassVar = [
+        Binding("escape", "back", N_("Back"), id="ticket.back"),
+        Binding("r", "compose('reply')", N_("Reply"), id="ticket.reply"),
+        Binding("m", "compose('note')", N_("Note"), id="ticket.note"),
+        Binding("a", "assign_me", N_("Take"), id="ticket.assign"),
+        Binding("A", "assign_to", N_("Assign…"), id="ticket.assign_to", show=False),
+        Binding("p", "pending", N_("Pending"), id="ticket.pending"),
+        Binding("E", "escalate", N_("Escalate"), id="ticket.escalate"),
+        Binding("s", "restore", N_("Restored"), id="ticket.restore", show=False),
+        Binding("x", "resolve", N_("Resolve"), id="ticket.resolve"),
+        Binding("c", "close_ticket", N_("Close"), id="ticket.close"),
+        Binding("u", "reopen", N_("Reopen"), id="ticket.reopen", show=False),
+        Binding("ctrl+f", "knowledge", N_("Knowledge"), id="ticket.knowledge"),
+        Binding("ctrl+r", "refresh", N_("Refresh"), id="ticket.refresh", show=False),
+    ]
+
+    def __init__(self, ticket_id: int) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.ticket_id = ticket_id
+        self.detail: TicketDetail | None = None
+        self._data_version = -1
+        self._compose_kind: str | None = None
+
+    @property
+    def helpdesk(self) -> HelpdeskApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Static(_("Loading ticket {id}…").format(id=self.ticket_id), id="ticket-header")
+        with Horizontal(id="clocks"):
+            for name in CLOCKS:
+                with Vertical(classes="clock", id=f"clock-{name}"):
+                    yield Label(clock_label(name), classes="clock-name")
+                    yield Countdown(clock=self.helpdesk.clock, classes="clock-time")
+                    yield Label("", classes="clock-state")
+        with Horizontal(id="ticket-body"):
+            with TabbedContent(id="ticket-tabs"):
+                with TabPane(_("Conversation"), id="tab-conversation"):
+                    yield VerticalScroll(Static(id="conversation"), id="conversation-scroll")
+                with TabPane(_("Timeline"), id="tab-timeline"):
+                    yield VerticalScroll(Static(id="timeline"))
+                with TabPane(_("Customer"), id="tab-customer"):
+                    yield VerticalScroll(Static(id="customer"))
+        with Vertical(id="composer"):
+            yield Label("", id="composer-title")
+            yield TextArea(id="composer-text", soft_wrap=True)
+            yield Label(_("Ctrl+S send · Esc cancel"), id="composer-help")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#composer").display = False
+        self.reload()
+        self.set_interval(self.helpdesk.live_interval, self._poll)
+        self.set_interval(HEARTBEAT_S, self._heartbeat)
+        self._heartbeat()
+
+    def on_unmount(self) -> None:
+        try:
+            self.helpdesk.service.leave(self.ticket_id)
+        except HelpdeskError:
+            pass
+
+    # -- loading ------------------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="load")
+    def reload(self) -> None:
+        try:
+            detail = self.helpdesk.service.detail(self.ticket_id)
+        except HelpdeskError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        calendar = self.helpdesk.service.calendar_for(detail.ticket)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, detail, calendar)
+
+    def _poll(self) -> None:
+        self._check_version()
+
+    @work(thread=True, exclusive=True, group="poll")
+    def _check_version(self) -> None:
+        version = self.helpdesk.service.store.data_version()
+        if version != self._data_version:
+            first = self._data_version == -1
+            self._data_version = version
+            if not first:
+                self.app.call_from_thread(self.reload)
+
+    @work(thread=True, exclusive=True, group="heartbeat")
+    def _heartbeat(self) -> None:
+        try:
+            self.helpdesk.service.heartbeat(self.ticket_id)
+        except HelpdeskError:
+            pass  # presence is a courtesy; never bother the agent with it
+
+    def _show(self, detail: TicketDetail, calendar: Any) -> None:
+        self.detail = detail
+        t = detail.ticket
+        header = Text()
+        header.append(f"#{t.id} ", style="bold")
+        header.append(clean(t.subject), style="bold")
+        header.append("\n")
+        header.append(f" {status_label(t.status)} ", style="reverse")
+        header.append(
+            f"  {t.priority} {_(PRIORITY_LABELS[t.priority])}", style="bold red" if t.priority == "P1" else ""
+        )
+        header.append(f"  {_(t.channel)}  ")
+        header.append(f"{t.tier} · {clean(t.assignee or _('unassigned'))}")
+        if detail.customer is not None:
+            header.append("  ·  " + clean(detail.customer.name))
+            if detail.customer.organisation:
+                header.append(f" ({clean(detail.customer.organisation)})", style="dim")
+        if detail.viewers:
+            header.append(
+                "\n" + _("Also viewing: {names}").format(names=", ".join(clean(v) for v in detail.viewers)),
+                style="yellow",
+            )
+        if t.parent_id:
+            header.append("\n" + _("Follow-up to #{id}").format(id=t.parent_id), style="dim")
+        self.query_one("#ticket-header", Static).update(header)
+        for name in CLOCKS:
+            view = detail.clocks[name]
+            box = self.query_one(f"#clock-{name}")
+            countdown = box.query_one(Countdown)
+            live = view.state in ("running", "warning", "breached") and view.due_at is not None
+            due = view.due_at.timestamp() if live and view.due_at else None
+            warn = view.warn_at.timestamp() if view.warn_at else None
+            paused = view.remaining_s if view.state == "paused" else None
+            remaining = _business_remaining(calendar, due) if due is not None else None
+            countdown.set_deadline(due, warn_at=warn, paused_remaining_s=paused, remaining=remaining)
+            countdown.display = live or view.state == "paused"
+            box.query_one(".clock-state", Label).update(
+                state_label(view.state) + (f" · {local(view.due_at)}" if view.due_at and live else "")
+            )
+            box.set_class(view.state == "breached", "-breached")
+            box.set_class(view.state == "warning", "-warning")
+        self.query_one("#conversation", Static).update(self._conversation(detail))
+        self.query_one("#timeline", Static).update(self._timeline(detail))
+        self.query_one("#customer", Static).update(self._customer(detail))
+
+    def _conversation(self, detail: TicketDetail) -> Group:
+        parts: list[Text] = []
+        t = detail.ticket
+        if t.body:
+            parts.append(Text(_("Original request") + f" · {local(t.created_at)}", style="bold cyan"))
+            parts.append(Text(clean_block(t.body)))
+            parts.append(Text(""))
+        styles = {
+            "customer": ("bold cyan", _("Customer")),
+            "reply": ("bold green", _("Reply")),
+            "note": ("bold yellow", _("Internal note")),
+        }
+        for m in detail.messages:
+            style, label = styles[m.kind]
+            head = Text(
+                f"{'▍' if m.kind != 'note' else '▒'} {label} · {clean(m.author)} · {local(m.created_at)}",
+                style=style,
+            )
+            parts.append(head)
+            body = Text(clean_block(m.body), style="italic" if m.kind == "note" else "")
+            parts.append(body)
+            parts.append(Text(""))
+        if detail.articles:
+            parts.append(Text(_("Linked articles"), style="bold"))
+            for a in detail.articles:
+                parts.append(Text(f"  KB#{a.id} {clean(a.title)}"))
+        if not parts:
+            parts.append(Text(_("No messages yet."), style="dim"))
+        return Group(*parts)
+
+    def _timeline(self, detail: TicketDetail) -> Text:
+        text = Text()
+        for e in detail.events:
+            text.append(f"{local(e.at)}  ", style="dim")
+            text.append(f"{clean(e.actor):<12} ")
+            style = "red" if e.kind == "sla_breach" else "yellow" if e.kind == "sla_warning" else ""
+            text.append(clean(describe_event(e)), style=style)
+            reason = e.detail.get("reason")
+            if reason:
+                text.append(f" — {clean(str(reason))}", style="dim")
+            text.append("\n")
+        return text
+
+    def _customer(self, detail: TicketDetail) -> Text:
+        c = detail.customer
+        text = Text()
+        if c is None:
+            return Text(_("No customer on this ticket."), style="dim")
+        rows = [
+            (_("Name"), c.name),
+            (_("Organisation"), c.organisation),
+            (_("E-mail"), c.email or "—"),
+            (_("Phone"), c.phone or "—"),
+            (_("Customer tier"), c.tier),
+            (_("Environment"), c.environment or "—"),
+            (_("Notes"), c.notes or "—"),
+        ]
+        for label, value in rows:
+            text.append(f"{label}: ", style="bold")
+            text.append(clean_block(value) + "\n")
+        text.append("\n" + _("Other tickets") + "\n", style="bold")
+        if not detail.other_tickets:
+            text.append(_("None.") + "\n", style="dim")
+        for o in detail.other_tickets:
+            text.append(f"  #{o.id}  {status_label(o.status):<10} {o.priority}  {clean(o.subject)}\n")
+        return text
+
+    # -- running service actions --------------------------------------------------------------------------
+
+    def _run(self, label: str, call: Callable[[int | None], object]) -> None:
+        """Call the service with the version the agent is looking at; a stale view is refused and refreshed."""
+        version = self.detail.ticket.version if self.detail else None
+        self._do(label, call, version)
+
+    @work(thread=True, group="action")
+    def _do(self, label: str, call: Callable[[int | None], object], version: int | None) -> None:
+        try:
+            call(version)
+        except Stale as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="warning", timeout=8)
+            self.app.call_from_thread(self.reload)
+            return
+        except HelpdeskError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+            return
+        self.app.call_from_thread(self.notify, label)
+        self.app.call_from_thread(self.reload)
+
+    def _allowed(self, action: str) -> bool:
+        if self.detail is None:
+            return False
+        if not can(self.detail.ticket.status, action):
+            self.notify(
+                _("Not possible while the ticket is {status}.").format(status=status_label(self.detail.ticket.status)),
+                severity="warning",
+            )
+            return False
+        return True
+
+    def action_back(self) -> None:
+        if self._compose_kind is not None:
+            self._close_composer()
+            return
+        self.app.pop_screen()
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    def action_assign_me(self) -> None:
+        if self._allowed("assign"):
+            svc = self.helpdesk.service
+            self._run(_("Assigned to you."), lambda v: svc.assign(self.ticket_id, expected_version=v))
+
+    def action_assign_to(self) -> None:
+        if not self._allowed("assign"):
+            return
+        svc = self.helpdesk.service
+        agents = svc.agents()  # small table; read once per dialog
+
+        def done(name: object) -> None:
+            if isinstance(name, str):
+                self._run(
+                    _("Assigned to {name}.").format(name=name),
+                    lambda v: svc.assign(self.ticket_id, name, expected_version=v),
+                )
+
+        self.app.push_screen(AgentDialog(agents, self.detail.ticket.assignee if self.detail else None), done)
+
+    def action_pending(self) -> None:
+        if self.detail is None:
+            return
+        svc = self.helpdesk.service
+        if self.detail.ticket.status == "pending":
+            self._run(_("Back to open."), lambda v: svc.resume(self.ticket_id, expected_version=v))
+        elif self._allowed("pending"):
+            self._run(
+                _("Waiting on the customer; clocks paused."),
+                lambda v: svc.pending(self.ticket_id, expected_version=v),
+            )
+
+    def action_escalate(self) -> None:
+        if not self._allowed("escalate") or self.detail is None:
+            return
+        svc = self.helpdesk.service
+        customer = self.detail.customer
+        contact = ", ".join(
+            x for x in ((customer.name, customer.phone or "", customer.email or "") if customer else ()) if x
+        )
+
+        def done(result: object) -> None:
+            if isinstance(result, Escalation):
+                self._run(
+                    _("Escalated to {to}.").format(to=result.to),
+                    lambda v: svc.escalate(self.ticket_id, result.to, result.reason, result.notes, expected_version=v),
+                )
+
+        self.app.push_screen(EscalateDialog(self.detail.ticket, svc.agents(), contact), done)
+
+    def action_restore(self) -> None:
+        if not self._allowed("restore"):
+            return
+        svc = self.helpdesk.service
+
+        def done(text: object) -> None:
+            if isinstance(text, str):
+                self._run(
+                    _("Service restored (workaround)."),
+                    lambda v: svc.restore(self.ticket_id, text, expected_version=v),
+                )
+
+        self.app.push_screen(
+            TextDialog(
+                _("Service restored by a workaround"),
+                _("What restored the service? (the cause is not yet fixed)"),
+                _("Restored"),
+            ),
+            done,
+        )
+
+    def action_resolve(self) -> None:
+        if not self._allowed("resolve"):
+            return
+        svc = self.helpdesk.service
+
+        def done(text: object) -> None:
+            if isinstance(text, str):
+                self._run(
+                    _("Resolved; awaiting the customer's confirmation."),
+                    lambda v: svc.resolve(self.ticket_id, text, expected_version=v),
+                )
+
+        self.app.push_screen(
+            TextDialog(
+                _("Cause fixed"),
+                _("How was the cause fixed?"),
+                _("Resolve"),
+                self.detail.ticket.restore_summary or "" if self.detail else "",
+            ),
+            done,
+        )
+
+    def action_close_ticket(self) -> None:
+        if not self._allowed("close") or self.detail is None:
+            return
+        svc = self.helpdesk.service
+        default_followup = (self.helpdesk.service.clock() + timedelta(days=3)).astimezone(UTC).date()
+
+        def done(result: object) -> None:
+            if isinstance(result, Closure):
+                self._run(
+                    _("Ticket closed."),
+                    lambda v: svc.close(
+                        self.ticket_id,
+                        summary=result.summary,
+                        code=result.code,
+                        confirmed=result.confirmed,
+                        unconfirmed_reason=result.unconfirmed_reason,
+                        asked_anything_else=result.asked_anything_else,
+                        kb_id=result.kb_id,
+                        kb_needed=result.kb_needed,
+                        followup=result.followup,
+                        expected_version=v,
+                    ),
+                )
+
+        linked = self.detail.articles[0].id if self.detail.articles else None
+        self.app.push_screen(CloseDialog(self.detail.ticket, default_followup, linked), done)
+
+    def action_reopen(self) -> None:
+        if not self._allowed("reopen"):
+            return
+        svc = self.helpdesk.service
+
+        def done(text: object) -> None:
+            if isinstance(text, str):
+                self._run(_("Reopened."), lambda v: svc.reopen(self.ticket_id, text, expected_version=v))
+
+        self.app.push_screen(TextDialog(_("Reopen"), _("Why is the ticket reopened?"), _("Reopen")), done)
+
+    def action_knowledge(self) -> None:
+        self.notify(_("The knowledge pane is not available yet."), severity="warning")
+
+    # -- composer -----------------------------------------------------------------------------------------
+
+    def action_compose(self, kind: str) -> None:
+        if self.detail is None or not self._allowed("reply" if kind == "reply" else "note"):
+            return
+        self._compose_kind = kind
+        self.query_one("#composer-title", Label).update(
+            _("Public reply to the customer") if kind == "reply" else _("Internal note (not sent to the customer)")
+        )
+        composer = self.query_one("#composer")
+        composer.set_class(kind == "note", "-note")
+        composer.display = True
+        self.query_one("#composer-text", TextArea).focus()
+
+    def _close_composer(self) -> None:
+        self._compose_kind = None
+        self.query_one("#composer").display = False
+        self.query_one("#composer-text", TextArea).text = ""
+        self.focus_next()
+
+    @on(TextArea.Changed, "#composer-text")
+    def _typing(self) -> None:
+        pass  # single-letter screen keys do not fire while the text area has focus
+
+    def key_ctrl_s(self) -> None:
+        if self._compose_kind is None:
+            return
+        text = self.query_one("#composer-text", TextArea).text.strip()
+        if not text:
+            self.notify(_("Write something first."), severity="warning")
+            return
+        svc = self.helpdesk.service
+        if self._compose_kind == "note":
+            self._run(_("Note added."), lambda v: svc.note(self.ticket_id, text, expected_version=v))
+            self._close_composer()
+            return
+        self._send_reply(text)
+
+    def _send_reply(self, text: str, override: str | None = None) -> None:
+        from console.phrases import check, default_rules
+
+        hits = [] if override else check(text, default_rules())
+        if hits:
+            from console.screens.guard import GuardDialog
+
+            def done(result: object) -> None:
+                if isinstance(result, str):
+                    self._send_reply(text, override=result)
+
+            self.app.push_screen(GuardDialog(text, hits), done)
+            return
+        svc = self.helpdesk.service
+        self._run(
+            _("Reply sent."),
+            lambda v: svc.reply(self.ticket_id, text, expected_version=v, guard_override=override),
+        )
+        self._close_composer()
+
+
+def clean_block(text: str) -> str:
+    """Multi-line customer text: keep line breaks, make every other control character visible."""
+    return "\n".join(clean(line) for line in text.split("\n"))
+
+
+def _business_remaining(calendar: Any, due: float) -> Callable[[float], int | None]:
+    return lambda now: business_remaining(calendar, due, now)
+
+
+__all__ = ["TicketScreen", "date"]

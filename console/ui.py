@@ -1,0 +1,77 @@
+"""Glue shared by the screens: translated bindings, queue rows from records, live remaining time."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from textual.binding import Binding, BindingsMap
+from textual.dom import DOMNode
+
+from console.i18n import _
+from console.workflow import STATUS_LABELS
+from db.models import QueueItem
+from widgets.queue_table import QueueRow
+
+
+def translate_bindings(node: DOMNode) -> None:
+    """Binding descriptions are English msgids at class level (marked with N_); show them translated."""
+    translated: dict[str, list[Binding]] = {}
+    for key, bindings in node._bindings.key_to_bindings.items():
+        translated[key] = [
+            dataclasses.replace(
+                b,
+                description=_(b.description) if b.description else b.description,
+                tooltip=_(b.tooltip) if b.tooltip else b.tooltip,
+            )
+            for b in bindings
+        ]
+    node._bindings = BindingsMap.from_keys(translated)
+
+
+def status_label(code: str) -> str:
+    return _(STATUS_LABELS.get(code, code))
+
+
+def queue_row(item: QueueItem) -> QueueRow:
+    return QueueRow(
+        ticket_id=item.id,
+        priority=item.priority,
+        subject=item.subject,
+        customer=item.customer or "—",
+        status=item.status,
+        owner=f"{item.tier} · {item.assignee or '—'}",
+        clock=item.sla_clock,
+        due_at=item.sla_due,
+        warn_at=item.sla_warn,
+        paused_remaining_s=item.sla_paused_remaining,
+    )
+
+
+class RemainingTime:
+    """Business seconds left on a row's clock at an instant: business-hours clocks only count open time, so the
+    countdown uses each ticket's calendar (kept per ticket id when its row is loaded)."""
+
+    def __init__(self) -> None:
+        self.calendars: dict[int, Any] = {}
+
+    def __call__(self, row: QueueRow, now: float) -> int | None:
+        if row.due_at is None:
+            return row.paused_remaining_s
+        cal = self.calendars.get(row.ticket_id)
+        if cal is None:
+            return int(row.due_at - now)
+        return business_remaining(cal, row.due_at, now)
+
+
+def business_remaining(calendar: Any, due: float, now: float) -> int:
+    """Open seconds from now to due; negative (open seconds since due) when overdue."""
+    if now <= due:
+        return int(calendar.elapsed_ts(now, due) + 0.999)
+    return -int(calendar.elapsed_ts(due, now))
+
+
+def epoch(clock: Callable[[], datetime]) -> Callable[[], float]:
+    return lambda: clock().astimezone(UTC).timestamp()
