@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-REGISTER: list[Callable[..., None]] = []
+from console import cli_wallboard
+
+REGISTER: list[Callable[..., None]] = [cli_wallboard.register]

@@ -14,16 +14,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from console import sla, workflow
+from console import workflow
 from console.clock import Clock, utcnow
 from console.errors import BadInput, PermissionDenied, Refused, Stale, Unavailable
 from console.i18n import _
-from console.policy import Policy, PolicyError, default_policy, load_policy_toml
 from db.errors import Conflict, DatabaseUnavailable, Duplicate, NotFound, ReadOnly, StoreError
 from db.models import Agent, Customer, Event, KbArticle, Message, QueueItem, Ticket
 from db.store import OPEN_STATUSES, Store, TicketFilter
+
+if TYPE_CHECKING:
+    from console import sla
+    from console.policy import Policy
 
 T = TypeVar("T")
 
@@ -76,6 +79,8 @@ class TicketDetail:
 
 def facts_from_events(events: Sequence[Event]) -> list[sla.Fact]:
     """The SLA clocks' view of a ticket's history."""
+    from console import sla  # the rules load only when a clock is computed: listing stays fast
+
     facts: list[sla.Fact] = []
     for event in events:
         if event.kind == "created":
@@ -232,6 +237,8 @@ class HelpdeskService:
     # -- policy ---------------------------------------------------------------------------------------------
 
     def policy(self) -> Policy:
+        from console.policy import Policy, default_policy
+
         raw = self.store.get_setting(POLICY_KEY)
         if self._policy_cache is None or self._policy_cache[0] != raw:
             policy = default_policy() if raw is None else Policy.from_json(raw)
@@ -239,10 +246,14 @@ class HelpdeskService:
         return self._policy_cache[1]
 
     def _save_policy_if_missing(self, by: str) -> None:
+        from console.policy import default_policy
+
         if self.store.get_setting(POLICY_KEY) is None:
             self.store.set_setting(POLICY_KEY, default_policy().to_json(), by, self._at(None))
 
     def load_policy(self, text: str) -> Policy:
+        from console.policy import PolicyError, load_policy_toml
+
         self._require_role("admin")
         try:
             policy = load_policy_toml(text)
@@ -273,6 +284,8 @@ class HelpdeskService:
     def clocks(
         self, ticket: Ticket, events: Sequence[Event] | None = None, now: datetime | None = None
     ) -> dict[str, ClockView]:
+        from console import sla
+
         cal, targets = self._policy_for(ticket)
         facts = facts_from_events(events if events is not None else self.store.events(ticket.id))
         statuses = sla.compute_clocks(facts, targets, cal, self._at(now))
@@ -1001,6 +1014,8 @@ class HelpdeskService:
 
     def _refresh_sla(self, ticket: Ticket, now: datetime) -> None:
         """Store the most urgent running clock on the ticket so the queue can sort and filter in SQL."""
+        from console import sla
+
         fields: dict[str, Any] = {
             "sla_clock": None,
             "sla_due": None,
@@ -1042,6 +1057,8 @@ class HelpdeskService:
         return counts
 
     def _mark_ticket(self, ticket_id: int, now: datetime) -> tuple[int, int]:
+        from console import sla
+
         ticket = self.store.get_ticket(ticket_id)
         if ticket.status not in OPEN_STATUSES:
             return (0, 0)
@@ -1154,6 +1171,7 @@ class HelpdeskService:
 
 
 def _clock_view(status: sla.ClockStatus) -> ClockView:
+
     return ClockView(
         clock=status.clock,
         state=status.state,

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -57,21 +58,21 @@ END;
 MARK_OPEN = "«"
 MARK_CLOSE = "»"
 
-# bm25 column weights: title, body, tags. A title hit says far more about the article than a body hit.
-_WEIGHTS = (8.0, 1.0, 2.0)
 _SNIPPET_TOKENS = 32
 # Caps keep a pasted 10,000-character query (or ticket body) a bounded amount of work.
 _MAX_QUERY_CHARS = 2000
-_MAX_TERMS = 32
-_PREFIX_MIN_LEN = 2
 
 # Han (with extensions and compatibility forms), kana, bopomofo and Hangul syllables: scripts written
 # without spaces between words, so each character is indexed as its own token.
-_CJK = "\u3040-\u30ff\u3100-\u312f\u31a0-\u31bf\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f"
+_CJK = (
+    "\u3040-\u30ff\u3100-\u312f\u31a0-\u31bf\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f"
+)
 _SEP = "\x1f"
 _CJK_EDGE = re.compile(rf"(?<=[{_CJK}])(?=[^\s{_SEP}])|(?<=[^\s{_SEP}])(?=[{_CJK}])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_FULLWIDTH = {c: c - 0xFEE0 for r in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A)) for c in range(r[0], r[1] + 1)}
+_FULLWIDTH = {
+    c: c - 0xFEE0 for r in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A)) for c in range(r[0], r[1] + 1)
+}
 # Words may be joined by - _ . ' (Wi-Fi, tidb_ddl_version, v8.0.0): kept together and searched as a phrase.
 _TOKEN = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>[^\W_{_CJK}]+(?:['._-][^\W_{_CJK}]+)*)")
 
@@ -83,20 +84,16 @@ _HTML_TAG = re.compile(r"</?[A-Za-z][^<>\n]{0,200}>")
 _MD_MARKS = re.compile(r"(?:\*\*|__|`+|^#{1,6}\s+|^>\s*(?:\[![A-Z]+\])?)", re.MULTILINE)
 
 _EN_STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being below
-    between both but by can could did do does doing down during each few for from further had has have having
-    he her here hers him his how i if in into is it its itself just me more most my no nor not now of off on
-    once only or other our ours out over own same she should so some such than that the their theirs them then
-    there these they this those through to too under until up very was we were what when where which while who
-    whom why will with would you your yours since also get got via please hi hello thanks thank""".split()
+    ["a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "since", "also", "get", "got", "via", "please", "hi", "hello", "thanks", "thank"]
 )
 # CJK characters that glue words together (particles, question endings): a 2-character unit holding
 # one of them is a seam between words, not a word.
 _ZH_PARTICLES = frozenset("的了吗呢吧啊么")
-_ZH_STOP_UNITS = frozenset(
-    "如何 怎么 怎样 什么 为什 是否 可以 哪些 这个 那个 这些 那些 我们 你们 他们 一个 如果 因为 所以 但是 以及 "
-    "或者 没有 还是 就是 需要 使用 进行 能否 无法 不能".split()
+_ZH_STOPWORDS = (
+    "为什么 为何 如何 怎么 怎样 什么 是否 能否 可否 哪些 哪个 可以 这个 那个 这些 那些 我们 你们 他们 一个 "
+    "如果 因为 所以 但是 以及 或者 没有 还是 就是 需要 进行 无法 不能 的 了 吗 呢 吧 啊 么"
 )
+_ZH_STOP_SPLIT = re.compile("|".join(sorted(_ZH_STOPWORDS.split(), key=len, reverse=True)))
 
 
 class KbHit(BaseModel):
@@ -187,17 +184,21 @@ def _phrase(units: Iterable[str], prefix: bool = False) -> str:
     return f'"{inner}"' + ("*" if prefix else "")
 
 
-def cjk_bigrams(run: str) -> list[str]:
-    """Overlapping 2-character units of a CJK run (a 1-character run stays whole); units that straddle
-    a particle or are question words carry no topic and are left out (all of them, for a run like 如何)."""
+def cjk_units(run: str) -> list[str]:
+    """Query units of a CJK run: the run is cut at function words (particles, question words), then
+    each piece gives its overlapping 2-character units. Pieces of one character say little and are
+    dropped, unless the run is that one character."""
     if len(run) == 1:
         return [] if run in _ZH_PARTICLES else [run]
-    units = [run[i : i + 2] for i in range(len(run) - 1)]
-    return [u for u in units if not (_ZH_PARTICLES & set(u)) and u not in _ZH_STOP_UNITS]
+    units: list[str] = []
+    for piece in _ZH_STOP_SPLIT.split(run):
+        units += [piece[i : i + 2] for i in range(len(piece) - 1)]
+    return units
 
 
 @dataclass(frozen=True)
 class _Term:
+    key: str
     strict: str  # FTS5 phrase used when every term must match
     loose: tuple[str, ...]  # phrases used when any may match
     stop: bool = False
@@ -207,9 +208,11 @@ class _Term:
 class Strategy:
     """How a query becomes FTS5 expressions; the defaults are the measured choice."""
 
-    and_first: bool = True
-    segment: Callable[[str], list[str]] = field(default=cjk_bigrams)
-    strict_cjk_phrase: bool = True
+    and_first_max_terms: int = 3
+    segment: Callable[[str], list[str]] = field(default=cjk_units)
+    max_phrases: int = 24
+    # bm25 column weights: title, body, tags. A title hit says far more about the article than a body hit.
+    weights: tuple[float, float, float] = (8.0, 1.0, 2.0)
 
 
 DEFAULT_STRATEGY = Strategy()
@@ -219,38 +222,34 @@ def _terms(text: str, prefix_last: bool, strategy: Strategy) -> list[_Term]:
     text = _fold(text[:_MAX_QUERY_CHARS])
     matches = list(_TOKEN.finditer(text))
     terms: list[_Term] = []
-    seen: set[str] = set()
     for n, m in enumerate(matches):
-        last = n == len(matches) - 1
         if m.group("cjk"):
             run = m.group("cjk")
             units = strategy.segment(run)
-            loose = tuple(_phrase(u) for u in units)
-            strict = _phrase(run) if strategy.strict_cjk_phrase else " AND ".join(loose)
-            key = "c:" + run
-            if not units:
-                terms.append(_Term(_phrase(run), (_phrase(run),), stop=True))
-                continue
+            whole = _phrase(run)
+            if units:
+                terms.append(_Term("c:" + run, whole, tuple(_phrase(u) for u in units)))
+            else:
+                terms.append(_Term("c:" + run, whole, (whole,), stop=True))
         else:
             word = m.group("word").lower()
             # Search-as-you-type: the word being typed is a prefix, unless the query already moved past it.
-            prefix = prefix_last and last and m.end() == len(text) and len(word) >= _PREFIX_MIN_LEN
+            prefix = prefix_last and n == len(matches) - 1 and m.end() == len(text) and len(word) >= 2
             phrase = _phrase(re.split(r"['._-]", word), prefix)
-            strict, loose, key = phrase, (phrase,), "w:" + word
-            if word in _EN_STOPWORDS:
-                terms.append(_Term(strict, loose, stop=True))
-                continue
-        if key not in seen:
-            seen.add(key)
-            terms.append(_Term(strict, loose))
+            terms.append(_Term("w:" + word, phrase, (phrase,), stop=word in _EN_STOPWORDS))
     content = [t for t in terms if not t.stop]
     # A query of nothing but stopwords ("not", "how to") is still searched, literally.
-    return (content or terms)[:_MAX_TERMS]
+    return list({t.key: t for t in reversed(content or terms)}.values())[::-1]
 
 
-def _loose_expr(terms: Sequence[_Term]) -> str:
-    phrases = list(dict.fromkeys(p for t in terms for p in t.loose))[: _MAX_TERMS * 2]
-    return " OR ".join(phrases)
+def _loose_expr(terms: Sequence[_Term], max_phrases: int) -> str:
+    """OR of the terms' phrases. A long text (a pasted paragraph, a ticket) is cut to ``max_phrases``,
+    keeping the phrases it repeats most (its topic), then the earliest: each phrase costs a doclist scan."""
+    counts = Counter(p for t in terms for p in t.loose)
+    order = {p: i for i, p in enumerate(reversed(list(counts)))}
+    ranked = sorted(counts, key=lambda p: (-counts[p], -order[p]))
+    keep = set(ranked[:max_phrases])
+    return " OR ".join(p for p in counts if p in keep)
 
 
 # -- search -------------------------------------------------------------------------------------------
@@ -259,8 +258,7 @@ _SEARCH_SQL = f"""
 SELECT a.id, a.ref, a.title, a.status, rank,
        snippet({FTS_TABLE}, 1, char(2), char(3), '…', ?)
 FROM {FTS_TABLE} JOIN kb_articles AS a ON a.id = {FTS_TABLE}.rowid
-WHERE {FTS_TABLE} MATCH ? AND rank MATCH 'bm25({", ".join(map(str, _WEIGHTS))})'
-  AND (? OR a.status = 'published')
+WHERE {FTS_TABLE} MATCH ? AND rank MATCH ? AND (? OR a.status = 'published')
 ORDER BY rank
 LIMIT ?
 """
@@ -279,20 +277,19 @@ def _clean_snippet(raw: str) -> str:
 
 
 def snippet_spans(snippet: str) -> list[tuple[str, bool]]:
-    """Split a snippet into (text, is_match) spans for rendering without markup."""
-    spans: list[tuple[str, bool]] = []
-    for n, part in enumerate(re.split(f"{MARK_OPEN}|{MARK_CLOSE}", snippet)):
-        if part:
-            spans.append((part, n % 2 == 1))
-    return spans
+    """Split a snippet into (text, is_match) spans, for rendering without markup."""
+    return [(part, n % 2 == 1) for n, part in enumerate(re.split(f"[{MARK_OPEN}{MARK_CLOSE}]", snippet)) if part]
 
 
-def _run(conn: sqlite3.Connection, expr: str, limit: int, include_drafts: bool) -> Iterator[KbHit]:
+def _run(conn: sqlite3.Connection, expr: str, limit: int, include_drafts: bool, strategy: Strategy) -> list[KbHit]:
     cur = conn.cursor()
     cur.row_factory = None
-    rows = cur.execute(_SEARCH_SQL, (_SNIPPET_TOKENS, expr, int(include_drafts), limit)).fetchall()
-    for aid, ref, title, status, rank, raw in rows:
-        yield KbHit(id=aid, ref=ref, title=title, score=-rank, snippet=_clean_snippet(raw or ""), status=status)
+    rank = f"bm25({', '.join(map(str, strategy.weights))})"
+    rows = cur.execute(_SEARCH_SQL, (_SNIPPET_TOKENS, expr, rank, int(include_drafts), limit)).fetchall()
+    return [
+        KbHit(id=aid, ref=ref, title=title, score=-score, snippet=_clean_snippet(raw or ""), status=status)
+        for aid, ref, title, status, score, raw in rows
+    ]
 
 
 def _search(
@@ -304,20 +301,21 @@ def _search(
     prefix_last: bool,
     strategy: Strategy = DEFAULT_STRATEGY,
 ) -> list[KbHit]:
-    if limit <= 0:
-        return []
+    limit = min(int(limit), 1000)
     terms = _terms(query, prefix_last, strategy)
-    if not terms:
+    if limit <= 0 or not terms:
         return []
-    loose = _loose_expr(terms)
+    loose = _loose_expr(terms, strategy.max_phrases)
     strict = " AND ".join(t.strict for t in terms)
     hits: list[KbHit] = []
-    if strategy.and_first and strict != loose:
-        hits = list(_run(conn, strict, limit, include_drafts))
+    # A few keywords: articles holding all of them first. A longer text is ranked by bm25 over any of
+    # its terms; requiring all of them would drop the right article for one missing word.
+    if len(terms) <= strategy.and_first_max_terms and strict != loose:
+        hits = _run(conn, strict, limit, include_drafts, strategy)
         if len(hits) >= limit:
             return hits
     seen = {h.id for h in hits}
-    more = [h for h in _run(conn, loose, limit + len(hits), include_drafts) if h.id not in seen]
+    more = [h for h in _run(conn, loose, limit + len(hits), include_drafts, strategy) if h.id not in seen]
     if hits and more:
         # Keep scores falling down the list: a partial match ranks below every full match.
         floor, top = hits[-1].score, max(h.score for h in more)
@@ -327,20 +325,24 @@ def _search(
 
 
 def search_articles(
-    conn: sqlite3.Connection, query: str, limit: int = 10, include_drafts: bool = False, *, prefix_last: bool = True
+    conn: sqlite3.Connection,
+    query: str,
+    limit: int = 10,
+    include_drafts: bool = False,
+    *,
+    prefix_last: bool = True,
 ) -> list[KbHit]:
-    """Articles matching a user's query, best first. Documents with every term come before those with
-    some. With ``prefix_last`` the last word also matches as a prefix while it is being typed (no
-    trailing space). Drafts are left out unless ``include_drafts``."""
+    """Articles matching a user's query, best first; drafts only with ``include_drafts``. For a few
+    keywords, articles holding all of them come before those holding some. With ``prefix_last`` the
+    last word also matches as a prefix while it is being typed (no trailing space)."""
     return _search(conn, query, limit, include_drafts, prefix_last=prefix_last)
 
 
 def suggest_for_text(conn: sqlite3.Connection, text: str, limit: int = 5) -> list[KbHit]:
     """Published articles for a ticket's subject and body: any of its salient terms (stopwords and
-    Chinese question words dropped), ranked by bm25, so a long description still finds its article."""
-    if limit <= 0:
-        return []
+    Chinese function words dropped, the most repeated kept for a long text), ranked by bm25."""
+    limit = min(int(limit), 1000)
     terms = _terms(text, False, DEFAULT_STRATEGY)
-    if not terms:
+    if limit <= 0 or not terms:
         return []
-    return list(_run(conn, _loose_expr(terms), limit, False))
+    return _run(conn, _loose_expr(terms, DEFAULT_STRATEGY.max_phrases), limit, False, DEFAULT_STRATEGY)

@@ -1,0 +1,136 @@
+"""The wallboard's queries: small aggregates over indexed columns, cheap enough to rerun on every commit.
+
+Times in ``tickets`` are UTC ISO text (they sort as text), SLA instants are epoch floats; every function takes
+the instant it is evaluated at so the same data always gives the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from db.store import OPEN_STATUSES, Store, ts
+
+_OPEN = f"status IN ({','.join(repr(s) for s in OPEN_STATUSES)})"
+
+
+@dataclass(frozen=True)
+class AgentLoad:
+    agent: str
+    open: int
+    breached: int
+
+
+@dataclass(frozen=True)
+class UrgentTicket:
+    id: int
+    subject: str
+    priority: str
+    assignee: str | None
+    sla_clock: str | None
+    sla_due: float
+    sla_warn: float | None
+    customer: str | None
+    email: str | None
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class TicketCounts:
+    """A ticket's counters, for the rates (escalation, reopening, first-contact resolution)."""
+
+    id: int
+    public_replies: int
+    escalations: int
+    reopens: int
+
+
+def open_by_priority(store: Store) -> dict[str, int]:
+    rows = store._rows(f"SELECT priority, count(*) AS n FROM tickets WHERE {_OPEN} GROUP BY priority")
+    return {str(r["priority"]): int(r["n"]) for r in rows}
+
+
+def breached_and_at_risk(store: Store, now: float) -> tuple[int, int]:
+    """Open tickets past a due time, and open tickets past a warning but not yet due."""
+    row = store._one(
+        f"SELECT coalesce(sum(sla_due <= :now), 0) AS breached,"
+        f" coalesce(sum(sla_warn <= :now AND sla_due > :now), 0) AS at_risk"
+        f" FROM tickets WHERE {_OPEN} AND sla_due IS NOT NULL",
+        {"now": now},
+    )
+    return (int(row["breached"]), int(row["at_risk"])) if row else (0, 0)
+
+
+def agent_load(store: Store, now: float) -> list[AgentLoad]:
+    """Every active agent with their open and breached tickets, busiest first."""
+    rows = store._rows(
+        f"SELECT a.name AS agent, count(t.id) AS open, coalesce(sum(t.sla_due <= :now), 0) AS breached"
+        f" FROM agents a LEFT JOIN tickets t ON t.assignee = a.name AND t.{_OPEN}"
+        f" WHERE a.active = 1 GROUP BY a.name ORDER BY breached DESC, open DESC, a.name",
+        {"now": now},
+    )
+    return [AgentLoad(str(r["agent"]), int(r["open"]), int(r["breached"])) for r in rows]
+
+
+def urgent_tickets(store: Store, limit: int) -> list[UrgentTicket]:
+    """Open tickets with a running clock, soonest (or longest overdue) first, with the customer's contacts."""
+    rows = store._rows(
+        "SELECT t.id, t.subject, t.priority, t.assignee, t.sla_clock, t.sla_due, t.sla_warn,"
+        " c.name AS customer, c.email, c.phone FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id"
+        f" WHERE t.{_OPEN} AND t.sla_due IS NOT NULL ORDER BY t.sla_due, t.id LIMIT ?",
+        [limit],
+    )
+    return [UrgentTicket(**r) for r in rows]
+
+
+def created_per_hour(store: Store, since: datetime, hours: int) -> list[int]:
+    """Tickets created in each hour from ``since`` (a local midnight), ``hours`` buckets."""
+    start = since.timestamp()
+    rows = store._rows(
+        "SELECT CAST((strftime('%s', created_at) - ?) / 3600 AS INTEGER) AS h, count(*) AS n FROM tickets"
+        " WHERE created_at >= ? GROUP BY h",
+        [start, ts(since)],
+    )
+    buckets = [0] * hours
+    for r in rows:
+        if 0 <= int(r["h"]) < hours:
+            buckets[int(r["h"])] = int(r["n"])
+    return buckets
+
+
+def _counts(store: Store, column: str, since: datetime) -> list[TicketCounts]:
+    rows = store._rows(
+        f"SELECT id, public_replies, escalations, reopens FROM tickets WHERE {column} >= ? ORDER BY id",
+        [ts(since)],
+    )
+    return [TicketCounts(**r) for r in rows]
+
+
+def created_since(store: Store, since: datetime) -> list[TicketCounts]:
+    return _counts(store, "created_at", since)
+
+
+def resolved_since(store: Store, since: datetime) -> list[TicketCounts]:
+    return _counts(store, "resolved_at", since)
+
+
+def closed_since(store: Store, since: datetime) -> list[TicketCounts]:
+    return _counts(store, "closed_at", since)
+
+
+def active_ticket_ids(store: Store, since: datetime, now: float) -> list[int]:
+    """Tickets whose clocks may have finished or breached since ``since``: any event since, or overdue now."""
+    rows = store._rows(
+        "SELECT ticket_id AS id FROM events WHERE at >= ? AND ticket_id IS NOT NULL"
+        f" UNION SELECT id FROM tickets WHERE sla_due <= ? AND {_OPEN}",
+        [ts(since), now],
+    )
+    return sorted(int(r["id"]) for r in rows)
+
+
+def csat_since(store: Store, since: datetime) -> tuple[float | None, int]:
+    """Average score and number of answers since ``since``."""
+    row = store._one("SELECT avg(score) AS avg, count(*) AS n FROM csat WHERE at >= ?", [ts(since)])
+    if not row or not row["n"]:
+        return None, 0
+    return float(row["avg"]), int(row["n"])

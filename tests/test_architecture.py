@@ -1,0 +1,45 @@
+"""The layers stay visible: contracts checked by import-linter, and the pure rules load without SQLite or Textual."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_import_contracts() -> None:
+    exe = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which("lint-imports")
+    if exe is None:
+        pytest.skip("import-linter is not installed")
+    proc = subprocess.run([exe, "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "broken" in proc.stdout and "0 broken" in proc.stdout
+
+
+def test_pure_rules_import_neither_sqlite_nor_textual() -> None:
+    code = (
+        "import sys, json; import console.workflow, console.calendars, console.sla, console.policy, console.phrases; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlite3', 'sqlite_utils', 'textual', 'db'))))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []
+
+
+def test_nothing_outside_db_imports_sqlite() -> None:
+    offenders = []
+    for path in (ROOT / "console").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if "import sqlite3" in text or "import sqlite_utils" in text or "from sqlite_utils" in text:
+            offenders.append(str(path.relative_to(ROOT)))
+    for path in (ROOT / "widgets").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if "sqlite" in text and "import" in text and ("import sqlite3" in text or "sqlite_utils" in text):
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []

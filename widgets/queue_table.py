@@ -1,0 +1,691 @@
+"""The ticket queue: a windowed table for 100,000 tickets with live SLA countdowns.
+
+Built on the line API (``ScrollView.render_line``): only visible lines are rendered, and only pages of rows
+the owner hands down are held. Each second the countdowns on screen are recomputed and only the cells whose
+text changed are repainted, so a screen of far deadlines sends nothing and an urgent clock a few bytes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.timer import Timer
+
+from console.i18n import N_, _
+from widgets.countdown import (
+    CountdownState,
+    countdown_state,
+    format_remaining,
+    next_tick_delay,
+    remaining_seconds,
+    widest_countdown,
+)
+from widgets.safe_text import clean, fit
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    ticket_id: int
+    priority: str  # "P1".."P4"
+    subject: str  # untrusted customer text
+    customer: str  # untrusted
+    status: str  # status code; the label comes from the table's status_label
+    owner: str  # e.g. "L2 · li.wei"
+    clock: str | None  # code of the most urgent running clock
+    due_at: float | None  # epoch seconds; None when paused or no running clock
+    warn_at: float | None
+    paused_remaining_s: int | None
+
+
+RemainingFor = Callable[[QueueRow, float], int | None]
+
+CLOCK_LABELS = {
+    "first_response": N_("response"),
+    "next_update": N_("update"),
+    "restore": N_("restore"),
+    "resolve": N_("resolve"),
+}
+
+
+def default_remaining(row: QueueRow, now: float) -> int | None:
+    return remaining_seconds(row.due_at, row.paused_remaining_s, now)
+
+
+def default_clock_label(code: str | None) -> str:
+    return "" if code is None else _(CLOCK_LABELS.get(code, code))
+
+
+def _identity(code: str) -> str:
+    return code
+
+
+def is_paused(row: QueueRow) -> bool:
+    return row.due_at is None and row.paused_remaining_s is not None
+
+
+ColumnKey = Literal["countdown", "clock", "id", "priority", "subject", "customer", "status", "owner"]
+# The countdown comes first: Textual repaints a changed cell together with everything from the widget's
+# left edge up to it, so at the left edge a tick sends only the countdown's own characters.
+TITLES: dict[ColumnKey, str] = {
+    "countdown": N_("Due"),
+    "clock": N_("Clock"),
+    "id": N_("ID"),
+    "priority": N_("Pri"),
+    "subject": N_("Subject"),
+    "customer": N_("Customer"),
+    "status": N_("Status"),
+    "owner": N_("Owner"),
+}
+ORDER = tuple(TITLES)
+SUBJECT_MIN = 24
+PREFERRED: dict[ColumnKey, int] = {"customer": 18, "owner": 16}
+# Give these up, in turn, before the subject gets narrower than SUBJECT_MIN.
+SHRINK_STEPS: tuple[tuple[ColumnKey, int], ...] = (
+    ("owner", 12),
+    ("customer", 12),
+    ("owner", 0),
+    ("clock", 0),
+    ("customer", 0),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: ColumnKey
+    x: int
+    width: int
+    title: str
+
+
+def layout_columns(width: int, fixed: dict[ColumnKey, int]) -> tuple[Column, ...]:
+    """Place the columns in ``width`` cells (one-cell gaps); the subject takes the slack.
+
+    ``fixed`` gives the widths of id, priority, status, clock and countdown.
+    """
+    widths: dict[ColumnKey, int] = {**fixed, **PREFERRED}
+
+    def subject_width() -> int:
+        others = [w for key, w in widths.items() if key != "subject" and w > 0]
+        return width - sum(others) - len(others)  # a gap before each other column
+
+    for key, narrower in SHRINK_STEPS:
+        if subject_width() >= SUBJECT_MIN:
+            break
+        widths[key] = narrower
+    widths["subject"] = max(1, subject_width())
+    columns: list[Column] = []
+    x = 0
+    for key in ORDER:
+        if widths.get(key, 0) > 0:
+            columns.append(Column(key, x, widths[key], _(TITLES[key])))
+            x += widths[key] + 1
+    return tuple(columns)
+
+
+COMPONENTS = (
+    "header",
+    "cursor",
+    "warning",
+    "breached",
+    "paused",
+    "placeholder",
+    "p1",
+    "p2",
+    "p3",
+    "p4",
+)
+STATE_COMPONENT: dict[CountdownState, str] = {
+    "warning": "warning",
+    "breached": "breached",
+    "paused": "paused",
+    "none": "placeholder",
+}
+
+
+class QueueTable(ScrollView, can_focus=True):
+    """Ticket queue over a sparse, windowed row source, with live SLA countdowns.
+
+    The owner answers `WindowNeeded` with `set_window`, calls `reset` when the view or filter changes and
+    `invalidate` when data changed elsewhere.
+
+    Component classes: ``queue-table--header``, ``--cursor``, ``--warning``, ``--breached``, ``--paused``,
+    ``--placeholder`` (loading rows, no clock) and ``--p1`` … ``--p4`` (the priority cell).
+    """
+
+    DEFAULT_CSS = """
+    QueueTable {
+        height: 1fr;
+        background: $surface;
+        color: $foreground;
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
+        & > .queue-table--header { background: $panel; color: $foreground; text-style: bold; }
+        & > .queue-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus > .queue-table--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+        & > .queue-table--warning { color: $warning; }
+        & > .queue-table--breached { color: $error; text-style: bold; }
+        & > .queue-table--paused { color: $text-muted; }
+        & > .queue-table--placeholder { color: $text-disabled; }
+        & > .queue-table--p1 { color: $error; text-style: bold; }
+        & > .queue-table--p2 { color: $warning; }
+        & > .queue-table--p3 { }
+        & > .queue-table--p4 { color: $text-muted; }
+    }
+    """
+
+    COMPONENT_CLASSES = {f"queue-table--{name}" for name in COMPONENTS}
+
+    BINDINGS = [
+        Binding("down,j", "cursor_down", N_("Down"), show=False, id="queue_table.cursor_down"),
+        Binding("up,k", "cursor_up", N_("Up"), show=False, id="queue_table.cursor_up"),
+        Binding("home,g", "cursor_first", N_("First"), show=False, id="queue_table.cursor_first"),
+        Binding("end,G", "cursor_last", N_("Last"), show=False, id="queue_table.cursor_last"),
+        Binding("pageup", "cursor_page_up", N_("Page up"), show=False, id="queue_table.page_up"),
+        Binding("pagedown", "cursor_page_down", N_("Page down"), show=False, id="queue_table.page_down"),
+        Binding("enter", "choose", N_("Open"), id="queue_table.choose"),
+    ]
+
+    paused: reactive[bool] = reactive(False, init=False)
+    """Stop the countdowns ticking (the owner screen binds a key to it)."""
+
+    class WindowNeeded(Message):
+        """Rows ``offset`` to ``offset + limit`` are on (or near) the screen but not held."""
+
+        def __init__(self, queue_table: QueueTable, offset: int, limit: int) -> None:
+            super().__init__()
+            self.queue_table = queue_table
+            self.offset = offset
+            self.limit = limit
+
+        @property
+        def control(self) -> QueueTable:
+            return self.queue_table
+
+        def can_replace(self, message: Message) -> bool:
+            # A burst of scrolling leaves only the latest window to fetch.
+            return isinstance(message, QueueTable.WindowNeeded) and message.queue_table is self.queue_table
+
+    class TicketChosen(Message):
+        """Enter (or a double click) on a ticket."""
+
+        def __init__(self, queue_table: QueueTable, ticket_id: int) -> None:
+            super().__init__()
+            self.queue_table = queue_table
+            self.ticket_id = ticket_id
+
+        @property
+        def control(self) -> QueueTable:
+            return self.queue_table
+
+    class CursorMoved(Message):
+        """The cursor is on another ticket (None: empty queue)."""
+
+        def __init__(self, queue_table: QueueTable, ticket_id: int | None) -> None:
+            super().__init__()
+            self.queue_table = queue_table
+            self.ticket_id = ticket_id
+
+        @property
+        def control(self) -> QueueTable:
+            return self.queue_table
+
+        def can_replace(self, message: Message) -> bool:
+            # Key repeat: a preview pane only needs the ticket the cursor settled on.
+            return isinstance(message, QueueTable.CursorMoved) and message.queue_table is self.queue_table
+
+    def __init__(
+        self,
+        *,
+        total: int = 0,
+        remaining_for: RemainingFor = default_remaining,
+        clock: Callable[[], float] = time.time,
+        status_label: Callable[[str], str] = _identity,
+        clock_label: Callable[[str | None], str] = default_clock_label,
+        page_size: int = 100,
+        max_pages: int = 20,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        """
+        Args:
+            total: Number of rows in the queue (rows arrive later through `set_window`).
+            remaining_for: Seconds left on a row's clock at a time (business-hours clocks count open
+                time only).
+            clock: Time source.
+            status_label: Display label of a status code.
+            clock_label: Display label of a clock code.
+            page_size: Rows per cached page (requests are whole pages).
+            max_pages: Pages held before the least recently drawn is dropped.
+        """
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self._remaining_for = remaining_for
+        self._clock = clock
+        self._status_label = status_label
+        self._clock_label = clock_label
+        self._page_size = max(1, page_size)
+        self._max_pages = max(1, max_pages)
+        self._total = max(0, total)
+        self._pages: OrderedDict[int, dict[int, QueueRow]] = OrderedDict()
+        self._stale: dict[int, QueueRow] = {}  # shown after invalidate() until fresh rows arrive
+        self._requested: tuple[int, int] | None = None
+        self._cursor = 0
+        self._announced: int | None = None
+        self._now = clock()
+        self._timer: Timer | None = None
+        self._columns: tuple[Column, ...] = ()
+        self._layout_width = -1
+        self._styles: dict[str, Style] = {}
+        self._row_cells: dict[int, tuple[QueueRow, bool, list[Segment]]] = {}
+        self._drawn: dict[int, tuple[str, CountdownState]] = {}
+        self._id_width = 6
+
+    # -- public API ---------------------------------------------------------------------------------
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    @property
+    def cursor_index(self) -> int:
+        return self._cursor
+
+    @property
+    def cursor_ticket_id(self) -> int | None:
+        row = self.row_at(self._cursor)
+        return None if row is None else row.ticket_id
+
+    def row_at(self, index: int) -> QueueRow | None:
+        """The row held (or still shown from before `invalidate`) at ``index``, if any."""
+        page = self._pages.get(index // self._page_size)
+        if page is not None and index in page:
+            return page[index]
+        return self._stale.get(index)
+
+    def set_window(self, offset: int, rows: Sequence[QueueRow], total: int) -> None:
+        """Hand down rows ``offset …`` of a queue of ``total`` rows (the answer to `WindowNeeded`)."""
+        if total != self._total:
+            self._set_total(total)
+        before = self.row_at(self._cursor)
+        top, bottom = self._visible_rows()
+        changed: list[int] = []
+        for index, row in enumerate(rows, offset):
+            if index >= self._total:
+                break
+            if top <= index < bottom and self.row_at(index) != row:
+                changed.append(index)
+            self._stale.pop(index, None)
+            page_no = index // self._page_size
+            self._pages.setdefault(page_no, {})[index] = row
+            self._pages.move_to_end(page_no)
+        self._evict()
+        widest = max((len(str(row.ticket_id)) for row in rows), default=0)
+        if widest > self._id_width:
+            self._id_width = widest
+            self._layout_width = -1
+            self.refresh()
+        if self._requested is not None:
+            start, limit = self._requested
+            if offset <= start and offset + len(rows) >= min(start + limit, self._total):
+                self._requested = None
+        after = self.row_at(self._cursor)
+        if before is not None and after is not None and after.ticket_id != before.ticket_id:
+            self._follow(before.ticket_id, offset, rows)
+        for index in changed:
+            self._refresh_index(index)
+        self._announce_cursor()
+        self._request_window()
+
+    def reset(self, total: int) -> None:
+        """Forget every row (the view or filter changed): placeholders until new rows arrive."""
+        self._pages.clear()
+        self._stale.clear()
+        self._requested = None
+        self._row_cells.clear()
+        self._drawn.clear()
+        self._cursor = 0
+        self._set_total(total)
+        if self.is_mounted:
+            self.scroll_to(y=0, animate=False)
+        self.refresh()
+        if self._total == 0:
+            self._announce_cursor()
+        self._request_window()
+
+    def invalidate(self) -> None:
+        """Refetch the rows on screen (data changed elsewhere); they stay shown and the cursor stays put."""
+        top, bottom = self._visible_rows()
+        for index in range(top, bottom):
+            row = self.row_at(index)
+            if row is not None:
+                self._stale[index] = row
+        self._pages.clear()
+        self._requested = None
+        self._request_window()
+
+    def move_cursor(self, index: int) -> None:
+        """Put the cursor on row ``index`` (clamped) and scroll it into view."""
+        if self._total == 0:
+            return
+        index = max(0, min(index, self._total - 1))
+        if index != self._cursor:
+            self._refresh_index(self._cursor)
+            self._cursor = index
+            self._refresh_index(index)
+        self._scroll_to_cursor()
+        self._announce_cursor()
+
+    def tick(self) -> None:
+        """Recompute the countdowns on screen and repaint only the cells whose text changed."""
+        if self.paused or not self.is_mounted:
+            return
+        self._now = now = self._clock()
+        if not self.screen.is_current:
+            return  # another screen covers this one; it repaints in full when it comes back
+        column = self._column("countdown")
+        if column is None:
+            return
+        top, bottom = self._visible_rows()
+        for index in range(top, bottom):
+            drawn = self._drawn.get(index)
+            row = self.row_at(index)
+            if drawn is None or row is None:
+                continue  # not on screen yet: its first paint will use the new time anyway
+            text, state = self._countdown(row, now)
+            if (text, state) == drawn:
+                continue
+            start, end = _changed_cells(drawn[0], text, column.width, restyled=state != drawn[1])
+            if end > start:
+                self.refresh(Region(column.x + start, index - top + 1, end - start, 1))
+
+    # -- actions and events ---------------------------------------------------------------------------
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self._cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self._cursor - 1)
+
+    def action_cursor_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_cursor_last(self) -> None:
+        self.move_cursor(self._total - 1)
+
+    def action_cursor_page_down(self) -> None:
+        self.move_cursor(self._cursor + self._page_height())
+
+    def action_cursor_page_up(self) -> None:
+        self.move_cursor(self._cursor - self._page_height())
+
+    def action_choose(self) -> None:
+        ticket_id = self.cursor_ticket_id
+        if ticket_id is not None:
+            self.post_message(self.TicketChosen(self, ticket_id))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1:
+            return
+        self.move_cursor(self.scroll_offset.y + offset.y - 1)
+        if event.chain == 2:
+            self.action_choose()
+
+    def on_mount(self) -> None:
+        self._set_total(self._total)
+        self.set_timer(next_tick_delay(time.time()), self._start_ticking)
+
+    def _start_ticking(self) -> None:
+        # Aligned to the wall-clock second so every clock on screen flips in the same frame.
+        self._timer = self.set_interval(1.0, self.tick, pause=self.paused)
+        self.tick()
+
+    def watch_paused(self, paused: bool) -> None:
+        if self._timer is not None:
+            self._timer.pause() if paused else self._timer.resume()
+        if not paused:
+            self.tick()
+
+    def on_resize(self) -> None:
+        self._scroll_to_cursor()
+        self._request_window()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if round(old_value) != round(new_value):
+            self._drawn.clear()
+            self._request_window()
+
+    def notify_style_update(self) -> None:
+        # Theme changes and focus (the cursor looks different) both come through here.
+        super().notify_style_update()
+        self._styles.clear()
+        self._row_cells.clear()
+
+    # -- rendering ------------------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if width != self._layout_width:
+            self._relayout(width)
+        if y == 0:
+            return self._header_strip(width)
+        index = self.scroll_offset.y + y - 1
+        if index >= self._total:
+            if index == 0:
+                return self._filler(width, _("No tickets"))
+            return Strip.blank(width, self._style("base"))
+        row = self.row_at(index)
+        if row is None:
+            return self._filler(width, "…")
+        page_no = index // self._page_size
+        if page_no in self._pages:
+            self._pages.move_to_end(page_no)  # least recently drawn pages go first
+        cursor = index == self._cursor
+        text, state = self._countdown(row, self._now)
+        self._drawn[index] = (text, state)
+        base = self._style("cursor" if cursor else "base")
+        state_style = base + self._style(STATE_COMPONENT[state]) if state in STATE_COMPONENT else base
+        countdown = Segment(fit(text, self._columns[0].width), state_style)
+        return Strip([countdown, *self._cells(index, row, cursor)]).adjust_cell_length(width, base)
+
+    def _cells(self, index: int, row: QueueRow, cursor: bool) -> list[Segment]:
+        """Every cell of a row after the countdown: unchanged between ticks, so kept."""
+        cached = self._row_cells.get(index)
+        if cached is not None and cached[1] == cursor and cached[0] == row:
+            return cached[2]
+        base = self._style("cursor" if cursor else "base")
+        texts: dict[ColumnKey, str] = {
+            "id": str(row.ticket_id),
+            "priority": row.priority,
+            "subject": row.subject,
+            "customer": row.customer,
+            "status": self._status_label(row.status),
+            "owner": row.owner,
+            "clock": self._clock_label(row.clock),
+        }
+        segments: list[Segment] = []
+        for column in self._columns[1:]:
+            align: Literal["left", "right"] = "right" if column.key == "id" else "left"
+            cell = " " + fit(clean(texts[column.key]), column.width, align)
+            style = base
+            if column.key == "priority" and row.priority.lower() in COMPONENTS:
+                style = base + self._style(row.priority.lower())
+            if segments and segments[-1].style == style:
+                segments[-1] = Segment(segments[-1].text + cell, style)
+            else:
+                segments.append(Segment(cell, style))
+        if len(self._row_cells) > 4 * max(1, self.size.height):
+            self._row_cells.clear()
+        self._row_cells[index] = (row, cursor, segments)
+        return segments
+
+    def _header_strip(self, width: int) -> Strip:
+        parts = []
+        for column in self._columns:
+            align: Literal["left", "right"] = "right" if column.key == "id" else "left"
+            parts.append(fit(column.title, column.width, align))
+        return Strip([Segment(" ".join(parts), self._style("header"))]).adjust_cell_length(width, self._style("header"))
+
+    def _filler(self, width: int, text: str) -> Strip:
+        subject = self._column("subject")
+        indent = subject.x if subject is not None else 0
+        style = self._style("base") + self._style("placeholder")
+        return Strip([Segment(" " * indent + text, style)]).adjust_cell_length(width, self._style("base"))
+
+    def _style(self, name: str) -> Style:
+        """Rich styles of the widget and its components, kept until restyled.
+
+        Header and cursor are whole line styles; the others are layers holding only what their rule sets,
+        so a warning keeps the cursor's background. Colours come from the full style, where
+        semi-transparent ones have been blended.
+        """
+        style = self._styles.get(name)
+        if style is None:
+            if name == "base":
+                style = self.rich_style
+            else:
+                full = self.get_component_rich_style(f"queue-table--{name}")
+                if name in ("header", "cursor"):
+                    style = full
+                else:
+                    layer = self.get_component_rich_style(f"queue-table--{name}", partial=True)
+                    style = layer + Style.from_color(
+                        full.color if layer.color is not None else None,
+                        full.bgcolor if layer.bgcolor is not None else None,
+                    )
+            self._styles[name] = style
+        return style
+
+    def _relayout(self, width: int) -> None:
+        fixed: dict[ColumnKey, int] = {
+            "id": max(self._id_width, cell_len(_(TITLES["id"]))),
+            "priority": max(2, cell_len(_(TITLES["priority"]))),
+            "status": max(9, cell_len(_(TITLES["status"]))),
+            "clock": min(12, max(cell_len(_(label)) for label in (TITLES["clock"], *CLOCK_LABELS.values()))),
+            "countdown": min(18, max(widest_countdown(), cell_len(_(TITLES["countdown"])))),
+        }
+        self._columns = layout_columns(width, fixed)
+        self._layout_width = width
+        self._row_cells.clear()
+
+    # -- bookkeeping ----------------------------------------------------------------------------------
+
+    def _countdown(self, row: QueueRow, now: float) -> tuple[str, CountdownState]:
+        seconds = self._remaining_for(row, now)
+        paused = is_paused(row)
+        return format_remaining(seconds, paused), countdown_state(seconds, now, row.warn_at, paused)
+
+    def _column(self, key: ColumnKey) -> Column | None:
+        return next((column for column in self._columns if column.key == key), None)
+
+    def _page_height(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def _visible_rows(self) -> tuple[int, int]:
+        top = self.scroll_offset.y
+        return top, min(self._total, top + self._page_height())
+
+    def _set_total(self, total: int) -> None:
+        self._total = max(0, total)
+        self._cursor = max(0, min(self._cursor, self._total - 1))
+        self.virtual_size = Size(0, self._total + 1)  # one line for the header
+
+    def _refresh_index(self, index: int) -> None:
+        top, bottom = self._visible_rows()
+        if top <= index < bottom:
+            self.refresh(Region(0, index - top + 1, self.scrollable_content_region.width, 1))
+
+    def _scroll_to_cursor(self) -> None:
+        top, height = self.scroll_offset.y, self._page_height()
+        if self._cursor < top:
+            self.scroll_to(y=self._cursor, animate=False)
+        elif self._cursor >= top + height:
+            self.scroll_to(y=self._cursor - height + 1, animate=False)
+
+    def _announce_cursor(self) -> None:
+        """Post CursorMoved when the ticket under the cursor changes (once its row is known)."""
+        if self._total and self.row_at(self._cursor) is None:
+            return
+        ticket_id = self.cursor_ticket_id
+        if ticket_id != self._announced:
+            self._announced = ticket_id
+            self.post_message(self.CursorMoved(self, ticket_id))
+
+    def _follow(self, ticket_id: int, offset: int, rows: Sequence[QueueRow]) -> None:
+        """Fresh rows put another ticket under the cursor: move to where its ticket went, if it came too."""
+        for index, row in enumerate(rows, offset):
+            if row.ticket_id == ticket_id:
+                self._refresh_index(self._cursor)
+                self._cursor = index
+                self._refresh_index(index)
+                self._scroll_to_cursor()
+                return
+
+    def _evict(self) -> None:
+        """Drop least recently drawn pages, never one on screen or in the margin."""
+        top, height = self.scroll_offset.y, self._page_height()
+        keep = range(max(0, top - height) // self._page_size, (top + 2 * height) // self._page_size + 1)
+        for page_no in list(self._pages):
+            if len(self._pages) <= self._max_pages:
+                break
+            if page_no not in keep:
+                del self._pages[page_no]
+
+    def _request_window(self) -> None:
+        """Ask for the pages on screen and a screen either side that are not held yet."""
+        if self._total == 0 or not self.is_mounted:
+            return
+        top, height = self.scroll_offset.y, self._page_height()
+        first, last = max(0, top - height), min(self._total, top + 2 * height)
+        size = self._page_size
+        missing = [
+            page_no
+            for page_no in range(first // size, (last - 1) // size + 1)
+            if len(self._pages.get(page_no, ())) < min(size, self._total - page_no * size)
+        ]
+        if not missing:
+            return
+        offset = missing[0] * size
+        window = (offset, min(self._total, (missing[-1] + 1) * size) - offset)
+        if window != self._requested:
+            self._requested = window
+            self.post_message(self.WindowNeeded(self, *window))
+
+
+def _changed_cells(old: str, new: str, width: int, restyled: bool) -> tuple[int, int]:
+    """First and past-last cell of a column that differ between two texts.
+
+    Single-width texts are compared character by character ("12:04" → "12:03" repaints one cell);
+    anything else, or a change of style, repaints the whole column.
+    """
+    old_fit, new_fit = fit(old, width), fit(new, width)
+    if restyled or len(old_fit) != width or len(new_fit) != width:
+        return 0, width
+    differ = [i for i in range(width) if old_fit[i] != new_fit[i]]
+    if not differ:
+        return 0, 0
+    return differ[0], differ[-1] + 1
