@@ -14,6 +14,7 @@ iterates a set, so the same seed and `now` give the same database.
 from __future__ import annotations
 
 import functools
+import itertools
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -45,6 +46,7 @@ SLA_SHARES = (("breached", 0.22), ("warning", 0.15), ("running", 0.63))
 FORCED_P1 = 4  # P1 is rare, but the demo should show a few
 AUTO_CLOSED = 10  # resolved long enough ago that the sweep closes them as unconfirmed
 OWN_TICKETS = 5  # open tickets handed to the person running the demo
+PRIORITIES = ("P1", "P2", "P3", "P4")
 CHANNEL_WEIGHTS = (("phone", 25), ("email", 35), ("chat", 15), ("web", 20), ("onsite", 5))
 
 
@@ -88,265 +90,120 @@ class Org:
     people: tuple[tuple[str, str, str], ...]  # (name, e-mail local part, job title); a "*" title marks a VIP
 
 
-ORGS = (
-    Org(
-        "Harbour Logistics Ltd",
-        "harbour-logistics.example",
-        "en",
-        "gold",
-        120,
-        "Windows 11 23H2",
-        "Microsoft 365 E3",
-        "HP LaserJet M404dn",
-        "3",
-        "GlobalProtect",
-        "Thames room",
-        (
-            ("Olivia Bennett", "olivia.bennett", "Operations Manager"),
-            ("Harry Patel", "harry.patel", "Dispatcher"),
-            ("Amelia Hughes", "amelia.hughes", "Accounts Assistant"),
-            ("George Turner", "george.turner", "Warehouse Lead"),
-            ("Isla Morgan", "isla.morgan", "HR Officer"),
-        ),
-    ),
-    Org(
-        "Northwind Dental Group",
-        "northwind-dental.example",
-        "en",
-        "standard",
-        25,
-        "Windows 10 22H2",
-        "Microsoft 365 Business Standard",
-        "Brother HL-L6200DW",
-        "1",
-        "FortiClient",
-        "Surgery meeting room",
-        (
-            ("Noah Fletcher", "noah.fletcher", "Practice Manager"),
-            ("Sophie Walsh", "sophie.walsh", "Receptionist"),
-            ("Jack Robinson", "jack.robinson", "Dentist"),
-        ),
-    ),
-    Org(
-        "Kestrel Architects",
-        "kestrel-arch.example",
-        "en",
-        "standard",
-        18,
-        "macOS 14 Sonoma",
-        "Microsoft 365 Business Premium",
-        "Canon imageRUNNER C3530i",
-        "2",
-        "Cisco AnyConnect",
-        "Studio",
-        (
-            ("Grace Thompson", "grace.thompson", "*Principal Architect"),
-            ("Oscar Reid", "oscar.reid", "Architect"),
-            ("Chloe Adams", "chloe.adams", "Office Manager"),
-        ),
-    ),
-    Org(
-        "Bright Path Academy",
-        "brightpath.example",
-        "en",
-        "standard",
-        60,
-        "Windows 11 22H2",
-        "Microsoft 365 A3",
-        "Ricoh IM C3000",
-        "2",
-        "GlobalProtect",
-        "Staff room",
-        (
-            ("Ethan Price", "ethan.price", "Head of IT Curriculum"),
-            ("Lucy Barker", "lucy.barker", "Teacher"),
-            ("Daniel Ward", "daniel.ward", "Bursar"),
-            ("Hannah Kelly", "hannah.kelly", "School Administrator"),
-        ),
-    ),
-    Org(
-        "Meridian Capital Partners",
-        "meridian-capital.example",
-        "en",
-        "vip",
-        35,
-        "Windows 11 23H2",
-        "Microsoft 365 E5",
-        "HP Color LaserJet M479fdw",
-        "12",
-        "Cisco AnyConnect",
-        "Board room",
-        (
-            ("Samuel Brooks", "samuel.brooks", "*Managing Partner"),
-            ("Emily Foster", "emily.foster", "Analyst"),
-            ("Ryan Mitchell", "ryan.mitchell", "Compliance Officer"),
-            ("Priya Shah", "priya.shah", "Executive Assistant"),
-        ),
-    ),
-    Org(
-        "Greenfield Veterinary Clinic",
-        "greenfield-vets.example",
-        "en",
-        "standard",
-        12,
-        "Windows 10 22H2",
-        "Office 2019",
-        "Brother MFC-L8900CDW",
-        "1",
-        "FortiClient",
-        "Consulting room 2",
-        (
-            ("Megan Lloyd", "megan.lloyd", "Clinic Manager"),
-            ("Thomas Gray", "thomas.gray", "Veterinary Surgeon"),
-        ),
-    ),
-    Org(
-        "Atlas Engineering Services",
-        "atlas-eng.example",
-        "en",
-        "gold",
-        80,
-        "Windows 11 23H2",
-        "Microsoft 365 E3",
-        "Kyocera TASKalfa 3253ci",
-        "4",
-        "GlobalProtect",
-        "Severn room",
-        (
-            ("Mohammed Khan", "mohammed.khan", "Project Engineer"),
-            ("Laura Fischer", "laura.fischer", "*Finance Director"),
-            ("Ben Carter", "ben.carter", "CAD Technician"),
-            ("Zoe Marshall", "zoe.marshall", "Site Coordinator"),
-            ("Adam Novak", "adam.novak", "Graduate Engineer"),
-        ),
-    ),
-    Org(
-        "上海晨光贸易有限公司",
-        "chenguang-trade.example",
-        "zh",
-        "gold",
-        90,
-        "Windows 11 23H2",
-        "Microsoft 365 E3",
-        "HP LaserJet M404dn",
-        "5",
-        "FortiClient",
-        "长江会议室",
-        (
-            ("王秀英", "wang.xiuying", "财务经理"),
-            ("李娜", "li.na", "外贸专员"),
-            ("张磊", "zhang.lei", "销售主管"),
-            ("陈晓明", "chen.xiaoming", "行政助理"),
-        ),
-    ),
-    Org(
-        "杭州云帆科技有限公司",
-        "yunfan-tech.example",
-        "zh",
-        "standard",
-        45,
-        "Windows 11 22H2",
-        "Microsoft 365 商业标准版",
-        "理光 IM C3000",
-        "8",
-        "深信服 EasyConnect",
-        "西湖会议室",
-        (
-            ("杨帆", "yang.fan", "产品经理"),
-            ("黄丽", "huang.li", "人事专员"),
-            ("周婷", "zhou.ting", "测试工程师"),
-        ),
-    ),
-    Org(
-        "北京华康医疗器械有限公司",
-        "huakang-med.example",
-        "zh",
-        "vip",
-        150,
-        "Windows 10 22H2",
-        "Microsoft 365 E3",
-        "佳能 iR-ADV C5535",
-        "3",
-        "GlobalProtect",
-        "一号会议室",
-        (
-            ("赵刚", "zhao.gang", "*总经理"),
-            ("吴强", "wu.qiang", "质量主管"),
-            ("徐静", "xu.jing", "注册专员"),
-            ("孙浩然", "sun.haoran", "销售代表"),
-            ("马丽娟", "ma.lijuan", "总经理助理"),
-        ),
-    ),
-    Org(
-        "深圳星河电子有限公司",
-        "xinghe-elec.example",
-        "zh",
-        "gold",
-        200,
-        "Windows 11 23H2",
-        "Microsoft 365 E5",
-        "京瓷 TASKalfa 4054ci",
-        "6",
-        "FortiClient",
-        "星河厅",
-        (
-            ("朱建国", "zhu.jianguo", "*生产总监"),
-            ("胡雪", "hu.xue", "采购专员"),
-            ("郭涛", "guo.tao", "硬件工程师"),
-            ("何敏", "he.min", "计划员"),
-        ),
-    ),
-    Org(
-        "成都锦程会计师事务所",
-        "jincheng-cpa.example",
-        "zh",
-        "standard",
-        30,
-        "Windows 10 22H2",
-        "Office 2021 专业增强版",
-        "兄弟 MFC-L8900CDW",
-        "12",
-        "深信服 EasyConnect",
-        "小会议室",
-        (
-            ("林志强", "lin.zhiqiang", "合伙人"),
-            ("罗佳", "luo.jia", "审计助理"),
-            ("高峰", "gao.feng", "项目经理"),
-        ),
-    ),
-    Org(
-        "苏州恒达物流有限公司",
-        "hengda-logistics.example",
-        "zh",
-        "standard",
-        70,
-        "Windows 10 22H2",
-        "Microsoft 365 商业标准版",
-        "惠普 LaserJet Pro M428fdw",
-        "2",
-        "FortiClient",
-        "调度会议室",
-        (
-            ("郑雨", "zheng.yu", "调度主管"),
-            ("梁晨", "liang.chen", "仓库文员"),
-            ("谢婷婷", "xie.tingting", "客服专员"),
-        ),
-    ),
-    Org(
-        "南京博雅教育培训中心",
-        "boya-edu.example",
-        "zh",
-        "standard",
-        40,
-        "Windows 11 22H2",
-        "Microsoft 365 A3",
-        "爱普生 WF-C5890",
-        "4",
-        "GlobalProtect",
-        "多功能厅",
-        (("宋磊", "song.lei", "教务主任"), ("唐雪梅", "tang.xuemei", "讲师"), ("韩冰", "han.bing", "前台")),
-    ),
-)
+# Organisations: `= name | mail domain | language | customer tier | seats`, their environment
+# (`os | office | printer | floor | VPN client | meeting room`), then `- name | mail name | job title`
+# for each contact; a "*" before the title marks a VIP.
+ORG_TABLE = """
+= Harbour Logistics Ltd | harbour-logistics.example | en | gold | 120
+  Windows 11 23H2 | Microsoft 365 E3 | HP LaserJet M404dn | 3 | GlobalProtect | Thames room
+  - Olivia Bennett | olivia.bennett | Operations Manager
+  - Harry Patel | harry.patel | Dispatcher
+  - Amelia Hughes | amelia.hughes | Accounts Assistant
+  - George Turner | george.turner | Warehouse Lead
+  - Isla Morgan | isla.morgan | HR Officer
+= Northwind Dental Group | northwind-dental.example | en | standard | 25
+  Windows 10 22H2 | Microsoft 365 Business Standard | Brother HL-L6200DW | 1 | FortiClient | Surgery meeting room
+  - Noah Fletcher | noah.fletcher | Practice Manager
+  - Sophie Walsh | sophie.walsh | Receptionist
+  - Jack Robinson | jack.robinson | Dentist
+= Kestrel Architects | kestrel-arch.example | en | standard | 18
+  macOS 14 Sonoma | Microsoft 365 Business Premium | Canon imageRUNNER C3530i | 2 | Cisco AnyConnect | Studio
+  - Grace Thompson | grace.thompson | *Principal Architect
+  - Oscar Reid | oscar.reid | Architect
+  - Chloe Adams | chloe.adams | Office Manager
+= Bright Path Academy | brightpath.example | en | standard | 60
+  Windows 11 22H2 | Microsoft 365 A3 | Ricoh IM C3000 | 2 | GlobalProtect | Staff room
+  - Ethan Price | ethan.price | Head of IT Curriculum
+  - Lucy Barker | lucy.barker | Teacher
+  - Daniel Ward | daniel.ward | Bursar
+  - Hannah Kelly | hannah.kelly | School Administrator
+= Meridian Capital Partners | meridian-capital.example | en | vip | 35
+  Windows 11 23H2 | Microsoft 365 E5 | HP Color LaserJet M479fdw | 12 | Cisco AnyConnect | Board room
+  - Samuel Brooks | samuel.brooks | *Managing Partner
+  - Emily Foster | emily.foster | Analyst
+  - Ryan Mitchell | ryan.mitchell | Compliance Officer
+  - Priya Shah | priya.shah | Executive Assistant
+= Greenfield Veterinary Clinic | greenfield-vets.example | en | standard | 12
+  Windows 10 22H2 | Office 2019 | Brother MFC-L8900CDW | 1 | FortiClient | Consulting room 2
+  - Megan Lloyd | megan.lloyd | Clinic Manager
+  - Thomas Gray | thomas.gray | Veterinary Surgeon
+= Atlas Engineering Services | atlas-eng.example | en | gold | 80
+  Windows 11 23H2 | Microsoft 365 E3 | Kyocera TASKalfa 3253ci | 4 | GlobalProtect | Severn room
+  - Mohammed Khan | mohammed.khan | Project Engineer
+  - Laura Fischer | laura.fischer | *Finance Director
+  - Ben Carter | ben.carter | CAD Technician
+  - Zoe Marshall | zoe.marshall | Site Coordinator
+  - Adam Novak | adam.novak | Graduate Engineer
+= 上海晨光贸易有限公司 | chenguang-trade.example | zh | gold | 90
+  Windows 11 23H2 | Microsoft 365 E3 | HP LaserJet M404dn | 5 | FortiClient | 长江会议室
+  - 王秀英 | wang.xiuying | 财务经理
+  - 李娜 | li.na | 外贸专员
+  - 张磊 | zhang.lei | 销售主管
+  - 陈晓明 | chen.xiaoming | 行政助理
+= 杭州云帆科技有限公司 | yunfan-tech.example | zh | standard | 45
+  Windows 11 22H2 | Microsoft 365 商业标准版 | 理光 IM C3000 | 8 | 深信服 EasyConnect | 西湖会议室
+  - 杨帆 | yang.fan | 产品经理
+  - 黄丽 | huang.li | 人事专员
+  - 周婷 | zhou.ting | 测试工程师
+= 北京华康医疗器械有限公司 | huakang-med.example | zh | vip | 150
+  Windows 10 22H2 | Microsoft 365 E3 | 佳能 iR-ADV C5535 | 3 | GlobalProtect | 一号会议室
+  - 赵刚 | zhao.gang | *总经理
+  - 吴强 | wu.qiang | 质量主管
+  - 徐静 | xu.jing | 注册专员
+  - 孙浩然 | sun.haoran | 销售代表
+  - 马丽娟 | ma.lijuan | 总经理助理
+= 深圳星河电子有限公司 | xinghe-elec.example | zh | gold | 200
+  Windows 11 23H2 | Microsoft 365 E5 | 京瓷 TASKalfa 4054ci | 6 | FortiClient | 星河厅
+  - 朱建国 | zhu.jianguo | *生产总监
+  - 胡雪 | hu.xue | 采购专员
+  - 郭涛 | guo.tao | 硬件工程师
+  - 何敏 | he.min | 计划员
+= 成都锦程会计师事务所 | jincheng-cpa.example | zh | standard | 30
+  Windows 10 22H2 | Office 2021 专业增强版 | 兄弟 MFC-L8900CDW | 12 | 深信服 EasyConnect | 小会议室
+  - 林志强 | lin.zhiqiang | 合伙人
+  - 罗佳 | luo.jia | 审计助理
+  - 高峰 | gao.feng | 项目经理
+= 苏州恒达物流有限公司 | hengda-logistics.example | zh | standard | 70
+  Windows 10 22H2 | Microsoft 365 商业标准版 | 惠普 LaserJet Pro M428fdw | 2 | FortiClient | 调度会议室
+  - 郑雨 | zheng.yu | 调度主管
+  - 梁晨 | liang.chen | 仓库文员
+  - 谢婷婷 | xie.tingting | 客服专员
+= 南京博雅教育培训中心 | boya-edu.example | zh | standard | 40
+  Windows 11 22H2 | Microsoft 365 A3 | 爱普生 WF-C5890 | 4 | GlobalProtect | 多功能厅
+  - 宋磊 | song.lei | 教务主任
+  - 唐雪梅 | tang.xuemei | 讲师
+  - 韩冰 | han.bing | 前台
+"""
+
+
+def _parse_orgs(table: str) -> tuple[Org, ...]:
+    orgs: list[Org] = []
+    head: list[str] = []
+    env: list[str] = []
+    people: list[tuple[str, str, str]] = []
+
+    def flush() -> None:
+        if head:
+            name, domain, lang, tier, seats = head
+            os_, office, printer, floor, vpn, room = env
+            orgs.append(
+                Org(name, domain, lang, tier, int(seats), os_, office, printer, floor, vpn, room, tuple(people))
+            )
+
+    for line in table.strip().splitlines():
+        fields = [f.strip() for f in line.strip().lstrip("=-").split("|")]
+        if line.startswith("= "):
+            flush()
+            head, env, people = fields, [], []
+        elif line.strip().startswith("- "):
+            people.append((fields[0], fields[1], fields[2]))
+        else:
+            env = fields
+    flush()
+    return tuple(orgs)
+
+
+ORGS = _parse_orgs(ORG_TABLE)
 
 LAPTOPS = {
     "en": ("ThinkPad T14 Gen 3", "Dell Latitude 5440", "HP EliteBook 840 G9", "Surface Laptop 5"),
@@ -493,40 +350,40 @@ def bulk_fill(
     instant = _instant(now)
     rng = random.Random(seed)
     store = service.store
-    actor = _ensure_staff(store, instant)
-    importer = HelpdeskService(store, actor, clock=lambda: instant)
+    importer = HelpdeskService(store, _ensure_staff(store, instant), clock=lambda: instant)
     agents = [s.name for s in STAFF if s.role == "agent"]
     topics = catalogue()
+    topic_weights = list(itertools.accumulate(t.weight for t in topics))
     people = _bulk_customers(rng, max(10, count // 25), seed)
     statuses = ("new", "open", "pending", "restored", "resolved", "closed")
-    status_weights = (5, 12, 5, 3, 5, 70)
+    status_weights = list(itertools.accumulate((5, 12, 5, 3, 5, 70)))
+    channels = [c for c, _w in CHANNEL_WEIGHTS]
+    channel_weights = list(itertools.accumulate(w for _c, w in CHANNEL_WEIGHTS))
     # Ages sorted so that ticket numbers grow with creation time, as in a real queue.
     ages = sorted((_bulk_age(rng) for _ in range(count)), reverse=True)
     for start in range(0, count, batch):
         rows: list[tuple[dict[str, Any], dict[str, Any]]] = []
         for age in ages[start : start + batch]:
             person = people[rng.randrange(len(people))]
-            lang = person["lang"]
-            topic = _weighted(rng, [(t, t.weight) for t in topics])
-            ctx = _bulk_context(person)
-            texts = topic.text[lang]
-            priority = _weighted(rng, list(zip(("P1", "P2", "P3", "P4"), _p_weights(topic, lang), strict=True)))
-            status = _weighted(rng, list(zip(statuses, status_weights, strict=True)))
+            topic = rng.choices(topics, cum_weights=topic_weights)[0]
+            texts = topic.text[person.lang]
+            ctx = person.context()
+            status = rng.choices(statuses, cum_weights=status_weights)[0]
             if age > 30 * 86400 and status not in ("closed", "resolved"):
                 status = "closed"  # month-old tickets are long finished
             fields = validate_new_ticket(
                 _fill(rng.choice(texts["subject"]), ctx),
                 _fill(rng.choice(texts["body"]), ctx),
-                priority,
-                _weighted(rng, list(CHANNEL_WEIGHTS)),
+                rng.choices(PRIORITIES, _p_weights(topic, person.lang))[0],
+                rng.choices(channels, cum_weights=channel_weights)[0],
                 "L1" if rng.random() < 0.85 else rng.choice(("L2", "L3")),
             )
             extra = {
-                "customer": person["name"],
-                "email": person["email"],
-                "phone": person["phone"],
-                "organisation": person["org"],
-                "customer_tier": person["tier"],
+                "customer": person.name,
+                "email": person.email,
+                "phone": person.phone,
+                "organisation": person.org.name,
+                "customer_tier": person.tier,
                 "status": status,
                 "assignee": None if status == "new" else rng.choice(agents),
                 "at": instant - timedelta(seconds=age),
@@ -606,7 +463,8 @@ class _Demo:
                 vip = title.startswith("*")
                 laptops = MAC_LAPTOPS if org.os.startswith("macOS") else LAPTOPS[org.lang]
                 if org.lang == "zh":
-                    phone = f"+86 1{rng.choice('3589')}{rng.randint(0, 9)} {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}"
+                    digits = (rng.choice("3589"), rng.randint(0, 9), rng.randint(1000, 9999), rng.randint(1000, 9999))
+                    phone = "+86 1{}{} {} {}".format(*digits)
                 else:
                     phone = f"+44 20 7946 0{rng.randint(100, 999)}"
                 note = rng.choice(CUSTOMER_NOTES[org.lang]) if rng.random() < 0.45 else ""
@@ -682,11 +540,7 @@ class _Demo:
             p1 = i in forced_p1
             candidates = [t for t in self.topics if t.can_be_p1(lang)] if p1 else list(self.topics)
             topic = _weighted(rng, [(t, t.weight) for t in candidates])
-            priority = (
-                "P1"
-                if p1
-                else _weighted(rng, list(zip(("P1", "P2", "P3", "P4"), _p_weights(topic, lang), strict=True)))
-            )
+            priority = "P1" if p1 else rng.choices(PRIORITIES, _p_weights(topic, lang))[0]
             ctx = customer.context()
             texts = topic.text[lang]
             if priority == "P1":
@@ -820,10 +674,10 @@ class _Demo:
                 r1 = span
             else:
                 r1 = min(r1, span)
-            offsets = sorted(rng.uniform(0, r1) for _ in range(first_reply)) + [r1]
+            offsets = [*sorted(rng.uniform(0, r1) for _ in range(first_reply)), r1]
             rest = restart_idx - first_reply
             if rest > 0:
-                offsets += sorted(rng.uniform(r1, span) for _ in range(rest - 1)) + [span]
+                offsets += [*sorted(rng.uniform(r1, span) for _ in range(rest - 1)), span]
         tail = len(steps) - len(offsets)
         # After the last reply only quiet steps follow (notes, links, assignments, pending).
         tail_ages = sorted((h_last * rng.uniform(0.02, 0.9) for _ in range(tail)), reverse=True)
@@ -1194,42 +1048,30 @@ def _bulk_age(rng: random.Random) -> float:
     return rng.uniform(0.01, 10) * 86400
 
 
-def _bulk_customers(rng: random.Random, n: int, seed: int) -> list[dict[str, str]]:
-    people: list[dict[str, str]] = []
+def _bulk_customers(rng: random.Random, n: int, seed: int) -> list[Customer]:
+    """Many customers for the bulk tickets, numbered so that their e-mail addresses stay unique."""
+    people: list[Customer] = []
     for i in range(n):
         org = ORGS[i % len(ORGS)]
-        name, local, _title = org.people[(i // len(ORGS)) % len(org.people)]
+        name, local, title = org.people[(i // len(ORGS)) % len(org.people)]
         laptops = MAC_LAPTOPS if org.os.startswith("macOS") else LAPTOPS[org.lang]
+        en = org.lang == "en"
         people.append(
-            {
-                "name": f"{name} {i}" if org.lang == "en" else f"{name}{i}",
-                "email": f"{local}.{seed}.{i}@{org.domain}",
-                "phone": f"+44 20 7946 {i % 10000:04d}" if org.lang == "en" else f"+86 138 {i % 100000000:08d}",
-                "org": org.name,
-                "tier": org.tier,
-                "lang": org.lang,
-                "laptop": rng.choice(laptops),
-                "mobile": MOBILES[org.lang][i % len(MOBILES[org.lang])],
-            }
+            Customer(
+                name=f"{name} {i}" if en else f"{name}{i}",
+                first=name.split()[0] if en else name,
+                lang=org.lang,
+                org=org,
+                email=f"{local}.{seed}.{i}@{org.domain}",
+                phone=f"+44 20 7946 {i % 10000:04d}" if en else f"+86 138 {i % 100000000:08d}",
+                tier="vip" if title.startswith("*") else org.tier,
+                title=title.lstrip("*"),
+                laptop=rng.choice(laptops),
+                mobile=rng.choice(MOBILES[org.lang]),
+                notes="",
+            )
         )
     return people
-
-
-def _bulk_context(person: Mapping[str, str]) -> dict[str, str]:
-    org = next(o for o in ORGS if o.name == person["org"])
-    return {
-        "name": person["name"],
-        "first": person["name"].split()[0],
-        "org": org.name,
-        "printer": org.printer,
-        "floor": org.floor,
-        "vpn": org.vpn,
-        "laptop": person["laptop"],
-        "os": org.os,
-        "office": org.office,
-        "room": org.room,
-        "mobile": person["mobile"],
-    }
 
 
 def _parse(source: str) -> list[tuple[list[str], dict[str, dict[str, list[str]]]]]:
@@ -1992,7 +1834,8 @@ zh.info: 发件人是客户的 orders@ 邮箱，昨天 15:40 发的，主题“P
 zh.workaround: 可以先用网页版邮箱收发，新邮件都能看到。
 zh.fix: 邮件追踪显示邮件已投递，是 Outlook 本地缓存（OST）损坏。已重建 Outlook 配置文件，所有邮件同步正常。
 zh.escalation: 邮件追踪显示多名收件人的邮件被入站过滤隔离，需要邮件管理员处理。
-zh.handoff: 追踪结果：昨天 15 点后发给该用户的外部邮件均被隔离（规则 Bulk-high）。网页版正常。需 Exchange Online 管理员。
+zh.handoff: 追踪结果：昨天 15 点后发给该用户的外部邮件均被隔离（规则 Bulk-high）。网页版正常。
+  需 Exchange Online 管理员。
 zh.title: Outlook 收不到邮件的排查方法
 zh.tags: 邮箱, 邮件, Outlook, 收不到, 隔离, 垃圾邮件, 邮件追踪
 zh.md:
@@ -2375,6 +2218,9 @@ zh.md:
   ## 收集信息
   在命令提示符中运行 `netsh wlan show wlanreport`，会生成包含每次断开记录的 HTML 报告。
 
+  ## 现象
+  笔记本一天断开好几次 Wi-Fi，重新连接要等一会儿，某些会议室尤其明显。
+
   ## 只有您的电脑？
   1. 忘记该网络后重新连接。
   2. 更新无线网卡驱动。
@@ -2583,7 +2429,8 @@ zh.reply: 收到，已启动新员工入职流程。请确认姓名、职位、�
 zh.ask: 麻烦确认新同事的全名、主管，以及需要哪些共享邮箱。
 zh.info: 信息已发：全名、主管，共享邮箱 accounts@，不需要座机。
 zh.workaround: 账号和一台备用笔记本已准备好，第一天可以使用，正式电脑随后送到。
-zh.fix: 账号已创建，{laptop}已安装系统并加入管理，Microsoft 365 许可、Teams、S 盘和财务系统权限均已开通，并附上入职指南。
+zh.fix: 账号已创建，{laptop}已安装系统并加入管理，Microsoft 365 许可、Teams、S 盘和财务系统权限均已开通，
+  并附上入职指南。
 zh.escalation: 财务系统权限需要应用管理员开通，超出一线权限。
 zh.handoff: 账号、邮箱、电脑已完成。已申请财务系统“应付专员”角色，需要应用管理员创建用户。
 zh.title: 新员工入职 IT 准备清单
@@ -2721,9 +2568,12 @@ en.fix: Drive C: was nearly full (3 GB free) because of old Outlook caches and a
 en.escalation: Disk shows SMART warnings; needs a replacement drive and re-image.
 en.handoff: Cleanup done, still slow. SMART reports reallocated sectors. Laptop under warranty; user
   data backed up to OneDrive.
-en.title: Slow computer: first checks
+en.title: Slow computer or slow start-up: first checks
 en.tags: slow, performance, disk full, startup, laptop
 en.md:
+  ## Symptoms
+  The computer takes minutes to start, programs open slowly and everything freezes for seconds at a time.
+
   ## Quick checks
   1. Restart (not just close the lid) at least once a week.
   2. Task Manager (Ctrl+Shift+Esc): what uses CPU, memory and disk?
@@ -2748,9 +2598,12 @@ zh.fix: C 盘几乎已满（剩 3 GB），原因是旧的 Outlook 缓存和 40 G
   现在剩余 120 GB，开机不到一分钟。
 zh.escalation: 硬盘 SMART 报警，需要更换硬盘并重装系统。
 zh.handoff: 已清理，仍然很慢。SMART 显示有重新分配扇区。电脑在保修期内，用户数据已备份到 OneDrive。
-zh.title: 电脑运行慢的排查方法
+zh.title: 电脑运行慢、开机慢的排查方法
 zh.tags: 电脑慢, 卡顿, 磁盘已满, 开机慢, 笔记本
 zh.md:
+  ## 现象
+  电脑开机要等好几分钟，打开程序很慢，经常卡住好几秒。
+
   ## 快速检查
   1. 每周至少重启一次（不是合上盖子）。
   2. 任务管理器（Ctrl+Shift+Esc）：哪些程序占用 CPU、内存和磁盘？
