@@ -12,7 +12,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from console.i18n import N_, _
+from console.i18n import N_, _, language
 from console.service import HelpdeskService
 from console.ui import translate_bindings
 
@@ -83,6 +83,18 @@ class HelpdeskApp(App[None]):
                         yield SystemCommand(
                             b.description, _("key: {key}").format(key=key), partial(node.run_action, b.action)
                         )
+        from console.screens.ticket import TicketScreen
+
+        if isinstance(screen, TicketScreen):
+            from console.replies import macros
+
+            lang = language()
+            for macro in macros(self.service).macros:
+                yield SystemCommand(
+                    _("Macro: {title}").format(title=macro.title(lang)),
+                    _("put this canned reply into the composer"),
+                    partial(screen.offer_macro, macro.id, announce=False),
+                )
         yield SystemCommand(_("Keys"), _("Show every key of this screen"), self.action_help)
         yield SystemCommand(_("Quit"), _("Leave the console"), self.exit)
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -104,9 +105,11 @@ class EscalateDialog(Dialog):
     def compose(self) -> ComposeResult:
         from console.workflow import TIERS, tier_rank
 
-        targets = [(_("Tier {tier}").format(tier=t), t) for t in TIERS if tier_rank(t) > tier_rank(self.ticket.tier)]
+        targets: list[tuple[Text, str]] = [
+            (Text(_("Tier {tier}").format(tier=t)), t) for t in TIERS if tier_rank(t) > tier_rank(self.ticket.tier)
+        ]
         targets += [
-            (f"{clean(a.name)} · {a.tier} · {_(a.role)}", a.name)
+            (Text(f"{clean(a.name)} · {a.tier} · {_(a.role)}"), a.name)
             for a in self.agents
             if a.name != self.ticket.assignee and a.active
         ]

@@ -51,6 +51,7 @@ class TicketScreen(Screen[None]):
         Binding("c", "close_ticket", N_("Close"), id="ticket.close"),
         Binding("u", "reopen", N_("Reopen"), id="ticket.reopen", show=False),
         Binding("ctrl+f", "knowledge", N_("Knowledge"), id="ticket.knowledge"),
+        Binding("ctrl+t", "macro", N_("Macro"), id="ticket.macro"),
         Binding("ctrl+r", "refresh", N_("Refresh"), id="ticket.refresh", show=False),
     ]
 
@@ -61,6 +62,7 @@ class TicketScreen(Screen[None]):
         self.detail: TicketDetail | None = None
         self._data_version = -1
         self._compose_kind: str | None = None
+        self._macro_used: str | None = None
 
     @property
     def helpdesk(self) -> HelpdeskApp:
@@ -247,13 +249,18 @@ class TicketScreen(Screen[None]):
 
     # -- running service actions --------------------------------------------------------------------------
 
-    def _run(self, label: str, call: Callable[[int | None], object]) -> None:
-        """Call the service with the version the agent is looking at; a stale view is refused and refreshed."""
+    def _run(
+        self, label: str, call: Callable[[int | None], object], then: Callable[[], None] | None = None
+    ) -> None:
+        """Call the service with the version the agent is looking at; a stale view is refused and refreshed.
+        ``then`` runs on the UI thread after a success (e.g. offering the matching customer notice)."""
         version = self.detail.ticket.version if self.detail else None
-        self._do(label, call, version)
+        self._do(label, call, version, then)
 
     @work(thread=True, group="action")
-    def _do(self, label: str, call: Callable[[int | None], object], version: int | None) -> None:
+    def _do(
+        self, label: str, call: Callable[[int | None], object], version: int | None, then: Callable[[], None] | None
+    ) -> None:
         try:
             call(version)
         except Stale as exc:
@@ -265,6 +272,8 @@ class TicketScreen(Screen[None]):
             return
         self.app.call_from_thread(self.notify, label)
         self.app.call_from_thread(self.reload)
+        if then is not None:
+            self.app.call_from_thread(then)
 
     def _allowed(self, action: str) -> bool:
         if self.detail is None:
@@ -316,6 +325,7 @@ class TicketScreen(Screen[None]):
             self._run(
                 _("Waiting on the customer; clocks paused."),
                 lambda v: svc.pending(self.ticket_id, expected_version=v),
+                then=lambda: self.offer_macro("pending_notice"),
             )
 
     def action_escalate(self) -> None:
@@ -332,6 +342,7 @@ class TicketScreen(Screen[None]):
                 self._run(
                     _("Escalated to {to}.").format(to=result.to),
                     lambda v: svc.escalate(self.ticket_id, result.to, result.reason, result.notes, expected_version=v),
+                    then=lambda: self.offer_macro("handover", new_owner=result.to),
                 )
 
         self.app.push_screen(EscalateDialog(self.detail.ticket, svc.agents(), contact), done)
@@ -422,8 +433,40 @@ class TicketScreen(Screen[None]):
 
     # -- composer -----------------------------------------------------------------------------------------
 
-    def action_compose(self, kind: str) -> None:
-        if self.detail is None or not self._allowed("reply" if kind == "reply" else "note"):
+    def action_macro(self) -> None:
+        """Pick a canned reply (by its key or from the list); it goes into the composer, never straight out."""
+        from console.replies import macros
+        from console.screens.macro import MacroDialog
+
+        found = macros(self.helpdesk.service)
+
+        def done(macro_id: object) -> None:
+            if isinstance(macro_id, str):
+                self.offer_macro(macro_id, announce=False)
+
+        self.app.push_screen(MacroDialog(found), done)
+
+    def offer_macro(self, macro_id: str, *, new_owner: str | None = None, announce: bool = True) -> None:
+        """Open the reply composer with a macro filled in for this ticket (the agent edits, sends or cancels)."""
+        from console.replies import fill, macros, placeholder_values, reply_language
+
+        if self.detail is None:
+            return
+        macro = macros(self.helpdesk.service).get(macro_id)
+        if macro is None:
+            return
+        values = placeholder_values(self.detail, self.helpdesk.service.actor_name, new_owner)
+        text = fill(macro, values, reply_language(self.detail))
+        if self._compose_kind != "reply":
+            self.action_compose("reply", force=True)
+        area = self.query_one("#composer-text", TextArea)
+        area.insert(text if not area.text else "\n" + text)
+        self._macro_used = macro_id
+        if announce:
+            self.notify(_("Suggested customer notice: edit and send with Ctrl+S, or Esc to skip."))
+
+    def action_compose(self, kind: str, force: bool = False) -> None:
+        if self.detail is None or (not force and not self._allowed("reply" if kind == "reply" else "note")):
             return
         self._compose_kind = kind
         self.query_one("#composer-title", Label).update(
@@ -436,6 +479,7 @@ class TicketScreen(Screen[None]):
 
     def _close_composer(self) -> None:
         self._compose_kind = None
+        self._macro_used = None
         self.query_one("#composer").display = False
         self.query_one("#composer-text", TextArea).text = ""
         self.focus_next()
@@ -459,9 +503,10 @@ class TicketScreen(Screen[None]):
         self._send_reply(text)
 
     def _send_reply(self, text: str, override: str | None = None) -> None:
-        from console.phrases import check, default_rules
+        from console.phrases import check
+        from console.replies import phrase_rules
 
-        hits = [] if override else check(text, default_rules())
+        hits = [] if override else check(text, phrase_rules(self.helpdesk.service))
         if hits:
             from console.screens.guard import GuardDialog
 
@@ -472,9 +517,10 @@ class TicketScreen(Screen[None]):
             self.app.push_screen(GuardDialog(text, hits), done)
             return
         svc = self.helpdesk.service
+        macro = self._macro_used
         self._run(
             _("Reply sent."),
-            lambda v: svc.reply(self.ticket_id, text, expected_version=v, guard_override=override),
+            lambda v: svc.reply(self.ticket_id, text, expected_version=v, guard_override=override, macro=macro),
         )
         self._close_composer()
 
