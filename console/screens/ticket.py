@@ -24,6 +24,7 @@ from console.service import TicketDetail, describe_event
 from console.ui import business_remaining, status_label, translate_bindings
 from console.workflow import PRIORITY_LABELS, can
 from widgets.countdown import Countdown
+from widgets.knowledge_pane import KbArticleView, KbResult, KnowledgePane
 from widgets.safe_text import clean
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 CLOCKS = ("first_response", "next_update", "restore", "resolve")
 HEARTBEAT_S = 10.0
+NARROW = 100  # below this many columns the knowledge pane takes the whole width
 
 
 def local(dt: Any) -> str:
@@ -84,6 +86,7 @@ class TicketScreen(Screen[None]):
                     yield VerticalScroll(Static(id="timeline"))
                 with TabPane(_("Customer"), id="tab-customer"):
                     yield VerticalScroll(Static(id="customer"))
+            yield KnowledgePane(id="kb-pane")
         with Vertical(id="composer"):
             yield Label("", id="composer-title")
             yield TextArea(id="composer-text", soft_wrap=True)
@@ -92,6 +95,7 @@ class TicketScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#composer").display = False
+        self.query_one(KnowledgePane).display = False
         self.reload()
         self.set_interval(self.helpdesk.live_interval, self._poll)
         self.set_interval(HEARTBEAT_S, self._heartbeat)
@@ -249,9 +253,7 @@ class TicketScreen(Screen[None]):
 
     # -- running service actions --------------------------------------------------------------------------
 
-    def _run(
-        self, label: str, call: Callable[[int | None], object], then: Callable[[], None] | None = None
-    ) -> None:
+    def _run(self, label: str, call: Callable[[int | None], object], then: Callable[[], None] | None = None) -> None:
         """Call the service with the version the agent is looking at; a stale view is refused and refreshed.
         ``then`` runs on the UI thread after a success (e.g. offering the matching customer notice)."""
         version = self.detail.ticket.version if self.detail else None
@@ -428,8 +430,81 @@ class TicketScreen(Screen[None]):
 
         self.app.push_screen(TextDialog(_("Reopen"), _("Why is the ticket reopened?"), _("Reopen")), done)
 
+    # -- knowledge pane -----------------------------------------------------------------------------------
+
     def action_knowledge(self) -> None:
-        self.notify(_("The knowledge pane is not available yet."), severity="warning")
+        pane = self.query_one(KnowledgePane)
+        pane.display = not pane.display
+        self.set_class(pane.display and self.size.width < NARROW, "-kb-full")
+        if pane.display:
+            pane.focus_search()
+            self._search(pane.query_text)
+        else:
+            self.focus_next()
+
+    def on_resize(self) -> None:
+        pane = self.query_one(KnowledgePane)
+        self.set_class(pane.display and self.size.width < NARROW, "-kb-full")
+
+    @on(KnowledgePane.SearchChanged)
+    def _kb_search_changed(self, message: KnowledgePane.SearchChanged) -> None:
+        self._search(message.query)
+
+    @work(thread=True, exclusive=True, group="kb")
+    def _search(self, query: str) -> None:
+        from db.kb_search import snippet_spans
+
+        svc = self.helpdesk.service
+        if query.strip():
+            hits = svc.search_kb(query, limit=20, include_drafts=True)
+            heading = _("{n} articles for “{query}”").format(n=len(hits), query=clean(query.strip()))
+        elif self.detail is not None:
+            hits = svc.suggest_kb(self.detail.ticket, limit=8)
+            heading = _("Suggested for this ticket")
+        else:
+            return
+        results = [KbResult(h.id, h.title, h.status, tuple(snippet_spans(h.snippet))) for h in hits]
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.query_one(KnowledgePane).show_results, heading, results)
+
+    @on(KnowledgePane.ArticleRequested)
+    def _kb_article(self, message: KnowledgePane.ArticleRequested) -> None:
+        self._kb_act(message.article_id, message.action)
+
+    @work(thread=True, group="kb-action")
+    def _kb_act(self, article_id: int, action: str) -> None:
+        svc = self.helpdesk.service
+        try:
+            article = svc.article(article_id)
+            if action == "open":
+                view = KbArticleView(article.id, article.title, article.body, article.status, article.tags)
+                self.app.call_from_thread(self.query_one(KnowledgePane).show_article, view)
+            elif action in ("reference", "text"):
+                self.app.call_from_thread(self._insert_article, article.id, article.title, article.body, action)
+            elif action == "link":
+                linked = svc.link_article(self.ticket_id, article_id)
+                message = (
+                    _("Article #{id} linked to this ticket.") if linked else _("Article #{id} was linked already.")
+                )
+                self.app.call_from_thread(self.notify, message.format(id=article_id))
+                self.app.call_from_thread(self.reload)
+            elif action == "publish":
+                svc.publish_article(article_id)
+                self.app.call_from_thread(self.notify, _("Article #{id} published.").format(id=article_id))
+                self.app.call_from_thread(self._search, self.query_one(KnowledgePane).query_text)
+        except HelpdeskError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+
+    def _insert_article(self, article_id: int, title: str, body: str, mode: str) -> None:
+        if self._compose_kind is None:
+            self.action_compose("reply", force=True)
+        area = self.query_one("#composer-text", TextArea)
+        if mode == "reference":
+            snippet = _("See knowledge article #{id}: {title}").format(id=article_id, title=title)
+        else:
+            snippet = f"{title}\n\n{body.strip()}"
+        area.insert(snippet if not area.text else "\n" + snippet)
+        area.focus()
 
     # -- composer -----------------------------------------------------------------------------------------
 
