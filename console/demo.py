@@ -28,11 +28,10 @@ from console.clock import utcnow
 from console.service import HelpdeskService, validate_new_ticket
 from db.store import Store
 
-DEMO_TICKETS = 300
 ADMIN = "admin"
 SUPERVISOR = "zhao.lei"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-# Final statuses of the demo tickets (sums to DEMO_TICKETS); fixed counts so every status is present.
+# Final statuses of the 300 demo tickets: fixed counts, so every status is present whatever the seed.
 STATUS_COUNTS = (
     ("new", 28),
     ("open", 56),
