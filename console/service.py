@@ -421,6 +421,11 @@ class HelpdeskService:
             "updated_at": at,
             "version": 1,
         }
+        # an imported ticket that arrives resolved or closed was resolved (and closed) when it was recorded
+        if status in ("resolved", "closed"):
+            record["resolved_at"] = at
+        if status == "closed":
+            record["closed_at"] = at
         ticket_id = self.store.insert_ticket(record)
         initial = {k: record.get(k) for k in TRACKED}
         detail: dict[str, Any] = {"initial": initial, "subject": fields["subject"]}
@@ -1029,7 +1034,12 @@ class HelpdeskService:
             if urgent is not None:
                 fields["sla_clock"] = urgent.clock
                 fields["sla_due"] = urgent.due_at.timestamp() if urgent.due_at else None
-                warns = [s.warn_at.timestamp() for s in statuses.values() if s.warn_at and s.due_at]
+                # only clocks still running can put the ticket at risk; a stopped late clock stays in the history
+                warns = [
+                    s.warn_at.timestamp()
+                    for s in statuses.values()
+                    if s.warn_at and s.due_at and s.stopped_at is None and s.state in ("running", "warning", "breached")
+                ]
                 fields["sla_warn"] = min(warns) if warns else None
             else:
                 paused = [s for s in statuses.values() if s.state == "paused" and s.remaining_s is not None]

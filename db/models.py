@@ -16,7 +16,7 @@ MessageKind = Literal["customer", "reply", "note"]
 
 
 class Record(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)  # built on first use: start-up stays quick
 
 
 class Agent(Record):

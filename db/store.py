@@ -22,13 +22,15 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from db import kb_search, schema
-from db.connection import connect
+from db.connection import connect, is_busy
 from db.errors import Conflict, DatabaseUnavailable, Duplicate, NotFound, ReadOnly, StoreError
 from db.models import Agent, Csat, Customer, Event, KbArticle, Message, Presence, QueueItem, Ticket
 
 T = TypeVar("T")
 
 OPEN_STATUSES = ("new", "open", "pending", "restored")
+# SQLite result codes that describe the file, not the query: reported as an unusable database.
+DAMAGE = ("SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_IOERR", "SQLITE_FULL", "SQLITE_READONLY", "SQLITE_CANTOPEN")
 TICKET_COLUMNS = (
     "id, subject, body, status, priority, channel, tier, assignee, customer_id, parent_id, created_at, updated_at,"
     " version, restore_summary, resolution_summary, resolution_code, resolved_at, closed_at, confirmed,"
@@ -115,11 +117,6 @@ class TicketFilter:
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-def _is_busy(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
-
-
 class Store:
     """One SQLite database. Thread-safe for use from Textual thread workers (one lock per connection)."""
 
@@ -136,15 +133,18 @@ class Store:
                 if current != schema.LATEST:
                     raise DatabaseUnavailable(f"{self.path} is not a helpdesk database at schema {schema.LATEST}")
             elif migrate:
-                if existed and current == 0 and self._has_foreign_tables():
+                if existed and current == 0 and self._is_foreign():
                     raise DatabaseUnavailable(f"{self.path} is a SQLite database of another application")
-                schema.migrate(self.conn, before=self._backup_before_migration)
+                # Processes opening a new database together all try to migrate it: busy is retried like a write.
+                self._retry_busy(lambda: schema.migrate(self.conn, before=self._backup_before_migration))
         except sqlite3.DatabaseError as exc:
             self.conn.close()
             raise DatabaseUnavailable(f"{self.path} cannot be used: {exc}") from exc
-        except StoreError:
+        except StoreError as exc:
             self.conn.close()
-            raise
+            if isinstance(exc, DatabaseUnavailable) and str(self.path) in str(exc):
+                raise
+            raise DatabaseUnavailable(f"{self.path}: {exc}") from exc
 
     # -- plumbing -----------------------------------------------------------------------------------------
 
@@ -152,9 +152,17 @@ class Store:
         with self._lock:
             self.conn.close()
 
-    def _has_foreign_tables(self) -> bool:
-        rows = self.conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()
-        return bool(rows[0])
+    def _is_foreign(self) -> bool:
+        """Tables without a schema version. Both are read in one snapshot: another process's first migration
+        commits its tables and its version together, and reading them apart once took its work for a stranger's."""
+        self.conn.execute("BEGIN")
+        try:
+            current = schema.version(self.conn)
+            tables = self.conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+        finally:
+            if self.conn.in_transaction:
+                self.conn.execute("COMMIT")
+        return current == 0 and bool(tables)
 
     def _backup_before_migration(self, current: int) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -182,14 +190,34 @@ class Store:
 
     def write(self, work: Callable[[], T], attempts: int = 12) -> T:
         """Run ``work`` in one write transaction, retrying the whole unit while SQLite stays busy."""
+
+        def unit() -> T:
+            with self.transaction():
+                return work()
+
+        with self._damage_reported():
+            return self._retry_busy(unit, attempts)
+
+    @contextmanager
+    def _damage_reported(self) -> Iterator[None]:
+        """A damaged, full or unwritable file found mid-command becomes one line naming it (DatabaseUnavailable),
+        not SQLite's exception; other SQLite errors are left alone (they are bugs, not the file's state)."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if str(getattr(exc, "sqlite_errorname", "")).startswith(DAMAGE):
+                raise DatabaseUnavailable(f"{self.path} cannot be used: {exc}") from exc
+            raise
+
+    @staticmethod
+    def _retry_busy(unit: Callable[[], T], attempts: int = 12) -> T:
         delay = 0.02
         for attempt in range(attempts):
             try:
-                with self.transaction():
-                    return work()
+                return unit()
             except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or attempt == attempts - 1:
-                    if _is_busy(exc):
+                if not is_busy(exc) or attempt == attempts - 1:
+                    if is_busy(exc):
                         raise StoreError("the database stayed busy; try again in a moment") from exc
                     raise
                 time.sleep(delay * (1 + random.random()))
@@ -197,7 +225,7 @@ class Store:
         raise StoreError("the database stayed busy; try again in a moment")  # pragma: no cover
 
     def _rows(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict[str, Any]]:
-        with self._lock:
+        with self._lock, self._damage_reported():
             return list(self.db.query(sql, params if isinstance(params, dict) else list(params)))
 
     def _one(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> dict[str, Any] | None:
@@ -205,10 +233,13 @@ class Store:
         return rows[0] if rows else None
 
     def _insert(self, table: str, record: Mapping[str, Any]) -> int:
+        # A plain INSERT through sqlite-utils' execute: Table.insert re-reads the table's columns on every call,
+        # which was most of the cost of writing a ticket.
+        names = list(record)
+        sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
         with self._lock:
-            tbl = self.db.table(table)
-            tbl.insert(dict(record))
-            return int(tbl.last_rowid or 0)
+            cur = self.db.execute(sql, [record[n] for n in names])
+            return int(cur.lastrowid or 0)
 
     # -- agents -------------------------------------------------------------------------------------------
 
@@ -255,7 +286,10 @@ class Store:
 
     def find_customer(self, *, email: str | None = None, name: str | None = None) -> Customer | None:
         if email:
-            row = self._one("SELECT * FROM customers WHERE lower(email) = lower(?)", [email])
+            # the conditions repeat the partial index's, so SQLite can use it instead of scanning
+            row = self._one(
+                "SELECT * FROM customers WHERE lower(email) = lower(?) AND email IS NOT NULL AND email <> ''", [email]
+            )
             if row:
                 return Customer(**row)
         if name:
@@ -303,8 +337,11 @@ class Store:
     def set_ticket_sla(self, ticket_id: int, fields: Mapping[str, Any]) -> None:
         """SLA columns are derived data: refreshing them is not a change of the ticket (no version bump)."""
         record = _encode(fields)
+        if not record:
+            return
+        sets = ", ".join(f"{k} = :{k}" for k in record)
         with self._lock:
-            self.db.table("tickets").update(ticket_id, record)
+            self.db.execute(f"UPDATE tickets SET {sets} WHERE id = :__id", {**record, "__id": ticket_id})
 
     def queue(self, flt: TicketFilter, offset: int = 0, limit: int = 100) -> list[QueueItem]:
         where, params = flt.where()
@@ -345,7 +382,7 @@ class Store:
         return int(row["n"]) if row else 0
 
     def all_tickets(self) -> Iterator[Ticket]:
-        with self._lock:
+        with self._lock, self._damage_reported():
             rows = list(self.db.query(f"SELECT {TICKET_COLUMNS} FROM tickets ORDER BY id"))
         for row in rows:
             yield Ticket(**row)
@@ -569,10 +606,14 @@ class Store:
         return target
 
     def integrity_problems(self) -> list[str]:
+        problems: list[str] = []
         with self._lock:
-            problems = [str(r[0]) for r in self.conn.execute("PRAGMA integrity_check") if str(r[0]) != "ok"]
-            for row in self.conn.execute("PRAGMA foreign_key_check"):
-                problems.append(f"foreign key: {row[0]} row {row[1]} refers to missing {row[2]}")
+            try:
+                problems += [str(r[0]) for r in self.conn.execute("PRAGMA integrity_check") if str(r[0]) != "ok"]
+                for row in self.conn.execute("PRAGMA foreign_key_check"):
+                    problems.append(f"foreign key: {row[0]} row {row[1]} refers to missing {row[2]}")
+            except sqlite3.DatabaseError as exc:  # a check that cannot finish is itself the finding
+                problems.append(str(exc))
         return problems
 
     def copy_file_to(self, dest: Path) -> None:

@@ -99,6 +99,7 @@ async def test_reply_note_assign_pending_by_keys(team: Team, clock: FrozenClock)
         await pilot.press("p")
         await settle(pilot)
         assert li.ticket(ids[0]).status == "pending"
+        await pilot.press("escape")  # skip the customer notice the composer offers
         await pilot.press("p")
         await settle(pilot)
         assert li.ticket(ids[0]).status == "open"

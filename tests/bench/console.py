@@ -1,0 +1,120 @@
+"""The console against a 100,000-ticket database: first paint and peak memory beside a blank Textual app (same
+run), and what an idle full queue costs at 160×50 (bytes/s written to the terminal, CPU % of a core).
+
+Run by hand: ``python -m tests.bench.console [--runs 3] [--seconds 20]``; prints JSON. The databases are built
+once through the service layer (``console.demo.bulk_fill``) and kept under /tmp.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from tests.bench.pty_tools import measure_idle, peak_rss_mb, spawn, stop, wait_for
+
+AGENT = "bench"
+BLANK_MARKER = "blank-app-painted"
+ROW_MARKER = "L1 · ".encode()  # the owner column: only queue rows carry it
+SIZE = (160, 50)
+
+
+def database(count: int) -> Path:
+    from console.demo import bulk_fill
+    from console.service import HelpdeskService
+
+    path = Path(f"/tmp/helpdesk-bench-{count}.db")
+    if path.exists():
+        return path
+    tmp = path.with_suffix(".building")
+    for leftover in tmp.parent.glob(tmp.name + "*"):
+        leftover.unlink()
+    service = HelpdeskService.open(tmp, AGENT, create=True)
+    service.init(AGENT)
+    bulk_fill(service, count)
+    service.shutdown()
+    tmp.rename(path)
+    return path
+
+
+def blank_child() -> None:
+    from textual.app import App, ComposeResult
+    from textual.widgets import Static
+
+    class Blank(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Static(BLANK_MARKER)
+
+    Blank().run()
+
+
+def first_paint(argv: list[str], marker: bytes) -> tuple[float, float]:
+    """(seconds to the marker, peak MB two seconds later)."""
+    started = time.monotonic()
+    pid, fd = spawn(argv, SIZE)
+    try:
+        seconds = wait_for(fd, marker, started)
+        time.sleep(2)
+        return seconds, peak_rss_mb(pid)
+    finally:
+        stop(pid, fd)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--blank-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    if args.blank_child:
+        blank_child()
+        return
+    big, small = database(100_000), database(100)
+    console = [sys.executable, "-m", "console", "--as", AGENT, "--db"]
+    blank_runs, big_runs, small_runs = [], [], []
+    for _ in range(args.runs):  # interleaved, so load on the machine hits all three alike
+        blank_runs.append(first_paint([sys.executable, "-m", "tests.bench.console", "--blank-child"], BLANK_MARKER.encode()))
+        big_runs.append(first_paint([*console, str(big)], ROW_MARKER))
+        small_runs.append(first_paint([*console, str(small)], ROW_MARKER))
+
+    def med(runs: list[tuple[float, float]], i: int) -> float:
+        return round(statistics.median(r[i] for r in runs), 3)
+
+    pid, fd = spawn([*console, str(big)], SIZE)
+    try:
+        bytes_per_s, cpu = measure_idle(pid, fd, args.seconds, warmup=6.0)
+    finally:
+        stop(pid, fd)
+    blank_s, big_s = med(blank_runs, 0), med(big_runs, 0)
+    blank_mb, big_mb = med(blank_runs, 1), med(big_runs, 1)
+    print(
+        json.dumps(
+            {
+                "size": f"{SIZE[0]}x{SIZE[1]}",
+                "runs": args.runs,
+                "blank_first_paint_s": blank_s,
+                "console_100k_first_paint_s": big_s,
+                "console_100_first_paint_s": med(small_runs, 0),
+                "first_paint_ratio": round(big_s / blank_s, 2),
+                "blank_peak_mb": blank_mb,
+                "console_100k_peak_mb": big_mb,
+                "peak_mb_over_blank": round(big_mb - blank_mb, 1),
+                "idle_bytes_per_s": round(bytes_per_s, 1),
+                "idle_cpu_percent": round(cpu, 2),
+                "targets_met": {
+                    "first_paint_1_5x": big_s <= 1.5 * blank_s,
+                    "memory_plus_25mb": big_mb - blank_mb <= 25,
+                    "idle_2kib_s": bytes_per_s <= 2048,
+                    "idle_2pct_cpu": cpu <= 2.0,
+                },
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
