@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
+import time
 from pathlib import Path
 
 from db.errors import DatabaseUnavailable
@@ -36,9 +38,16 @@ def connect(path: Path, *, readonly: bool = False, create: bool = True) -> sqlit
     check_path(path, create=create and not readonly)
     if not readonly and path.exists() and not os.access(path, os.W_OK):
         raise DatabaseUnavailable(f"{path} is read-only")
-    if not readonly and not path.exists() and not os.access(path.parent if str(path.parent) else ".", os.W_OK):
-        raise DatabaseUnavailable(f"directory {path.parent} is not writable")
+    if not readonly and not os.access(path.parent if str(path.parent) else ".", os.W_OK):
+        if not path.exists():
+            raise DatabaseUnavailable(f"directory {path.parent} is not writable")
+        # WAL keeps two files beside the database; SQLite itself would only say "unable to open database file".
+        if not (Path(f"{path}-wal").exists() and Path(f"{path}-shm").exists()):
+            raise DatabaseUnavailable(
+                f"directory {path.parent} is not writable (the database needs its -wal and -shm files beside it)"
+            )
     uri = f"file:{path.resolve()}?mode={'ro' if readonly else 'rwc'}"
+    conn: sqlite3.Connection | None = None
     try:
         conn = sqlite3.connect(
             uri, uri=True, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
@@ -46,7 +55,7 @@ def connect(path: Path, *, readonly: bool = False, create: bool = True) -> sqlit
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         if not readonly:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = _switch_to_wal(conn)
             if str(mode).lower() != "wal":
                 raise DatabaseUnavailable(f"{path}: cannot switch to WAL journal mode (got {mode})")
             # FULL: a commit the CLI reported as done survives a power cut, not only a killed process.
@@ -54,5 +63,39 @@ def connect(path: Path, *, readonly: bool = False, create: bool = True) -> sqlit
         # Touch the schema so a corrupt or encrypted file fails here, with the path named.
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
+        _close_quietly(conn)
         raise DatabaseUnavailable(f"{path} cannot be opened: {exc}") from exc
+    except DatabaseUnavailable:
+        _close_quietly(conn)
+        raise
     return conn
+
+
+def _close_quietly(conn: sqlite3.Connection | None) -> None:
+    """A refused connection must not linger: its shared lock would make the file look in use (restore)."""
+    if conn is not None:
+        try:
+            conn.close()
+        except sqlite3.Error:
+            pass
+
+
+def is_busy(exc: BaseException) -> bool:
+    """SQLITE_BUSY / SQLITE_LOCKED: another connection holds the lock; waiting and retrying is the remedy."""
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def _switch_to_wal(conn: sqlite3.Connection) -> str:
+    """Switching a new file to WAL needs it to itself and SQLite reports "locked" at once, without waiting
+    (seen when 8 processes create the same database): retry until the busy timeout has passed."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 0.2)
