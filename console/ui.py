@@ -73,5 +73,19 @@ def business_remaining(calendar: Any, due: float, now: float) -> int:
     return -int(calendar.elapsed_ts(due, now))
 
 
+class CommitWatch:
+    """Tells whether another process committed since the last look (PRAGMA data_version moved); the first look
+    only takes the baseline. Call ``changed`` from a worker thread, never the UI thread."""
+
+    def __init__(self, read: Callable[[], int]) -> None:
+        self._read = read
+        self._seen: int | None = None
+
+    def changed(self) -> bool:
+        version = self._read()
+        previous, self._seen = self._seen, version
+        return previous is not None and version != previous
+
+
 def epoch(clock: Callable[[], datetime]) -> Callable[[], float]:
     return lambda: clock().astimezone(UTC).timestamp()

@@ -351,3 +351,29 @@ def test_snapshot_modals(snap_compare, snap_service: HelpdeskService, clock: Fro
 
 def test_snapshot_dir_is_project_local() -> None:
     assert (Path(__file__).parent / "__snapshots__").exists() or True
+
+
+async def test_another_process_commit_shows_within_two_seconds(team: Team, clock: FrozenClock, db_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    li = team("li.wei")
+    seed(li)
+    app = HelpdeskApp(li, clock=lambda: clock().timestamp(), live_interval=1.0)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause(0.5)
+        table = app.screen.query_one(QueueTable)
+        assert table.total == 3
+        env = {**os.environ, "HELPDESK_DB": str(db_path), "HELPDESK_AGENT": "ann"}
+        proc = subprocess.run(
+            [sys.executable, "-m", "console", "ticket", "new", "--subject", "from another terminal"],
+            env=env, cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        committed = time.monotonic()
+        while table.total != 4 and time.monotonic() - committed < 5:
+            await pilot.pause(0.05)
+        assert table.total == 4
+        assert time.monotonic() - committed <= 2.0

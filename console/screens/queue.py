@@ -16,7 +16,7 @@ from textual.worker import get_current_worker
 
 from console.errors import HelpdeskError
 from console.i18n import N_, _
-from console.ui import RemainingTime, queue_row, status_label, translate_bindings
+from console.ui import CommitWatch, RemainingTime, queue_row, status_label, translate_bindings
 from db.store import TicketFilter
 from widgets.queue_table import QueueRow, QueueTable
 
@@ -52,6 +52,7 @@ class QueueScreen(Screen[None]):
         Binding("a", "assign_me", N_("Take"), id="queue.assign"),
         Binding("ctrl+r", "refresh", N_("Refresh"), id="queue.refresh", show=False),
         Binding("space", "pause", N_("Pause"), id="queue.pause", show=False),
+        Binding("R", "report", N_("Reports"), id="queue.report"),
         Binding("q", "app.quit", N_("Quit"), id="queue.quit"),
     ]
 
@@ -60,7 +61,7 @@ class QueueScreen(Screen[None]):
         translate_bindings(self)
         self.state = QueueState(view="open", text="")
         self.remaining = RemainingTime()
-        self._data_version = -1
+        self._commits: CommitWatch | None = None
         self._counts: dict[str, int] = {}
         self._reset_wanted = False
 
@@ -175,12 +176,10 @@ class QueueScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="poll")
     def _check_version(self) -> None:
-        version = self.helpdesk.service.store.data_version()
-        if version != self._data_version:
-            first = self._data_version == -1
-            self._data_version = version
-            if not first:
-                self.app.call_from_thread(self._load_counts, False)
+        if self._commits is None:
+            self._commits = CommitWatch(self.helpdesk.service.store.data_version)
+        if self._commits.changed():
+            self.app.call_from_thread(self._load_counts, False)
 
     @work(thread=True, exclusive=True, group="sweep")
     def _sweep(self) -> None:
@@ -254,6 +253,11 @@ class QueueScreen(Screen[None]):
             return
         self.app.call_from_thread(self.notify, _("Ticket {id} is yours.").format(id=ticket_id))
         self.app.call_from_thread(self._load_counts, False)
+
+    def action_report(self) -> None:
+        from console.screens.report import ReportScreen
+
+        self.app.push_screen(ReportScreen())
 
     def on_screen_resume(self) -> None:
         self._load_counts(False)

@@ -21,7 +21,7 @@ from console.i18n import N_, _
 from console.render import clock_label, state_label
 from console.screens.modals import AgentDialog, CloseDialog, Closure, EscalateDialog, Escalation, TextDialog
 from console.service import TicketDetail, describe_event
-from console.ui import business_remaining, status_label, translate_bindings
+from console.ui import CommitWatch, business_remaining, status_label, translate_bindings
 from console.workflow import PRIORITY_LABELS, can
 from widgets.countdown import Countdown
 from widgets.knowledge_pane import KbArticleView, KbResult, KnowledgePane
@@ -62,7 +62,7 @@ class TicketScreen(Screen[None]):
         translate_bindings(self)
         self.ticket_id = ticket_id
         self.detail: TicketDetail | None = None
-        self._data_version = -1
+        self._commits: CommitWatch | None = None
         self._compose_kind: str | None = None
         self._macro_used: str | None = None
 
@@ -125,12 +125,10 @@ class TicketScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="poll")
     def _check_version(self) -> None:
-        version = self.helpdesk.service.store.data_version()
-        if version != self._data_version:
-            first = self._data_version == -1
-            self._data_version = version
-            if not first:
-                self.app.call_from_thread(self.reload)
+        if self._commits is None:
+            self._commits = CommitWatch(self.helpdesk.service.store.data_version)
+        if self._commits.changed():
+            self.app.call_from_thread(self.reload)
 
     @work(thread=True, exclusive=True, group="heartbeat")
     def _heartbeat(self) -> None:

@@ -76,7 +76,9 @@ def main() -> None:
     console = [sys.executable, "-m", "console", "--as", AGENT, "--db"]
     blank_runs, big_runs, small_runs = [], [], []
     for _ in range(args.runs):  # interleaved, so load on the machine hits all three alike
-        blank_runs.append(first_paint([sys.executable, "-m", "tests.bench.console", "--blank-child"], BLANK_MARKER.encode()))
+        blank_runs.append(
+            first_paint([sys.executable, "-m", "tests.bench.console", "--blank-child"], BLANK_MARKER.encode())
+        )
         big_runs.append(first_paint([*console, str(big)], ROW_MARKER))
         small_runs.append(first_paint([*console, str(small)], ROW_MARKER))
 

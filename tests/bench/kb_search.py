@@ -116,9 +116,7 @@ def padded(articles: Sequence[Article], total: int, seed: int = 7) -> list[Artic
         paras = src.body.split("\n\n")
         cut = rng.randrange(len(paras))
         body = "\n\n".join(paras[cut:] + paras[:cut])
-        out.append(
-            Article(len(out) + 1, f"{src.ref}~{n}", src.corpus, f"{src.title} ({n})", "", body, src.tags)
-        )
+        out.append(Article(len(out) + 1, f"{src.ref}~{n}", src.corpus, f"{src.title} ({n})", "", body, src.tags))
     return out
 
 
@@ -162,9 +160,7 @@ def relevance_sets(articles: Sequence[Article], data: Path) -> dict[str, list[Qu
     """
     by_ref = {a.ref: a.rowid for a in articles}
     desc_count = Counter(a.description for a in articles)
-    sets: dict[str, list[Query]] = {
-        n: [] for n in ("en_desc", "en_title", "zh_desc", "zh_title", "tidb_desc")
-    }
+    sets: dict[str, list[Query]] = {n: [] for n in ("en_desc", "en_title", "zh_desc", "zh_title", "tidb_desc")}
     df = _doc_freq(articles)
     zh_texts = [a.title + "\n" + a.body for a in articles if a.corpus != "kb_en"]
     zh_df: dict[str, int] = {}
@@ -253,9 +249,7 @@ def _and_then_or(
 def _raw_fts(tokenize: str) -> Callable[[sqlite3.Connection], None]:
     def build(conn: sqlite3.Connection) -> None:
         conn.execute(f"CREATE VIRTUAL TABLE kb_fts USING fts5(title, body, tags, tokenize = '{tokenize}')")
-        conn.execute(
-            "INSERT INTO kb_fts (rowid, title, body, tags) SELECT id, title, body, tags FROM kb_articles"
-        )
+        conn.execute("INSERT INTO kb_fts (rowid, title, body, tags) SELECT id, title, body, tags FROM kb_articles")
         conn.execute("INSERT INTO kb_fts (kb_fts) VALUES ('optimize')")
 
     return build
@@ -300,9 +294,7 @@ def trigram_search(conn: sqlite3.Connection, query: str, limit: int) -> list[int
 
     def run(c: sqlite3.Connection, expr: str, n: int) -> list[int]:
         if expr is strict and short:
-            extra = " ".join(
-                "AND instr(lower(a.title || ' ' || a.body || ' ' || a.tags), ?) > 0" for _ in short
-            )
+            extra = " ".join("AND instr(lower(a.title || ' ' || a.body || ' ' || a.tags), ?) > 0" for _ in short)
             sql = (
                 "SELECT kb_fts.rowid FROM kb_fts JOIN kb_articles a ON a.id = kb_fts.rowid"
                 f" WHERE kb_fts MATCH ? AND rank MATCH 'bm25({_W})' {extra} ORDER BY rank LIMIT ?"
@@ -332,14 +324,9 @@ def _module_build(conn: sqlite3.Connection) -> None:
     kb_search.reindex_all(conn)
 
 
-def _module_search(
-    strategy: Strategy, prefix_last: bool = True
-) -> Callable[[sqlite3.Connection, str, int], list[int]]:
+def _module_search(strategy: Strategy, prefix_last: bool = True) -> Callable[[sqlite3.Connection, str, int], list[int]]:
     def search(conn: sqlite3.Connection, query: str, limit: int) -> list[int]:
-        return [
-            h.id
-            for h in kb_search._search(conn, query, limit, False, prefix_last=prefix_last, strategy=strategy)
-        ]
+        return [h.id for h in kb_search._search(conn, query, limit, False, prefix_last=prefix_last, strategy=strategy)]
 
     return search
 
@@ -350,9 +337,7 @@ def _plain_bigrams(run: str) -> list[str]:
 
 def approaches() -> list[Approach]:
     out = [
-        Approach(
-            "naive", _raw_fts("unicode61"), naive_search, "unicode61, raw query words ANDed, plain bm25"
-        ),
+        Approach("naive", _raw_fts("unicode61"), naive_search, "unicode61, raw query words ANDed, plain bm25"),
         Approach("unicode61", _raw_fts("porter unicode61 remove_diacritics 2"), unicode61_search),
         Approach("trigram", _raw_fts("trigram"), trigram_search, "LIKE scan for terms under 3 characters"),
         Approach("cjk_char", _module_build, _module_search(DEFAULT_STRATEGY), "db.kb_search as shipped"),
@@ -414,9 +399,7 @@ def latency_queries(articles: Sequence[Article], n: int = 200, seed: int = 5) ->
     zh: dict[int, Counter[str]] = {2: Counter(), 4: Counter()}
     for a in articles:
         if a.corpus == "kb_en":
-            en_words.update(
-                w.lower() for w in EN_WORD.findall(a.title) if w.lower() not in STOP and len(w) > 3
-            )
+            en_words.update(w.lower() for w in EN_WORD.findall(a.title) if w.lower() not in STOP and len(w) > 3)
         else:
             for r in CJK_RUN.findall(a.title):
                 if len(r) in zh:
@@ -499,10 +482,7 @@ def one_run(
             res.size_mib[ap.name] = size
             search = ap.search
             if ap.name == "cjk_char":
-                lat = {
-                    k: latencies(lambda q, c=big_conn: kb_search.search_articles(c, q), v)
-                    for k, v in lat_q.items()
-                }
+                lat = {k: latencies(lambda q, c=big_conn: kb_search.search_articles(c, q), v) for k, v in lat_q.items()}
                 lat["suggest_long"] = latencies(
                     lambda q, c=big_conn: kb_search.suggest_for_text(c, q), lat_q["long_description"]
                 )
@@ -513,8 +493,7 @@ def one_run(
             else:
                 lat = {k: latencies(lambda q, c=big_conn, s=search: s(c, q, 10), v) for k, v in lat_q.items()}
             res.latency[ap.name] = {
-                k: {"p50_ms": statistics.median(v), "p95_ms": pct(v, 95), "max_ms": max(v)}
-                for k, v in lat.items()
+                k: {"p50_ms": statistics.median(v), "p95_ms": pct(v, 95), "max_ms": max(v)} for k, v in lat.items()
             }
             big_conn.close()
     for c in seen_builds.values():
@@ -530,8 +509,7 @@ def merge(runs: Sequence[RunResult]) -> dict[str, Any]:
     first = runs[0]
     out: dict[str, Any] = {
         "recall_at_5": {
-            ap: {k: median_of([r.recall[ap][k] for r in runs]) for k in first.recall[ap]}
-            for ap in first.recall
+            ap: {k: median_of([r.recall[ap][k] for r in runs]) for k in first.recall[ap]} for ap in first.recall
         },
         "suggest_for_text_recall_at_5": {
             k: median_of([r.suggest_recall[k] for r in runs]) for k in first.suggest_recall

@@ -17,19 +17,13 @@ Scenarios (what the visible rows' clocks look like):
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import json
-import os
-import pty
-import select
-import signal
 import statistics
-import struct
 import sys
-import termios
 import time
 from collections.abc import Sequence
+
+from tests.bench.pty_tools import measure_idle, spawn, stop, wait_for
 
 TOTAL = 100_000
 MARKER = "Printer on floor 3 #000001"
@@ -105,83 +99,28 @@ def run_blank_child() -> None:
 # -- the parent -----------------------------------------------------------------------------------
 
 
-def _cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
 def _spawn(args: Sequence[str], size: tuple[int, int], colors: str) -> tuple[int, int]:
-    columns, lines = size
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child
-        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTUAL")}
-        env.update(TERM="xterm-256color", TEXTUAL_ANIMATIONS="none", LANG="C.UTF-8")
-        env.pop("COLORTERM", None)
-        if colors == "truecolor":
-            env["COLORTERM"] = "truecolor"
-        os.execvpe(sys.executable, [sys.executable, "-m", "tests.bench.queue_widget", *args], env)
-    return pid, fd
-
-
-def _stop(pid: int, fd: int) -> None:
-    with contextlib.suppress(OSError):
-        os.write(fd, b"\x11")  # ctrl+q: let the app restore the terminal and exit
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline:
-        if os.waitpid(pid, os.WNOHANG)[0]:
-            break
-        _drain(fd, 0.05)
-    else:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    os.close(fd)
-
-
-def _drain(fd: int, timeout: float) -> bytes:
-    ready, _, _ = select.select([fd], [], [], timeout)
-    if not ready:
-        return b""
-    try:
-        return os.read(fd, 1 << 16)
-    except OSError:  # the child closed the terminal
-        return b""
+    env = {"COLORTERM": "truecolor"} if colors == "truecolor" else {"COLORTERM": ""}
+    return spawn([sys.executable, "-m", "tests.bench.queue_widget", *args], size, env)
 
 
 def first_paint(args: Sequence[str], marker: str, size: tuple[int, int]) -> float:
     """Seconds from fork to the marker text reaching the terminal."""
     started = time.monotonic()
     pid, fd = _spawn(args, size, "truecolor")
-    seen = b""
-    needle = marker.encode()
     try:
-        while time.monotonic() - started < 30:
-            seen = seen[-len(needle) :] + _drain(fd, 0.01)
-            if needle in seen:
-                return time.monotonic() - started
-        raise RuntimeError(f"{marker!r} never painted")
+        return wait_for(fd, marker.encode(), started, limit=30)
     finally:
-        _stop(pid, fd)
+        stop(pid, fd)
 
 
 def idle_cost(scenario: str, size: tuple[int, int], seconds: float, warmup: float, colors: str) -> dict[str, object]:
     """Bytes/s and CPU % of a core while the queue only ticks."""
     pid, fd = _spawn(["--child", scenario], size, colors)
     try:
-        started = time.monotonic()
-        while time.monotonic() - started < warmup:
-            _drain(fd, 0.05)
-        cpu_before = _cpu_seconds(pid)
-        began = time.monotonic()
-        written = 0
-        while (elapsed := time.monotonic() - began) < seconds:
-            written += len(_drain(fd, min(0.25, seconds - elapsed)))
-        elapsed = time.monotonic() - began
-        cpu = _cpu_seconds(pid) - cpu_before
+        bytes_per_s, cpu_percent = measure_idle(pid, fd, seconds, warmup)
     finally:
-        _stop(pid, fd)
-    bytes_per_s, cpu_percent = written / elapsed, 100 * cpu / elapsed
+        stop(pid, fd)
     return {
         "scenario": scenario,
         "size": f"{size[0]}x{size[1]}",

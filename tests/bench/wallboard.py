@@ -9,51 +9,15 @@ all that moves are the countdowns (a few under an hour, ticking every second). S
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import pty
-import select
-import signal
-import struct
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tests.bench.pty_tools import measure_idle, spawn, stop
+
 REPO = Path(__file__).resolve().parents[2]
-SYNC_START = b"\x1b[?2026h"  # Textual opens every frame with a synchronized-output mark
-
-
-def _cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, all threads
-
-
-def _drain(fd: int, timeout: float) -> bytes:
-    ready, _, _ = select.select([fd], [], [], timeout)
-    if not ready:
-        return b""
-    try:
-        return os.read(fd, 1 << 16)
-    except OSError:  # the child closed the terminal
-        return b""
-
-
-def _stop(pid: int, fd: int) -> None:
-    with contextlib.suppress(OSError):
-        os.write(fd, b"q")
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline:
-        if os.waitpid(pid, os.WNOHANG)[0]:
-            break
-        _drain(fd, 0.05)
-    else:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    os.close(fd)
 
 
 def seed(db: Path) -> None:
@@ -81,38 +45,17 @@ def seed(db: Path) -> None:
 
 
 def idle_cost(db: Path, size: tuple[int, int], seconds: float, warmup: float) -> dict[str, object]:
-    columns, lines = size
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child
-        import fcntl
-        import termios
-
-        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTUAL")}
-        env.update(TERM="xterm-256color", COLORTERM="truecolor", LANG="C.UTF-8", PYTHONPATH=str(REPO))
-        argv = [sys.executable, "-m", "console", "--db", str(db), "--as", "sue", "--lang", "en", "wallboard"]
-        os.execvpe(sys.executable, argv, env)
+    argv = [sys.executable, "-m", "console", "--db", str(db), "--as", "sue", "--lang", "en", "wallboard"]
+    pid, fd = spawn(argv, size, {"PYTHONPATH": str(REPO)})
     try:
-        started = time.monotonic()
-        while time.monotonic() - started < warmup:
-            _drain(fd, 0.05)
-        cpu_before = _cpu_seconds(pid)
-        began = time.monotonic()
-        written = frames = 0
-        while (elapsed := time.monotonic() - began) < seconds:
-            chunk = _drain(fd, min(0.25, seconds - elapsed))
-            written += len(chunk)
-            frames += chunk.count(SYNC_START)
-        elapsed = time.monotonic() - began
-        cpu = _cpu_seconds(pid) - cpu_before
+        bytes_per_s, cpu = measure_idle(pid, fd, seconds, warmup)
     finally:
-        _stop(pid, fd)
+        stop(pid, fd)
     return {
-        "size": f"{columns}x{lines}",
-        "seconds": round(elapsed, 1),
-        "bytes_per_s": round(written / elapsed, 1),
-        "frames_per_s": round(frames / elapsed, 2),
-        "cpu_percent": round(100 * cpu / elapsed, 2),
+        "size": f"{size[0]}x{size[1]}",
+        "seconds": seconds,
+        "bytes_per_s": round(bytes_per_s, 1),
+        "cpu_percent": round(cpu, 2),
     }
 
 
