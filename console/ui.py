@@ -81,6 +81,11 @@ class CommitWatch:
         self._read = read
         self._seen: int | None = None
 
+    def prime(self) -> None:
+        """Take the baseline now (when the data on screen is read), so a commit right after it is not missed."""
+        if self._seen is None:
+            self._seen = self._read()
+
     def changed(self) -> bool:
         version = self._read()
         previous, self._seen = self._seen, version

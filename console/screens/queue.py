@@ -115,6 +115,7 @@ class QueueScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="counts")
     def _load_counts(self, reset: bool = False) -> None:
         service = self.helpdesk.service
+        self._watch().prime()
         text = self.state.text
         counts = {view: service.count(self._filter(QueueState(view, text))) for view, _label in VIEWS}
         if get_current_worker().is_cancelled:
@@ -174,11 +175,14 @@ class QueueScreen(Screen[None]):
     def _poll(self) -> None:
         self._check_version()
 
-    @work(thread=True, exclusive=True, group="poll")
-    def _check_version(self) -> None:
+    def _watch(self) -> CommitWatch:
         if self._commits is None:
             self._commits = CommitWatch(self.helpdesk.service.store.data_version)
-        if self._commits.changed():
+        return self._commits
+
+    @work(thread=True, exclusive=True, group="poll")
+    def _check_version(self) -> None:
+        if self._watch().changed():
             self.app.call_from_thread(self._load_counts, False)
 
     @work(thread=True, exclusive=True, group="sweep")

@@ -111,6 +111,7 @@ class TicketScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="load")
     def reload(self) -> None:
+        self._watch().prime()
         try:
             detail = self.helpdesk.service.detail(self.ticket_id)
         except HelpdeskError as exc:
@@ -123,11 +124,14 @@ class TicketScreen(Screen[None]):
     def _poll(self) -> None:
         self._check_version()
 
-    @work(thread=True, exclusive=True, group="poll")
-    def _check_version(self) -> None:
+    def _watch(self) -> CommitWatch:
         if self._commits is None:
             self._commits = CommitWatch(self.helpdesk.service.store.data_version)
-        if self._commits.changed():
+        return self._commits
+
+    @work(thread=True, exclusive=True, group="poll")
+    def _check_version(self) -> None:
+        if self._watch().changed():
             self.app.call_from_thread(self.reload)
 
     @work(thread=True, exclusive=True, group="heartbeat")
