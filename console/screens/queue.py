@@ -19,6 +19,7 @@ from console.i18n import N_, _
 from console.ui import CommitWatch, RemainingTime, queue_row, status_label, translate_bindings
 from db.store import TicketFilter
 from widgets.queue_table import QueueRow, QueueTable
+from widgets.safe_text import clean
 
 if TYPE_CHECKING:
     from console.app import HelpdeskApp
@@ -157,20 +158,30 @@ class QueueScreen(Screen[None]):
 
     def _render_header(self) -> None:
         service = self.helpdesk.service
+        # Narrow terminals name only the active view; the others show their key and count.
+        compact = self.size.width < 110
         header = Text()
-        header.append(f" {service.actor_name} ", style="reverse")
-        header.append("  ")
+        header.append(f" {clean(service.actor_name)} ", style="reverse")
+        header.append(" ")
         for index, (view, label) in enumerate(VIEWS, 1):
             active = view == self.state.view
-            header.append(f"{index} {_(label)} ", style="bold reverse" if active else "")
-            header.append(str(self._counts.get(view, 0)), style="bold" if active else "dim")
-            header.append("   ")
+            count = str(self._counts.get(view, 0))
+            if active or not compact:
+                header.append(f" {index} {_(label)} ", style="bold reverse" if active else "")
+                header.append(count, style="bold" if active else "dim")
+            else:
+                header.append(f" {index}:", style="dim")
+                header.append(count)
+            header.append("  " if compact else "   ")
         if self.state.text:
             header.append(_("filter: "), style="dim")
-            header.append(self.state.text, style="italic")
+            header.append(clean(self.state.text), style="italic")
         if self.query_one(QueueTable).paused:
             header.append("  ⏸ " + _("paused"), style="bold yellow")
         self.query_one("#queue-header", Static).update(header)
+
+    def on_resize(self) -> None:
+        self._render_header()
 
     def _poll(self) -> None:
         self._check_version()

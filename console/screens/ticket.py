@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.console import Group
@@ -37,6 +37,13 @@ NARROW = 100  # below this many columns the knowledge pane takes the whole width
 
 def local(dt: Any) -> str:
     return dt.astimezone().strftime("%Y-%m-%d %H:%M") if dt else "—"
+
+
+def short_time(dt: Any) -> str:
+    """A due time as short as it can be read: the time alone today, month and day otherwise."""
+    when = dt.astimezone()
+    today = datetime.now(when.tzinfo).date()
+    return when.strftime("%H:%M") if when.date() == today else when.strftime("%m-%d %H:%M")
 
 
 class TicketScreen(Screen[None]):
@@ -178,7 +185,10 @@ class TicketScreen(Screen[None]):
             countdown.set_deadline(due, warn_at=warn, paused_remaining_s=paused, remaining=remaining)
             countdown.display = live or view.state == "paused"
             box.query_one(".clock-state", Label).update(
-                state_label(view.state) + (f" · {local(view.due_at)}" if view.due_at and live else "")
+                # a live clock's countdown and colour say its state; the room is for when it is due
+                _("due {time}").format(time=short_time(view.due_at))
+                if view.due_at and live
+                else state_label(view.state)
             )
             box.set_class(view.state == "breached", "-breached")
             box.set_class(view.state == "warning", "-warning")
