@@ -52,16 +52,18 @@ def _cell(value: Any) -> str:
     return "'" + text if isinstance(value, str) and text.startswith(_FORMULA_START) else text
 
 
-def _json_keys() -> list[str]:
+def _empty_row(grouped: bool) -> dict[str, Any]:
     from console.reports import summarise
 
-    return list(summarise([], datetime.now(UTC)).as_json(grouped=True))
+    return summarise([], datetime.now(UTC)).as_json(grouped=grouped)
 
 
-def to_csv(rows: Sequence[Mapping[str, Any]]) -> str:
-    """``sla_attainment.resolve``, ``sla_met.resolve``, ``backlog_by_age.lt_1d``…; an empty cell is null."""
+def to_csv(rows: Sequence[Mapping[str, Any]], grouped: bool = False) -> str:
+    """``sla_attainment.resolve``, ``sla_met.resolve``, ``backlog_by_age.lt_1d``…; an empty cell is null.
+
+    Without rows, the header alone (with a ``group`` column if ``grouped``)."""
     flat = [_flat(r) for r in rows]
-    columns = list(flat[0]) if flat else [c for c in _flat(dict.fromkeys(_json_keys())) if c != "group"]
+    columns = list(flat[0] if flat else _flat(_empty_row(grouped)))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
@@ -82,7 +84,7 @@ def _value(column: str, text: str) -> Any:
 
 def from_csv(text: str) -> list[dict[str, Any]]:
     """Read ``to_csv`` back into the JSON row objects (same keys, same order)."""
-    order = _json_keys()
+    order = list(_empty_row(grouped=True))
     out: list[dict[str, Any]] = []
     for record in csv.DictReader(io.StringIO(text)):
         row: dict[str, Any] = {}
@@ -100,7 +102,7 @@ def from_csv(text: str) -> list[dict[str, Any]]:
 
 
 def report_csv(report: Report) -> str:
-    return to_csv([row.as_json(grouped=bool(report.by)) for row in report.rows()])
+    return to_csv([row.as_json(grouped=bool(report.by)) for row in report.rows()], grouped=bool(report.by))
 
 
 # -- the table people read ----------------------------------------------------------------------------------
@@ -175,9 +177,9 @@ def table(report: Report) -> tuple[list[str], list[list[str]]]:
 
 def period_text(report: Report) -> str:
     p = report.period
-    return _("Tickets created {first} – {last} ({zone}), figures as of {now}").format(
-        first=p.first.isoformat() if p.first else "…",
-        last=p.last.isoformat() if p.last else "…",
+    return _("Tickets created {first} – {last} ({zone}), figures at {now}").format(
+        first=p.first.isoformat() if p.first else _("the start"),
+        last=p.last.isoformat() if p.last else _("now"),
         zone=p.zone,
         now=report.now.astimezone(p.zone).strftime("%Y-%m-%d %H:%M"),
     )

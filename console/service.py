@@ -1279,5 +1279,10 @@ def describe_event(event: Event) -> str:
         "kb_linked": _("linked an article"),
         "sla_warning": _("SLA warning"),
         "sla_breach": _("SLA breached"),
+        "csat": _("satisfaction recorded"),
+        "followup": _("follow-up call made"),
+        "kb_published": _("article published"),
+        "escalated": _("escalated"),
+        "assigned": _("assigned"),
     }
     return labels.get(event.kind, event.kind)

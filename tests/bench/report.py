@@ -105,15 +105,18 @@ def measure(path: Path) -> dict[str, Any]:
     env = {**os.environ, "HELPDESK_DB": str(path), "HELPDESK_AGENT": agent}
     argv = [sys.executable, "-m", "console", "report", "--json", "--now", NOW.isoformat()]
     start = month.first.isoformat() if month.first else ""
-    cli: dict[str, float] = {}
     for name, extra in (("all", []), ("30d", ["--from", start])):
-        walls = []
+        walls, cpus = [], []
         for _ in range(RUNS):
-            began = time.perf_counter()
+            began, before = time.perf_counter(), os.times()
             subprocess.run([*argv, *extra], cwd=REPO, env=env, check=True, capture_output=True)
+            after = os.times()
             walls.append(time.perf_counter() - began)
-        cli[f"cli_json_{name}_wall_s"] = round(statistics.median(walls), 3)
-    out.update(cli)
+            cpus.append(after.children_user + after.children_system - before.children_user - before.children_system)
+        out[f"cli_json_{name}"] = {
+            "wall_s": round(statistics.median(walls), 3),
+            "cpu_s": round(statistics.median(cpus), 3),
+        }
     return out
 
 
