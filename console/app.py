@@ -24,7 +24,7 @@ class HelpdeskApp(App[None]):
     BINDINGS = [
         Binding("ctrl+q", "quit", N_("Quit"), id="app.quit", show=False, priority=True),
         Binding("question_mark", "help", N_("Keys"), id="app.help"),
-        Binding("w", "wallboard", N_("Wallboard"), id="app.wallboard"),
+        Binding("w", "wallboard", N_("Wallboard"), id="app.wallboard", show=False),
     ]
 
     def __init__(
@@ -57,6 +57,12 @@ class HelpdeskApp(App[None]):
         from console.screens.wallboard import WallboardScreen
 
         return WallboardScreen(show_customers=self.show_customers)
+
+    def action_command_palette(self) -> None:
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]
+            self.push_screen(CommandPalette(id="--command-palette", placeholder=_("Search for commands…")))
 
     def action_wallboard(self) -> None:
         if self.wallboard_only:

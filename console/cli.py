@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from console.errors import BadInput, HelpdeskError
 from console.i18n import _, detect_language, set_language
+from db.errors import StoreError
 
 if TYPE_CHECKING:
     from console.service import HelpdeskService
@@ -619,6 +620,9 @@ def _run(handler: Handler, args: argparse.Namespace) -> int:
         for line in getattr(exc, "lines", None) or [str(exc)]:
             sys.stderr.write(f"helpdesk: {_one_line(line)}\n")
         return exc.exit_code
+    except StoreError as exc:  # the file turned out damaged, full or gone mid-command (reads reach the store directly)
+        sys.stderr.write(f"helpdesk: {_one_line(str(exc))}\n")
+        return 5
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -102,7 +102,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
         )
         return 0
     emit_line(
-        _("Restored {target} from {src}: {tickets} tickets, {events} events.").format(
+        _("Restored {target} from {src} (tickets: {tickets}, events: {events}).").format(
             target=done.target, src=staged.source, tickets=staged.tickets, events=staged.events
         )
     )

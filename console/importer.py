@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from console.clock import parse_instant
 from console.errors import BadInput
 from console.i18n import _
-from console.service import HelpdeskService, validate_new_ticket
+from console.service import HelpdeskService, validate_customer, validate_new_ticket
 from console.workflow import STATUSES
 
 FIELDS = (
@@ -133,6 +133,7 @@ def parse_file(path: Path) -> list[tuple[int, ImportRow, dict[str, Any]]]:
         try:
             parsed = ImportRow.model_validate(row)
             fields = validate_new_ticket(parsed.subject, parsed.body, parsed.priority, parsed.channel, parsed.tier)
+            validate_customer(parsed.customer, parsed.email, parsed.phone, parsed.organisation, parsed.customer_tier)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "row"

@@ -176,7 +176,7 @@ def ticket_json(detail: TicketDetail) -> dict[str, Any]:
 
 
 def ticket_text(detail: TicketDetail) -> str:
-    from widgets.safe_text import clean
+    from widgets.safe_text import clean, fit
 
     t = detail.ticket
     c = detail.customer
@@ -199,7 +199,8 @@ def ticket_text(detail: TicketDetail) -> str:
     for name, view in detail.clocks.items():
         due = view.due_at.astimezone().strftime("%Y-%m-%d %H:%M") if view.due_at else "—"
         remaining = relative(view.remaining_s) if view.remaining_s is not None and view.state != "met" else ""
-        lines.append(f"  {clock_label(name):<18} {state_label(view.state):<10} {due:<17} {remaining}")
+        # padded by terminal cells, so Chinese labels keep the columns aligned
+        lines.append(f"  {fit(clock_label(name), 18)} {fit(state_label(view.state), 10)} {fit(due, 17)} {remaining}")
     lines.append("")
     kinds = {"customer": _("Customer"), "reply": _("Reply"), "note": _("Internal note")}
     for m in detail.messages:
@@ -210,7 +211,7 @@ def ticket_text(detail: TicketDetail) -> str:
     lines.append(_("Timeline"))
     for e in detail.events:
         when = e.at.astimezone().strftime("%Y-%m-%d %H:%M")
-        lines.append(f"  {when}  {clean(e.actor):<12} {clean(describe_event(e))}")
+        lines.append(f"  {when}  {fit(clean(e.actor), 12)} {clean(describe_event(e))}")
     return "\n".join(lines)
 
 

@@ -380,6 +380,7 @@ class HelpdeskService:
         tier: str | None,
         at: datetime,
     ) -> Customer | None:
+        name, email, phone, organisation, tier = validate_customer(name, email, phone, organisation, tier)
         if not (name or email or phone):
             return None
         found = self.store.find_customer(email=email, name=None if email else name)
@@ -498,7 +499,7 @@ class HelpdeskService:
         at: datetime | None,
         expected_version: int | None,
         kind: str,
-        fields: Mapping[str, Any] | None = None,
+        fields: Mapping[str, Any] | Callable[[Ticket, datetime], Mapping[str, Any]] | None = None,
         detail: Mapping[str, Any] | None = None,
         message: tuple[str, str] | None = None,
         check: Callable[[Ticket, Agent], None] | None = None,
@@ -516,7 +517,10 @@ class HelpdeskService:
             new_status = status_override or workflow.transition(ticket_id, ticket.status, action)
             if check is not None:
                 check(ticket, me)
-            update: dict[str, Any] = {"status": new_status, "updated_at": when, **(fields or {})}
+            # Fields computed from the ticket or the time are computed here, under the write lock: values read
+            # before it (a counter, the instant) could be overtaken by another agent's commit.
+            extra = fields(ticket, when) if callable(fields) else (fields or {})
+            update: dict[str, Any] = {"status": new_status, "updated_at": when, **extra}
             changes = {
                 key: [getattr(ticket, key), update[key]]
                 for key in TRACKED
@@ -621,17 +625,17 @@ class HelpdeskService:
             return self._act(
                 ticket_id,
                 "reopen",
-                at=when,
+                at=at,
                 expected_version=None,
                 kind="customer_message",
                 message=("customer", text),
                 detail={"reopened": True, "chars": len(text)},
-                fields={"reopens": ticket.reopens + 1, "confirmed": None},
+                fields=lambda current, _when: {"reopens": current.reopens + 1, "confirmed": None},
             )
         return self._act(
             ticket_id,
             "customer_reply",
-            at=when,
+            at=at,
             expected_version=None,
             kind="customer_message",
             message=("customer", text),
@@ -723,24 +727,27 @@ class HelpdeskService:
         handoff = _require_text(notes, _("handoff notes"))
         if not customer_told:
             raise BadInput(_("tell the customer who takes over and when before escalating"))
-        ticket = self.ticket(ticket_id)
-        fields: dict[str, Any]
-        if to in workflow.TIERS:
-            if workflow.tier_rank(to) <= workflow.tier_rank(ticket.tier):
-                raise Refused(
-                    _("ticket {id} is already at {tier}; escalate to a higher tier or a named agent").format(
-                        id=ticket_id, tier=ticket.tier
-                    )
-                )
-            fields = {"tier": to, "assignee": None}
-        else:
+        self.ticket(ticket_id)
+        agent = None
+        if to not in workflow.TIERS:
             agent = self.store.get_agent(to)
             if agent is None or not agent.active:
                 raise BadInput(_("--to must be L2, L3 or an agent's name; unknown agent {name}").format(name=to))
-            if agent.name == ticket.assignee:
+
+        def fields(current: Ticket, _when: datetime) -> dict[str, Any]:
+            # Judged on the ticket as it is under the write lock: an escalation committed meanwhile by another
+            # agent must not be undone (an L3 ticket sent "up" to L2).
+            if agent is None:
+                if workflow.tier_rank(to) <= workflow.tier_rank(current.tier):
+                    raise Refused(
+                        _("ticket {id} is already at {tier}; escalate to a higher tier or a named agent").format(
+                            id=ticket_id, tier=current.tier
+                        )
+                    )
+                return {"tier": to, "assignee": None}
+            if agent.name == current.assignee:
                 raise Refused(_("ticket {id} is already with {name}").format(id=ticket_id, name=agent.name))
-            tier = max(ticket.tier, agent.tier, key=workflow.tier_rank)
-            fields = {"tier": tier, "assignee": agent.name}
+            return {"tier": max(current.tier, agent.tier, key=workflow.tier_rank), "assignee": agent.name}
 
         def count(updated: Ticket, when: datetime) -> None:
             self.store.set_ticket_sla(updated.id, {"escalations": updated.escalations + 1})
@@ -788,14 +795,13 @@ class HelpdeskService:
         expected_version: int | None = None,
     ) -> Ticket:
         text = _require_text(summary, _("summary"))
-        when = self._at(at)
         return self._act(
             ticket_id,
             "resolve",
-            at=when,
+            at=at,
             expected_version=expected_version,
             kind="resolved",
-            fields={
+            fields=lambda _current, when: {
                 "resolution_summary": text,
                 "resolution_code": code,
                 "resolved_at": when,
@@ -843,20 +849,22 @@ class HelpdeskService:
                 self.store.get_article(kb_id)
             except NotFound as exc:
                 raise BadInput(_("article {id} not found").format(id=kb_id)) from exc
-        when = self._at(at)
-        fields: dict[str, Any] = {
-            "resolution_summary": text,
-            "resolution_code": code or ticket.resolution_code,
-            "closed_at": when,
-            "confirmed": confirmed,
-            "unconfirmed_reason": reason or None,
-            "asked_anything_else": asked_anything_else,
-            "kb_needed": kb_needed,
-            "followup_due": followup.isoformat() if followup else None,
-            "followup_done_at": None,
-        }
-        if ticket.resolved_at is None or ticket.status != "resolved":
-            fields["resolved_at"] = when
+
+        def fields(current: Ticket, when: datetime) -> dict[str, Any]:
+            values: dict[str, Any] = {
+                "resolution_summary": text,
+                "resolution_code": code or current.resolution_code,
+                "closed_at": when,
+                "confirmed": confirmed,
+                "unconfirmed_reason": reason or None,
+                "asked_anything_else": asked_anything_else,
+                "kb_needed": kb_needed,
+                "followup_due": followup.isoformat() if followup else None,
+                "followup_done_at": None,
+            }
+            if current.resolved_at is None or current.status != "resolved":
+                values["resolved_at"] = when
+            return values
 
         def capture(updated: Ticket, when_: datetime) -> None:
             if kb_id is not None:
@@ -876,7 +884,7 @@ class HelpdeskService:
         return self._act(
             ticket_id,
             "close",
-            at=when,
+            at=at,
             expected_version=expected_version,
             kind="closed",
             fields=fields,
@@ -897,14 +905,14 @@ class HelpdeskService:
         self, ticket_id: int, reason: str, *, at: datetime | None = None, expected_version: int | None = None
     ) -> Ticket:
         why = _require_text(reason, _("reason"))
-        ticket = self.ticket(ticket_id)
+        self.ticket(ticket_id)
         return self._act(
             ticket_id,
             "reopen",
             at=at,
             expected_version=expected_version,
             kind="reopened",
-            fields={"reopens": ticket.reopens + 1, "confirmed": None},
+            fields=lambda current, _when: {"reopens": current.reopens + 1, "confirmed": None},
             detail={"reason": why},
         )
 
@@ -1161,6 +1169,13 @@ class HelpdeskService:
     def check(self) -> list[str]:
         """Integrity, foreign keys, and every ticket equal to the replay of its events."""
         problems = self.store.integrity_problems()
+        try:
+            self._check_histories(problems)
+        except StoreError as exc:  # a damaged file: what could be read is reported, then why the rest could not
+            problems.append(str(exc))
+        return problems
+
+    def _check_histories(self, problems: list[str]) -> None:
         for ticket in self.store.all_tickets():
             events = self.store.events(ticket.id)
             if not events or events[0].kind != "created":
@@ -1174,7 +1189,6 @@ class HelpdeskService:
                     problems.append(
                         f"ticket {ticket.id}: {key} is {getattr(ticket, key)!r} but its events say {state.get(key)!r}"
                     )
-        return problems
 
 
 # -- helpers -----------------------------------------------------------------------------------------------
@@ -1212,6 +1226,29 @@ def clean_text(value: str, *, field: str, limit: int, multiline: bool = True) ->
             _("{field} is too long ({n} characters; at most {limit})").format(field=field, n=len(text), limit=limit)
         )
     return text
+
+
+MAX_NAME = 200
+MAX_CONTACT = 254
+
+
+def validate_customer(
+    name: str | None, email: str | None, phone: str | None, organisation: str | None, tier: str | None
+) -> tuple[str | None, str | None, str | None, str | None, str | None]:
+    """The same rule for the customer's fields: one line each, control characters removed, refused over the limit."""
+
+    def one(value: str | None, what: str, limit: int) -> str | None:
+        if value is None:
+            return None
+        return clean_text(value, field=what, limit=limit, multiline=False).strip() or None
+
+    return (
+        one(name, "customer", MAX_NAME),
+        one(email, "email", MAX_CONTACT),
+        one(phone, "phone", 64),
+        one(organisation, "organisation", MAX_NAME),
+        one(tier, "customer_tier", 32),
+    )
 
 
 def validate_new_ticket(subject: str, body: str, priority: str, channel: str, tier: str) -> dict[str, Any]:

@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from textual.binding import Binding, BindingsMap
-from textual.dom import DOMNode
-
 from console.i18n import _
 from console.workflow import STATUS_LABELS
 from db.models import QueueItem
+from widgets.bindings import translate_bindings
 from widgets.queue_table import QueueRow
 
-
-def translate_bindings(node: DOMNode) -> None:
-    """Binding descriptions are English msgids at class level (marked with N_); show them translated."""
-    translated: dict[str, list[Binding]] = {}
-    for key, bindings in node._bindings.key_to_bindings.items():
-        translated[key] = [
-            dataclasses.replace(
-                b,
-                description=_(b.description) if b.description else b.description,
-                tooltip=_(b.tooltip) if b.tooltip else b.tooltip,
-            )
-            for b in bindings
-        ]
-    node._bindings = BindingsMap.from_keys(translated)
+__all__ = ["CommitWatch", "RemainingTime", "business_remaining", "queue_row", "status_label", "translate_bindings"]
 
 
 def status_label(code: str) -> str:

@@ -12,9 +12,12 @@ preparation, so a trigger in ``KB_FTS_SQL`` removes the row from the index; ``un
 same by hand and is harmless to call twice. ``reindex_all`` rebuilds the whole index.
 
 Queries are user text: they are split into words and CJK runs here and each one is quoted, so FTS5 query
-syntax (``AND``, ``NEAR``, ``*``, ``^``, ``:``, quotes, parentheses) is always searched literally. A
-query first asks for documents holding every term (long CJK runs as exact phrases); when that finds
-fewer than ``limit``, documents holding some terms (CJK runs as overlapping 2-character phrases) follow.
+syntax (``AND``, ``NEAR``, ``*``, ``^``, ``:``, quotes, parentheses) is always searched literally. Up to
+three terms: articles holding all of them come first (a CJK run as one exact phrase), then articles holding
+some. A longer text is searched for any of its terms: English words, adjacent word pairs as phrases, and
+the overlapping 2-character units of each Chinese run (cut at function words). bm25 ranks (title 16x body,
+tags 2x); the best 30 are then reordered by how much of the query the title holds. These choices, and
+the per-character index itself, were measured with ``python -m tests.bench.kb_search`` on real articles.
 
 Snippets come from the body: matched text is wrapped in « and » (a « or » already in the text is
 shown as a plain double quote, so the markers are unambiguous); ``snippet_spans`` splits one for the UI.
@@ -26,7 +29,7 @@ import re
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -45,10 +48,13 @@ __all__ = [
 
 FTS_TABLE = "kb_fts"
 
+# prefix='2 3': indexes of 2- and 3-character prefixes, so a word being typed ("pr", "pri") is looked up
+# instead of merging every term that starts with it (p95 36 ms -> 12 ms over 10,000 articles).
 KB_FTS_SQL = """
 CREATE VIRTUAL TABLE kb_fts USING fts5(
   title, body, tags,
-  tokenize = 'porter unicode61 remove_diacritics 2'
+  tokenize = 'porter unicode61 remove_diacritics 2',
+  prefix = '2 3'
 );
 CREATE TRIGGER kb_articles_fts_delete AFTER DELETE ON kb_articles BEGIN
   DELETE FROM kb_fts WHERE rowid = old.id;
@@ -68,6 +74,7 @@ _CJK = (
     "\u3040-\u30ff\u3100-\u312f\u31a0-\u31bf\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f"
 )
 _SEP = "\x1f"
+_CJK_CHAR = re.compile(f"[{_CJK}]")
 _CJK_EDGE = re.compile(rf"(?<=[{_CJK}])(?=[^\s{_SEP}])|(?<=[^\s{_SEP}])(?=[{_CJK}])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _FULLWIDTH = {
@@ -83,11 +90,17 @@ _MD_REF_DEF = re.compile(r"^\s*\[[^\]\n]+\]:\s*\S+.*$", re.MULTILINE)
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>\n]{0,200}>")
 _MD_MARKS = re.compile(r"(?:\*\*|__|`+|^#{1,6}\s+|^>\s*(?:\[![A-Z]+\])?)", re.MULTILINE)
 
-_EN_STOPWORDS = frozenset(
-    ["a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "since", "also", "get", "got", "via", "please", "hi", "hello", "thanks", "thank"]
-)
-# CJK characters that glue words together (particles, question endings): a 2-character unit holding
-# one of them is a seam between words, not a word.
+_EN_STOPWORD_TEXT = """
+a about above after again against all am an and any are as at be because been before being below between both
+but by can could did do does doing down during each few for from further had has have having he her here hers
+him his how i if in into is it its itself just me more most my no nor not now of off on once only or other our
+ours out over own same she should so some such than that the their theirs them then there these they this those
+through to too under until up very was we were what when where which while who whom why will with would you your
+yours since also get got via please hi hello thanks thank
+"""
+_EN_STOPWORDS = frozenset(_EN_STOPWORD_TEXT.split())
+# Chinese function words (particles, question words, conjunctions): a CJK run is cut at them, since a
+# 2-character unit across one is a seam between words, not a word.
 _ZH_PARTICLES = frozenset("的了吗呢吧啊么")
 _ZH_STOPWORDS = (
     "为什么 为何 如何 怎么 怎样 什么 是否 能否 可否 哪些 哪个 可以 这个 那个 这些 那些 我们 你们 他们 一个 "
@@ -186,8 +199,8 @@ def _phrase(units: Iterable[str], prefix: bool = False) -> str:
 
 def cjk_units(run: str) -> list[str]:
     """Query units of a CJK run: the run is cut at function words (particles, question words), then
-    each piece gives its overlapping 2-character units. Pieces of one character say little and are
-    dropped, unless the run is that one character."""
+    each piece gives its overlapping 2-character units. Pieces of one character left by the cut are
+    dropped; a run of one character is its own unit."""
     if len(run) == 1:
         return [] if run in _ZH_PARTICLES else [run]
     units: list[str] = []
@@ -201,66 +214,118 @@ class _Term:
     key: str
     strict: str  # FTS5 phrase used when every term must match
     loose: tuple[str, ...]  # phrases used when any may match
+    units: tuple[str, ...]  # what the title is checked for (words, CJK 2-character units)
     stop: bool = False
+    pair: bool = False  # two adjacent words as a phrase: a bonus, never required
 
 
 @dataclass(frozen=True)
 class Strategy:
-    """How a query becomes FTS5 expressions; the defaults are the measured choice."""
+    """How a query becomes FTS5 expressions and a ranking; the defaults are the measured choice."""
 
     and_first_max_terms: int = 3
     segment: Callable[[str], list[str]] = field(default=cjk_units)
-    max_phrases: int = 24
+    max_phrases: int = 20
     # bm25 column weights: title, body, tags. A title hit says far more about the article than a body hit.
-    weights: tuple[float, float, float] = (8.0, 1.0, 2.0)
+    weights: tuple[float, float, float] = (16.0, 1.0, 2.0)
+    pairs: bool = True
+    title_boost: float = 0.5
+    pool: int = 30
 
 
 DEFAULT_STRATEGY = Strategy()
 
 
 def _terms(text: str, prefix_last: bool, strategy: Strategy) -> list[_Term]:
+    """The query's terms in order, repeats included (a long text repeats its topic)."""
     text = _fold(text[:_MAX_QUERY_CHARS])
     matches = list(_TOKEN.finditer(text))
     terms: list[_Term] = []
+    previous: str | None = None
     for n, m in enumerate(matches):
         if m.group("cjk"):
             run = m.group("cjk")
             units = strategy.segment(run)
             whole = _phrase(run)
-            if units:
-                terms.append(_Term("c:" + run, whole, tuple(_phrase(u) for u in units)))
-            else:
-                terms.append(_Term("c:" + run, whole, (whole,), stop=True))
-        else:
-            word = m.group("word").lower()
-            # Search-as-you-type: the word being typed is a prefix, unless the query already moved past it.
-            prefix = prefix_last and n == len(matches) - 1 and m.end() == len(text) and len(word) >= 2
-            phrase = _phrase(re.split(r"['._-]", word), prefix)
-            terms.append(_Term("w:" + word, phrase, (phrase,), stop=word in _EN_STOPWORDS))
+            loose = tuple(_phrase(u) for u in units) or (whole,)
+            # A lone character (和, 中, 后 between English words) says little: used only if nothing else is.
+            stop = len(units) == 0 or len(run) == 1
+            terms.append(_Term("c:" + run, whole, loose, tuple(units) or (run,), stop=stop))
+            previous = None
+            continue
+        word = m.group("word").lower()
+        # Search-as-you-type: the word being typed is a prefix, unless the query already moved past it.
+        prefix = prefix_last and n == len(matches) - 1 and m.end() == len(text) and len(word) >= 2
+        parts = re.split(r"['._-]", word)
+        phrase = _phrase(parts, prefix)
+        stop = word in _EN_STOPWORDS
+        terms.append(_Term("w:" + word, phrase, (phrase,), (word,), stop=stop))
+        if strategy.pairs and previous and not stop and text[matches[n - 1].end() : m.start()].isspace():
+            # "search center", "show config": articles with the words side by side rank higher.
+            pair = _phrase([*re.split(r"['._-]", previous), *parts], prefix)
+            terms.append(_Term(f"p:{previous} {word}", pair, (pair,), (), pair=True))
+        previous = None if stop else word
     content = [t for t in terms if not t.stop]
     # A query of nothing but stopwords ("not", "how to") is still searched, literally.
-    return list({t.key: t for t in reversed(content or terms)}.values())[::-1]
+    return content or terms
+
+
+def _unique(terms: Sequence[_Term]) -> list[_Term]:
+    return list({t.key: t for t in terms if not t.pair}.values())
 
 
 def _loose_expr(terms: Sequence[_Term], max_phrases: int) -> str:
     """OR of the terms' phrases. A long text (a pasted paragraph, a ticket) is cut to ``max_phrases``,
-    keeping the phrases it repeats most (its topic), then the earliest: each phrase costs a doclist scan."""
+    keeping the phrases it repeats most (its topic), then the earliest: each phrase costs a doclist scan.
+    Word pairs come last, so they are the first to go."""
     counts = Counter(p for t in terms for p in t.loose)
-    order = {p: i for i, p in enumerate(reversed(list(counts)))}
-    ranked = sorted(counts, key=lambda p: (-counts[p], -order[p]))
+    pairs = {p for t in terms if t.pair for p in t.loose}
+    first = {p: i for i, p in enumerate(counts)}
+    ranked = sorted(counts, key=lambda p: (p in pairs, -counts[p], first[p]))
     keep = set(ranked[:max_phrases])
     return " OR ".join(p for p in counts if p in keep)
 
 
+_TITLE_WORD = re.compile(rf"[^\W_{_CJK}]+(?:['._-][^\W_{_CJK}]+)*")
+
+
+def _word_covered(word: str, title_words: Sequence[str]) -> bool:
+    """Whether a title holds the word or another form of it (one a prefix of the other: site/sites,
+    print/printing; or five letters in common: printer/printing). Looser than the stemmer on purpose:
+    it only reorders articles that already matched."""
+    for t in title_words:
+        if t == word:
+            return True
+        short = min(len(t), len(word))
+        common = next((i for i, (x, y) in enumerate(zip(t, word, strict=False)) if x != y), short)
+        if (short >= 3 and common == short) or common >= 5:
+            return True
+    return False
+
+
+def _title_coverage(units: Sequence[str], title: str) -> float:
+    """Share of the query's units that the title holds."""
+    if not units:
+        return 0.0
+    folded = _fold(title).lower()
+    words = _TITLE_WORD.findall(folded)
+    hit = sum(u in folded if _CJK_CHAR.match(u) else _word_covered(u, words) for u in units)
+    return hit / len(units)
+
+
 # -- search -------------------------------------------------------------------------------------------
 
-_SEARCH_SQL = f"""
-SELECT a.id, a.ref, a.title, a.status, rank,
-       snippet({FTS_TABLE}, 1, char(2), char(3), '…', ?)
+_CANDIDATES_SQL = f"""
+SELECT a.id, a.ref, a.title, a.status, rank
 FROM {FTS_TABLE} JOIN kb_articles AS a ON a.id = {FTS_TABLE}.rowid
 WHERE {FTS_TABLE} MATCH ? AND rank MATCH ? AND (? OR a.status = 'published')
 ORDER BY rank
 LIMIT ?
+"""
+# snippet() reads the whole body, so it runs only for the articles finally shown.
+_SNIPPET_SQL = f"""
+SELECT rowid, snippet({FTS_TABLE}, 1, char(2), char(3), '…', {_SNIPPET_TOKENS})
+FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? AND rowid = ?
 """
 
 _RAW_MARK = re.compile("\x02([^\x02\x03]*)\x03")
@@ -281,15 +346,53 @@ def snippet_spans(snippet: str) -> list[tuple[str, bool]]:
     return [(part, n % 2 == 1) for n, part in enumerate(re.split(f"[{MARK_OPEN}{MARK_CLOSE}]", snippet)) if part]
 
 
-def _run(conn: sqlite3.Connection, expr: str, limit: int, include_drafts: bool, strategy: Strategy) -> list[KbHit]:
+@dataclass
+class _Candidate:
+    id: int
+    ref: str | None
+    title: str
+    status: str
+    score: float
+    expr: str
+
+    def hit(self, snippet: str) -> KbHit:
+        status: Literal["draft", "published"] = "draft" if self.status == "draft" else "published"
+        return KbHit(id=self.id, ref=self.ref, title=self.title, score=self.score, snippet=snippet, status=status)
+
+
+def _candidates(
+    conn: sqlite3.Connection,
+    expr: str,
+    units: Sequence[str],
+    limit: int,
+    include_drafts: bool,
+    strategy: Strategy,
+) -> list[_Candidate]:
+    """Best matches by bm25, then reordered by how much of the query the title holds: a title that
+    names the query's subject beats a long body that mentions its words often."""
     cur = conn.cursor()
     cur.row_factory = None
     rank = f"bm25({', '.join(map(str, strategy.weights))})"
-    rows = cur.execute(_SEARCH_SQL, (_SNIPPET_TOKENS, expr, rank, int(include_drafts), limit)).fetchall()
-    return [
-        KbHit(id=aid, ref=ref, title=title, score=-score, snippet=_clean_snippet(raw or ""), status=status)
-        for aid, ref, title, status, score, raw in rows
-    ]
+    pool = max(limit, strategy.pool) if strategy.title_boost else limit
+    rows = cur.execute(_CANDIDATES_SQL, (expr, rank, int(include_drafts), pool)).fetchall()
+    found = [_Candidate(aid, ref, title, status, -score, expr) for aid, ref, title, status, score in rows]
+    if strategy.title_boost and found:
+        bonus = strategy.title_boost * max(c.score for c in found)
+        for c in found:
+            c.score += bonus * _title_coverage(units, c.title)
+        found.sort(key=lambda c: -c.score)
+    return found[:limit]
+
+
+def _hits(conn: sqlite3.Connection, found: Sequence[_Candidate]) -> list[KbHit]:
+    cur = conn.cursor()
+    cur.row_factory = None
+    hits = []
+    for c in found:
+        row = cur.execute(_SNIPPET_SQL, (c.expr, c.id)).fetchone()
+        snippet = _clean_snippet(row[1] or "") if row else ""
+        hits.append(c.hit(snippet))
+    return hits
 
 
 def _search(
@@ -300,28 +403,37 @@ def _search(
     *,
     prefix_last: bool,
     strategy: Strategy = DEFAULT_STRATEGY,
+    snippets: bool = True,
 ) -> list[KbHit]:
     limit = min(int(limit), 1000)
     terms = _terms(query, prefix_last, strategy)
     if limit <= 0 or not terms:
         return []
+    unique = _unique(terms)
+    units = list(dict.fromkeys(u for t in unique for u in t.units))
     loose = _loose_expr(terms, strategy.max_phrases)
-    strict = " AND ".join(t.strict for t in terms)
-    hits: list[KbHit] = []
+    strict = " AND ".join(t.strict for t in unique)
+    found: list[_Candidate] = []
     # A few keywords: articles holding all of them first. A longer text is ranked by bm25 over any of
     # its terms; requiring all of them would drop the right article for one missing word.
-    if len(terms) <= strategy.and_first_max_terms and strict != loose:
-        hits = _run(conn, strict, limit, include_drafts, strategy)
-        if len(hits) >= limit:
-            return hits
-    seen = {h.id for h in hits}
-    more = [h for h in _run(conn, loose, limit + len(hits), include_drafts, strategy) if h.id not in seen]
-    if hits and more:
-        # Keep scores falling down the list: a partial match ranks below every full match.
-        floor, top = hits[-1].score, max(h.score for h in more)
-        scale = min(1.0, 0.99 * floor / top) if top > 0 else 1.0
-        more = [h.model_copy(update={"score": h.score * scale}) for h in more]
-    return hits + more[: limit - len(hits)]
+    # (An exact phrase of a pasted 2,000-character run would cost ~0.4 s for nothing: such runs go OR.)
+    short = len(unique) <= strategy.and_first_max_terms and all(len(t.key) <= 34 for t in unique)
+    if short and strict != loose:
+        found = _candidates(conn, strict, units, limit, include_drafts, strategy)
+    if len(found) < limit:
+        seen = {c.id for c in found}
+        more = _candidates(conn, loose, units, limit + len(found), include_drafts, strategy)
+        more = [c for c in more if c.id not in seen][: limit - len(found)]
+        if found and more:
+            # Keep scores falling down the list: a partial match ranks below every full match.
+            floor, top = found[-1].score, more[0].score
+            scale = min(1.0, 0.99 * floor / top) if top > 0 else 1.0
+            for c in more:
+                c.score *= scale
+        found += more
+    if not snippets:
+        return [c.hit("") for c in found]
+    return _hits(conn, found)
 
 
 def search_articles(
@@ -340,9 +452,6 @@ def search_articles(
 
 def suggest_for_text(conn: sqlite3.Connection, text: str, limit: int = 5) -> list[KbHit]:
     """Published articles for a ticket's subject and body: any of its salient terms (stopwords and
-    Chinese function words dropped, the most repeated kept for a long text), ranked by bm25."""
-    limit = min(int(limit), 1000)
-    terms = _terms(text, False, DEFAULT_STRATEGY)
-    if limit <= 0 or not terms:
-        return []
-    return _run(conn, _loose_expr(terms, DEFAULT_STRATEGY.max_phrases), limit, False, DEFAULT_STRATEGY)
+    Chinese function words dropped, the most repeated kept for a long text), ranked by bm25 and title."""
+    strategy = replace(DEFAULT_STRATEGY, and_first_max_terms=0)
+    return _search(conn, text, limit, False, prefix_last=False, strategy=strategy)

@@ -25,7 +25,8 @@ def test_import_contracts() -> None:
 def test_pure_rules_import_neither_sqlite_nor_textual() -> None:
     code = (
         "import sys, json; import console.workflow, console.calendars, console.sla, console.policy, console.phrases; "
-        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlite3', 'sqlite_utils', 'textual', 'db'))))"
+        "print(json.dumps(sorted(m for m in sys.modules "
+        "if m.split('.')[0] in ('sqlite3', 'sqlite_utils', 'textual', 'db'))))"
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr

@@ -290,9 +290,9 @@ SUNDAYS_NY = calendar_from_spec(
     }
 )
 CALENDARS = [CN, LUNCH, SUNDAYS_NY, ALWAYS]
-starts = st.datetimes(
-    min_value=datetime(2025, 12, 1), max_value=datetime(2027, 1, 31), timezones=st.just(UTC)
-).map(lambda d: d.replace(microsecond=0))
+starts = st.datetimes(min_value=datetime(2025, 12, 1), max_value=datetime(2027, 1, 31), timezones=st.just(UTC)).map(
+    lambda d: d.replace(microsecond=0)
+)
 calendars = st.sampled_from(CALENDARS)
 targets = st.integers(min_value=0, max_value=20 * 24 * 60).map(lambda m: m * 60.0)
 positive = st.integers(min_value=1, max_value=10 * 24 * 60).map(lambda m: m * 60.0)
@@ -301,26 +301,20 @@ FEW = settings(max_examples=60, deadline=None)
 
 @FEW
 @given(calendars, starts, targets, targets)
-def test_due_never_decreases_as_the_target_grows(
-    cal: BusinessCalendar, start: datetime, a: float, b: float
-) -> None:
+def test_due_never_decreases_as_the_target_grows(cal: BusinessCalendar, start: datetime, a: float, b: float) -> None:
     small, large = sorted((a, b))
     assert cal.add(start, small) <= cal.add(start, large)
 
 
 @FEW
 @given(calendars, starts, positive, positive)
-def test_adding_in_two_steps_equals_adding_once(
-    cal: BusinessCalendar, start: datetime, a: float, b: float
-) -> None:
+def test_adding_in_two_steps_equals_adding_once(cal: BusinessCalendar, start: datetime, a: float, b: float) -> None:
     assert cal.add(cal.add(start, a), b) == cal.add(start, a + b)
 
 
 @FEW
 @given(calendars, starts, targets)
-def test_due_lies_in_opening_hours_or_at_an_interval_end(
-    cal: BusinessCalendar, start: datetime, x: float
-) -> None:
+def test_due_lies_in_opening_hours_or_at_an_interval_end(cal: BusinessCalendar, start: datetime, x: float) -> None:
     due = cal.add(start, x)
     at_end = not cal.is_open(due) and cal.is_open(due - timedelta(seconds=1))
     assert cal.is_open(due) or (x > 0 and at_end)
@@ -338,8 +332,7 @@ def test_a_pause_never_makes_a_due_time_earlier(
     cal: BusinessCalendar, start: datetime, x: float, raw: list[tuple[int, int]]
 ) -> None:
     pauses = [
-        (start + timedelta(minutes=off - 600), start + timedelta(minutes=off - 600 + length))
-        for off, length in raw
+        (start + timedelta(minutes=off - 600), start + timedelta(minutes=off - 600 + length)) for off, length in raw
     ]
     due = cal.add(start, x, pauses)
     assert due >= cal.add(start, x)
@@ -369,9 +362,9 @@ def _brute_force_lunch_minutes(start: datetime, end: datetime) -> int:
 
 @settings(max_examples=25, deadline=None)
 @given(
-    st.datetimes(
-        min_value=datetime(2026, 9, 15), max_value=datetime(2026, 10, 5), timezones=st.just(UTC)
-    ).map(lambda d: d.replace(second=0, microsecond=0)),
+    st.datetimes(min_value=datetime(2026, 9, 15), max_value=datetime(2026, 10, 5), timezones=st.just(UTC)).map(
+        lambda d: d.replace(second=0, microsecond=0)
+    ),
     st.integers(min_value=0, max_value=4 * 24 * 60),
 )
 def test_elapsed_matches_a_minute_by_minute_count(start: datetime, minutes: int) -> None:

@@ -369,7 +369,11 @@ async def test_another_process_commit_shows_within_two_seconds(team: Team, clock
         env = {**os.environ, "HELPDESK_DB": str(db_path), "HELPDESK_AGENT": "ann"}
         proc = subprocess.run(
             [sys.executable, "-m", "console", "ticket", "new", "--subject", "from another terminal"],
-            env=env, cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=60,
+            env=env,
+            cwd=Path(__file__).resolve().parents[1],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert proc.returncode == 0, proc.stderr
         committed = time.monotonic()

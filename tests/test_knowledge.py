@@ -73,8 +73,15 @@ def test_kb_show_and_publish_roles(kb_cli: Cli) -> None:
     r = kb_cli("ticket", "new", "--subject", "Scanner jams", "--json", actor="li.wei")
     tid = str(r.json()["id"])
     closed = kb_cli(
-        "ticket", "close", tid, "--summary", "Cleaned the feed rollers", "--confirmed", "--asked-anything-else",
-        "--kb-needed", actor="li.wei",
+        "ticket",
+        "close",
+        tid,
+        "--summary",
+        "Cleaned the feed rollers",
+        "--confirmed",
+        "--asked-anything-else",
+        "--kb-needed",
+        actor="li.wei",
     )
     assert closed.code == 0, closed.err
     drafts = kb_cli("kb", "drafts", "--json").json()

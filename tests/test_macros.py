@@ -85,9 +85,7 @@ def test_default_macros_render_fully_and_pass_the_phrase_guard(macro_id: str, la
         ("closing_summary", ["总结如下", "彻底解决", "还有其他问题"], ["summary of ticket", "anything else"]),
     ],
 )
-def test_default_macros_use_the_prescribed_phrases(
-    macro_id: str, zh_phrases: list[str], en_phrases: list[str]
-) -> None:
+def test_default_macros_use_the_prescribed_phrases(macro_id: str, zh_phrases: list[str], en_phrases: list[str]) -> None:
     m = macro(macro_id)
     for phrase in zh_phrases:
         assert phrase in m.body_zh
@@ -160,9 +158,7 @@ def test_literal_braces_in_templates() -> None:
 
 
 def test_an_unvalidated_macro_renders_as_written() -> None:
-    broken = Macro.model_construct(
-        id="x", title_en="x", title_zh="x", body_en="oops {", body_zh="x", key=None
-    )
+    broken = Macro.model_construct(id="x", title_en="x", title_zh="x", body_en="oops {", body_zh="x", key=None)
     assert render(broken, "en", VALUES) == "oops {"
 
 
@@ -175,9 +171,7 @@ def test_an_unvalidated_macro_renders_as_written() -> None:
         st.text(alphabet=st.characters(exclude_categories=["Cc", "Cs"]), min_size=1).filter(str.strip),
     ),
 )
-def test_render_never_raises_and_inserts_values_verbatim(
-    macro_id: str, lang: str, values: dict[str, str]
-) -> None:
+def test_render_never_raises_and_inserts_values_verbatim(macro_id: str, lang: str, values: dict[str, str]) -> None:
     m = macro(macro_id)
     text = render(m, lang, values)
     for name in placeholders(m.body(lang)):
@@ -205,9 +199,7 @@ def test_unknown_placeholder_names_macro_and_placeholder() -> None:
         MacroSet.from_toml(one("Hi {custmer}"))
 
 
-@pytest.mark.parametrize(
-    "body", ["Hi {customer!r}", "Hi {customer:>20}", "Hi {}", "Hi {0}", "Hi {customer.x}"]
-)
+@pytest.mark.parametrize("body", ["Hi {customer!r}", "Hi {customer:>20}", "Hi {}", "Hi {0}", "Hi {customer.x}"])
 def test_placeholders_must_be_plain_and_named(body: str) -> None:
     with pytest.raises(MacroError, match="macro 'x', body_en"):
         MacroSet.from_toml(one(body))
@@ -264,9 +256,7 @@ def test_json_round_trip() -> None:
 
 
 def test_toml_export_round_trip() -> None:
-    custom = MacroSet.from_toml(
-        one('Quote " and \\ and {{braces}} and 中文') + one("x", macro_id="y", key="j")
-    )
+    custom = MacroSet.from_toml(one('Quote " and \\ and {{braces}} and 中文') + one("x", macro_id="y", key="j"))
     assert MacroSet.from_toml(custom.to_toml()) == custom
     assert MacroSet.from_toml(MACROS.to_toml()) == MACROS
 

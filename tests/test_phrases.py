@@ -35,9 +35,7 @@ def spans(text: str, lang: str | None = None) -> list[str]:
 
 
 def fullwidth(text: str) -> str:
-    return "".join(
-        "\u3000" if ch == " " else chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text
-    )
+    return "".join("\u3000" if ch == " " else chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text)
 
 
 # --- defaults ---------------------------------------------------------------------------------------

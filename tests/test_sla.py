@@ -107,16 +107,12 @@ def test_due_at_an_interval_end_is_not_moved_past_the_break() -> None:
     assert (lunch_time.state, lunch_time.remaining_s) == ("breached", 0)
     at_noon = compute_clocks([created(mon(9)), reply(mon(12))], targets, LUNCH, mon(15))["first_response"]
     assert at_noon.state == "met"
-    over_lunch = compute_clocks([created(mon(9)), reply(mon(12, 30))], targets, LUNCH, mon(15))[
-        "first_response"
-    ]
+    over_lunch = compute_clocks([created(mon(9)), reply(mon(12, 30))], targets, LUNCH, mon(15))["first_response"]
     assert over_lunch.state == "breached"  # no business time passed, but the due instant did
 
 
 def test_resolution_without_a_reply_stops_first_response() -> None:
-    clock = compute_clocks([created(mon(9)), status(mon(9, 30), "resolved")], P2, CN, mon(17))[
-        "first_response"
-    ]
+    clock = compute_clocks([created(mon(9)), status(mon(9, 30), "resolved")], P2, CN, mon(17))["first_response"]
     assert clock.state == "met"
     assert clock.stopped_at == mon(9, 30)
 
@@ -187,9 +183,7 @@ def test_no_update_cycle_before_the_first_reply_unless_the_customer_writes() -> 
     quiet = compute_clocks([created(t0)], P2, ALWAYS, t0 + timedelta(hours=1))["next_update"]
     assert quiet.state == "none"
     assert quiet.started_at is None
-    nagged = compute_clocks(
-        [created(t0), customer(t0 + timedelta(minutes=5))], P2, ALWAYS, t0 + timedelta(hours=1)
-    )
+    nagged = compute_clocks([created(t0), customer(t0 + timedelta(minutes=5))], P2, ALWAYS, t0 + timedelta(hours=1))
     assert nagged["next_update"].state == "running"
     assert nagged["next_update"].started_at == t0 + timedelta(minutes=5)
     assert nagged["first_response"].state == "running"
@@ -250,9 +244,7 @@ def test_reopen_after_resolution_excludes_the_gap() -> None:
     clocks = compute_clocks(facts, P2, CN, now)
     resolve = clocks["resolve"]
     assert resolve.state == "running"
-    assert (
-        resolve.elapsed_s == 9 * 3600
-    )  # 7 h on Monday + 2 h on Wednesday; Monday 16:00-Wednesday 10:00 excluded
+    assert resolve.elapsed_s == 9 * 3600  # 7 h on Monday + 2 h on Wednesday; Monday 16:00-Wednesday 10:00 excluded
     assert resolve.due_at == sh(2026, 3, 5, 18, 0)  # 17 h left at the reopen: 8 on Wednesday, 9 on Thursday
     assert resolve.started_at == mon(9)
     restore = clocks["restore"]
@@ -376,9 +368,7 @@ def _facts(start: datetime, steps: list[tuple[int, str]]) -> list[Fact]:
     st.integers(min_value=0, max_value=10 * 24 * 60),
     st.integers(min_value=1, max_value=5 * 24 * 60),
 )
-def test_clock_invariants(
-    cal: str, start: datetime, steps: list[tuple[int, str]], after: int, later: int
-) -> None:
+def test_clock_invariants(cal: str, start: datetime, steps: list[tuple[int, str]], after: int, later: int) -> None:
     calendar = LUNCH if cal == "lunch" else get_calendar(cal)
     facts = _facts(start, steps)
     now = facts[-1].at + timedelta(minutes=after)

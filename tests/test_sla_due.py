@@ -167,9 +167,7 @@ def test_each_bad_line_names_its_field_and_the_rest_still_run(request_line: str,
 def test_identical_specs_share_one_calendar() -> None:
     sla_due._spec_cache.clear()
     run_due([line(calendar=LUNCH, start="2026-03-02T09:00:00+08:00", minutes=m) for m in range(50)])
-    run_due(
-        [line(calendar=dict(reversed(list(LUNCH.items()))), start="2026-03-02T09:00:00+08:00", minutes=5)]
-    )
+    run_due([line(calendar=dict(reversed(list(LUNCH.items()))), start="2026-03-02T09:00:00+08:00", minutes=5)])
     assert len(sla_due._spec_cache) == 1
 
 

@@ -20,6 +20,7 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from console.i18n import N_, _
+from widgets.bindings import translate_bindings
 from widgets.safe_text import clean
 
 DEBOUNCE_S = 0.12
@@ -96,6 +97,7 @@ class KnowledgePane(Widget):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
+        translate_bindings(self)
         self._results: list[KbResult] = []
         self._debounce: Timer | None = None
 

@@ -26,6 +26,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from console.i18n import N_, _
+from widgets.bindings import translate_bindings
 from widgets.countdown import (
     CountdownState,
     countdown_state,
@@ -282,6 +283,7 @@ class QueueTable(ScrollView, can_focus=True):
             max_pages: Pages held before the least recently drawn is dropped.
         """
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        translate_bindings(self)
         self._remaining_for = remaining_for
         self._clock = clock
         self._status_label = status_label

@@ -25,10 +25,7 @@ class MacroDialog(Dialog):
         with Vertical(classes="dialog small", id="macro-dialog"):
             yield Label(_("Insert a canned reply"), classes="dialog-title")
             yield OptionList(
-                *[
-                    Option(Text(f"[{m.key or ' '}] {clean(m.title(lang))}"), id=m.id)
-                    for m in self.macros.macros
-                ],
+                *[Option(Text(f"[{m.key or ' '}] {clean(m.title(lang))}"), id=m.id) for m in self.macros.macros],
                 id="macros",
             )
             yield Label(_("Press a macro's key, or Enter; Esc cancels"), classes="dialog-hint")

@@ -42,18 +42,20 @@ class QueueState:
 class QueueScreen(Screen[None]):
     """Agents live here: pick a view, filter, open a ticket."""
 
+    # The view keys 1-5 are shown in the header line with their counts, so the footer leaves them out.
     BINDINGS: ClassVar = [
         Binding("enter", "open_ticket", N_("Open"), id="queue.open", show=False),
-        Binding("1", "view('mine')", N_("Mine"), id="queue.view.mine"),
-        Binding("2", "view('unassigned')", N_("Unassigned"), id="queue.view.unassigned"),
-        Binding("3", "view('risk')", N_("At risk"), id="queue.view.risk"),
-        Binding("4", "view('pending')", N_("Pending"), id="queue.view.pending"),
-        Binding("5", "view('open')", N_("All open"), id="queue.view.open"),
+        Binding("1", "view('mine')", N_("Mine"), id="queue.view.mine", show=False),
+        Binding("2", "view('unassigned')", N_("Unassigned"), id="queue.view.unassigned", show=False),
+        Binding("3", "view('risk')", N_("At risk"), id="queue.view.risk", show=False),
+        Binding("4", "view('pending')", N_("Pending"), id="queue.view.pending", show=False),
+        Binding("5", "view('open')", N_("All open"), id="queue.view.open", show=False),
         Binding("slash", "filter", N_("Filter"), id="queue.filter"),
         Binding("a", "assign_me", N_("Take"), id="queue.assign"),
         Binding("ctrl+r", "refresh", N_("Refresh"), id="queue.refresh", show=False),
         Binding("space", "pause", N_("Pause"), id="queue.pause", show=False),
         Binding("R", "report", N_("Reports"), id="queue.report"),
+        Binding("w", "app.wallboard", N_("Wallboard"), id="queue.wallboard"),
         Binding("q", "app.quit", N_("Quit"), id="queue.quit"),
     ]
 
@@ -80,7 +82,7 @@ class QueueScreen(Screen[None]):
             clock=self.helpdesk.clock,
             status_label=status_label,
         )
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#filter-bar").display = False

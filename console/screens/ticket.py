@@ -25,7 +25,7 @@ from console.ui import CommitWatch, business_remaining, status_label, translate_
 from console.workflow import PRIORITY_LABELS, can
 from widgets.countdown import Countdown
 from widgets.knowledge_pane import KbArticleView, KbResult, KnowledgePane
-from widgets.safe_text import clean
+from widgets.safe_text import clean, fit
 
 if TYPE_CHECKING:
     from console.app import HelpdeskApp
@@ -48,10 +48,10 @@ def short_time(dt: Any) -> str:
 
 class TicketScreen(Screen[None]):
     BINDINGS: ClassVar = [
-        Binding("escape", "back", N_("Back"), id="ticket.back"),
+        Binding("escape", "back", N_("Back"), id="ticket.back", show=False),
         Binding("r", "compose('reply')", N_("Reply"), id="ticket.reply"),
         Binding("m", "compose('note')", N_("Note"), id="ticket.note"),
-        Binding("a", "assign_me", N_("Take"), id="ticket.assign"),
+        Binding("a", "assign_me", N_("Take"), id="ticket.assign", show=False),
         Binding("A", "assign_to", N_("Assign…"), id="ticket.assign_to", show=False),
         Binding("p", "pending", N_("Pending"), id="ticket.pending"),
         Binding("E", "escalate", N_("Escalate"), id="ticket.escalate"),
@@ -59,8 +59,8 @@ class TicketScreen(Screen[None]):
         Binding("x", "resolve", N_("Resolve"), id="ticket.resolve"),
         Binding("c", "close_ticket", N_("Close"), id="ticket.close"),
         Binding("u", "reopen", N_("Reopen"), id="ticket.reopen", show=False),
-        Binding("ctrl+f", "knowledge", N_("Knowledge"), id="ticket.knowledge"),
-        Binding("ctrl+t", "macro", N_("Macro"), id="ticket.macro"),
+        Binding("ctrl+f", "knowledge", N_("KB"), id="ticket.knowledge"),
+        Binding("ctrl+t", "macro", N_("Macro"), id="ticket.macro", show=False),
         Binding("ctrl+r", "refresh", N_("Refresh"), id="ticket.refresh", show=False),
     ]
 
@@ -98,7 +98,7 @@ class TicketScreen(Screen[None]):
             yield Label("", id="composer-title")
             yield TextArea(id="composer-text", soft_wrap=True)
             yield Label(_("Ctrl+S send · Esc cancel"), id="composer-help")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#composer").display = False
@@ -230,7 +230,7 @@ class TicketScreen(Screen[None]):
         text = Text()
         for e in detail.events:
             text.append(f"{local(e.at)}  ", style="dim")
-            text.append(f"{clean(e.actor):<12} ")
+            text.append(f"{fit(clean(e.actor), 12)} ")
             style = "red" if e.kind == "sla_breach" else "yellow" if e.kind == "sla_warning" else ""
             text.append(clean(describe_event(e)), style=style)
             reason = e.detail.get("reason")
@@ -260,7 +260,7 @@ class TicketScreen(Screen[None]):
         if not detail.other_tickets:
             text.append(_("None.") + "\n", style="dim")
         for o in detail.other_tickets:
-            text.append(f"  #{o.id}  {status_label(o.status):<10} {o.priority}  {clean(o.subject)}\n")
+            text.append(f"  #{o.id}  {fit(status_label(o.status), 10)} {o.priority}  {clean(o.subject)}\n")
         return text
 
     # -- running service actions --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -132,7 +133,10 @@ class WallboardScreen(Screen[None]):
             for tile_id, label in TILES:
                 yield NumberTile(_(label), id=tile_id)
         with Horizontal(id="lower"):
-            yield TableTile(_("Agents"), [_("agent"), _("open"), _("breached")], [0, 5, 8], id="agents")
+            headers = [_("agent"), _("open"), _("breached")]
+            # each number column as wide as its heading in the active language (Chinese needs two cells a character)
+            widths = [0, *(max(5, cell_len(h)) for h in headers[1:])]
+            yield TableTile(_("Agents"), headers, widths, id="agents")
             yield CountdownList(
                 _("Breaching and due next"), _("Nothing is due."), clock=self.helpdesk.clock, id="urgent"
             )

@@ -33,7 +33,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -326,7 +326,8 @@ def _module_build(conn: sqlite3.Connection) -> None:
 
 def _module_search(strategy: Strategy, prefix_last: bool = True) -> Callable[[sqlite3.Connection, str, int], list[int]]:
     def search(conn: sqlite3.Connection, query: str, limit: int) -> list[int]:
-        return [h.id for h in kb_search._search(conn, query, limit, False, prefix_last=prefix_last, strategy=strategy)]
+        hits = kb_search._search(conn, query, limit, False, prefix_last=prefix_last, strategy=strategy, snippets=False)
+        return [h.id for h in hits]
 
     return search
 
@@ -341,22 +342,32 @@ def approaches() -> list[Approach]:
         Approach("unicode61", _raw_fts("porter unicode61 remove_diacritics 2"), unicode61_search),
         Approach("trigram", _raw_fts("trigram"), trigram_search, "LIKE scan for terms under 3 characters"),
         Approach("cjk_char", _module_build, _module_search(DEFAULT_STRATEGY), "db.kb_search as shipped"),
-        Approach("cjk_char_or_only", _module_build, _module_search(Strategy(and_first=False))),
-        Approach("cjk_char_plain_bigrams", _module_build, _module_search(Strategy(segment=_plain_bigrams))),
+        Approach("cjk_char_or_only", _module_build, _module_search(replace(DEFAULT_STRATEGY, and_first_max_terms=0))),
+        Approach("cjk_char_no_pairs", _module_build, _module_search(replace(DEFAULT_STRATEGY, pairs=False))),
+        Approach("cjk_char_no_title_boost", _module_build, _module_search(replace(DEFAULT_STRATEGY, title_boost=0))),
+        Approach(
+            "cjk_char_equal_weights",
+            _module_build,
+            _module_search(replace(DEFAULT_STRATEGY, weights=(1.0, 1.0, 1.0))),
+        ),
+        Approach(
+            "cjk_char_plain_bigrams", _module_build, _module_search(replace(DEFAULT_STRATEGY, segment=_plain_bigrams))
+        ),
         Approach("cjk_char_no_prefix", _module_build, _module_search(DEFAULT_STRATEGY, prefix_last=False)),
     ]
     try:
-        import jieba  # type: ignore[import-untyped]
+        import jieba
 
         jieba.setLogLevel(60)
         jieba.initialize()
 
         def jieba_units(run: str) -> list[str]:
-            units = [w for w in jieba.cut_for_search(run) if len(w) >= 2]
-            units = [u for u in units if not (kb_search._ZH_PARTICLES & set(u))]
-            return [u for u in units if u not in kb_search._ZH_STOP_UNITS] or ([run] if len(run) == 1 else [])
+            words = [w for w in jieba.cut_for_search(run) if len(w) >= 2]
+            return [w for w in words if not kb_search._ZH_STOP_SPLIT.search(w)] or ([run] if len(run) == 1 else [])
 
-        out.append(Approach("cjk_char_jieba", _module_build, _module_search(Strategy(segment=jieba_units))))
+        out.append(
+            Approach("cjk_char_jieba", _module_build, _module_search(replace(DEFAULT_STRATEGY, segment=jieba_units)))
+        )
     except ImportError:
         pass
     return out
@@ -404,7 +415,7 @@ def latency_queries(articles: Sequence[Article], n: int = 200, seed: int = 5) ->
             for r in CJK_RUN.findall(a.title):
                 if len(r) in zh:
                     zh[len(r)][r] += 1
-    zh_products = [w for w in ("Teams", "Skype", "TiDB", "Rooms", "PD", "TiKV", "Exchange")]
+    zh_products = ["Teams", "Skype", "TiDB", "Rooms", "PD", "TiKV", "Exchange"]
 
     def pick(pool: Iterable[str]) -> list[str]:
         items = sorted(pool)
@@ -423,15 +434,17 @@ def latency_queries(articles: Sequence[Article], n: int = 200, seed: int = 5) ->
     }
 
 
-def latencies(fn: Callable[[str], object], queries: Sequence[str]) -> list[float]:
+def latencies(fn: Callable[[str], object], queries: Sequence[str]) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU milliseconds per query (CPU time is less disturbed by other work on the machine)."""
     for q in queries[:20]:  # warm the page cache
         fn(q)
-    out = []
+    wall, cpu = [], []
     for q in queries:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn(q)
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
+        cpu.append((time.process_time() - c0) * 1000)
+        wall.append((time.perf_counter() - t0) * 1000)
+    return wall, cpu
 
 
 def pct(values: Sequence[float], p: float) -> float:
@@ -446,93 +459,115 @@ class RunResult:
     size_mib: dict[str, float] = field(default_factory=dict)
     latency: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     suggest_recall: dict[str, float] = field(default_factory=dict)
-    reindex_one_ms: float = math.nan
+    index_article_ms: float = math.nan
+    loadavg: float = math.nan
 
 
 LANG_SETS = {"en": ("en_desc", "en_title"), "zh": ("zh_desc", "zh_title", "tidb_desc", "tidb_faq")}
+LATENCY_APPROACHES = ("naive", "unicode61", "trigram", "cjk_char")
 
 
-def one_run(
-    real: Sequence[Article], big: Sequence[Article], sets: dict[str, list[Query]], chosen: Sequence[str]
-) -> RunResult:
+def recall_run(real: Sequence[Article], sets: dict[str, list[Query]], chosen: Sequence[str]) -> RunResult:
+    """recall@5 of every approach on the real collection (copies would compete with their originals)."""
     res = RunResult()
-    lat_q = latency_queries(real)
-    seen_builds: dict[Callable[[sqlite3.Connection], None], sqlite3.Connection] = {}
+    built: dict[Callable[[sqlite3.Connection], None], sqlite3.Connection] = {}
     for ap in approaches():
         if chosen and ap.name not in chosen:
             continue
-        # Recall on the real collection (copies would compete with their originals).
-        conn = seen_builds.get(ap.build)
+        conn = built.get(ap.build)
         if conn is None:
             conn, _, _ = build(ap, real)
-            seen_builds[ap.build] = conn
+            built[ap.build] = conn
         rec = {name: recall_at_k(ap, conn, qs) for name, qs in sets.items()}
         for lang, names in LANG_SETS.items():
             rec[f"{lang}_macro"] = statistics.fmean(rec[n] for n in names)
+            total = sum(len(sets[n]) for n in names)
+            rec[f"{lang}_pooled"] = sum(rec[n] * len(sets[n]) for n in names) / total
         res.recall[ap.name] = rec
+        print(f"recall {ap.name}: {json.dumps({k: round(v, 3) for k, v in rec.items()})}", file=sys.stderr)
         if ap.name == "cjk_char":
             for name in ("en_desc", "zh_desc", "tidb_desc"):
-                hits = 0
-                for q in sets[name]:
-                    hits += bool(q.relevant & {h.id for h in kb_search.suggest_for_text(conn, q.text, K)})
-                res.suggest_recall[name] = hits / len(sets[name])
-        if ap.name in ("naive", "unicode61", "trigram", "cjk_char"):
-            big_conn, seconds, size = build(ap, big)
-            res.build_s[ap.name] = seconds
-            res.size_mib[ap.name] = size
-            search = ap.search
-            if ap.name == "cjk_char":
-                lat = {k: latencies(lambda q, c=big_conn: kb_search.search_articles(c, q), v) for k, v in lat_q.items()}
-                lat["suggest_long"] = latencies(
-                    lambda q, c=big_conn: kb_search.suggest_for_text(c, q), lat_q["long_description"]
+                hits = sum(
+                    bool(q.relevant & {h.id for h in kb_search.suggest_for_text(conn, q.text, K)}) for q in sets[name]
                 )
-                t0 = time.perf_counter()
-                for rowid in range(1, 201):
-                    kb_search.index_article(big_conn, rowid)
-                res.reindex_one_ms = (time.perf_counter() - t0) * 1000 / 200
-            else:
-                lat = {k: latencies(lambda q, c=big_conn, s=search: s(c, q, 10), v) for k, v in lat_q.items()}
-            res.latency[ap.name] = {
-                k: {"p50_ms": statistics.median(v), "p95_ms": pct(v, 95), "max_ms": max(v)} for k, v in lat.items()
-            }
-            big_conn.close()
-    for c in seen_builds.values():
+                res.suggest_recall[name] = hits / len(sets[name])
+    for c in built.values():
         c.close()
     return res
 
 
+def speed_run(real: Sequence[Article], big: Sequence[Article], chosen: Sequence[str]) -> RunResult:
+    """Index build time, index size and latency over the padded collection."""
+    res = RunResult(loadavg=os.getloadavg()[0])
+    lat_q = latency_queries(real)
+    for ap in approaches():
+        if ap.name not in LATENCY_APPROACHES or (chosen and ap.name not in chosen):
+            continue
+        conn, seconds, size = build(ap, big)
+        res.build_s[ap.name], res.size_mib[ap.name] = seconds, size
+        fns: dict[str, tuple[Callable[[str], object], Sequence[str]]]
+        if ap.name == "cjk_char":
+
+            def search(q: str, c: sqlite3.Connection = conn) -> object:
+                return kb_search.search_articles(c, q)
+
+            def suggest(q: str, c: sqlite3.Connection = conn) -> object:
+                return kb_search.suggest_for_text(c, q)
+
+            fns = {k: (search, v) for k, v in lat_q.items()}
+            fns["suggest_long"] = (suggest, lat_q["long_description"])
+            t0 = time.perf_counter()
+            for rowid in range(1, 201):
+                kb_search.index_article(conn, rowid)
+            res.index_article_ms = (time.perf_counter() - t0) * 1000 / 200
+        else:
+
+            def other(q: str, c: sqlite3.Connection = conn, s: Approach = ap) -> object:
+                return s.search(c, q, 10)
+
+            fns = {k: (other, v) for k, v in lat_q.items()}
+        res.latency[ap.name] = {}
+        for kind, (fn, queries) in fns.items():
+            wall, cpu = latencies(fn, queries)
+            res.latency[ap.name][kind] = {
+                "p50_ms": statistics.median(wall),
+                "p95_ms": pct(wall, 95),
+                "cpu_p50_ms": statistics.median(cpu),
+                "cpu_p95_ms": pct(cpu, 95),
+            }
+        print(f"speed {ap.name}: build {seconds:.1f}s", file=sys.stderr)
+        conn.close()
+    return res
+
+
 def median_of(values: Sequence[float]) -> float:
-    return round(statistics.median(values), 4)
+    return round(statistics.median(values), 3)
 
 
-def merge(runs: Sequence[RunResult]) -> dict[str, Any]:
+def merge(recall: RunResult, runs: Sequence[RunResult]) -> dict[str, Any]:
     first = runs[0]
-    out: dict[str, Any] = {
-        "recall_at_5": {
-            ap: {k: median_of([r.recall[ap][k] for r in runs]) for k in first.recall[ap]} for ap in first.recall
-        },
-        "suggest_for_text_recall_at_5": {
-            k: median_of([r.suggest_recall[k] for r in runs]) for k in first.suggest_recall
-        },
+    return {
+        "recall_at_5": {ap: {k: round(v, 3) for k, v in rec.items()} for ap, rec in recall.recall.items()},
+        "suggest_for_text_recall_at_5": {k: round(v, 3) for k, v in recall.suggest_recall.items()},
         "index_build_s_10k": {ap: median_of([r.build_s[ap] for r in runs]) for ap in first.build_s},
         "index_size_mib_10k": {ap: median_of([r.size_mib[ap] for r in runs]) for ap in first.size_mib},
-        "index_article_ms": median_of([r.reindex_one_ms for r in runs]),
+        "index_article_ms": median_of([r.index_article_ms for r in runs]),
         "latency_10k": {
             ap: {
-                qs: {m: median_of([r.latency[ap][qs][m] for r in runs]) for m in first.latency[ap][qs]}
-                for qs in first.latency[ap]
+                kind: {m: median_of([r.latency[ap][kind][m] for r in runs]) for m in first.latency[ap][kind]}
+                for kind in first.latency[ap]
             }
             for ap in first.latency
         },
+        "loadavg_1min_at_speed_runs": [round(r.loadavg, 2) for r in runs],
     }
-    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("KB_BENCH_DATA", DEFAULT_DATA)))
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--sample", type=int, default=400, help="queries per relevance set (0 = all)")
+    parser.add_argument("--sample", type=int, default=0, help="queries per relevance set (0 = all)")
     parser.add_argument("--only", nargs="*", default=[], help="approach names to run (default: all)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
@@ -544,7 +579,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     big = padded(real, PAD_TO)
     full_sets = relevance_sets(real, args.data)
     sets = {k: sample(v, args.sample) for k, v in full_sets.items()}
-    runs = [one_run(real, big, sets, args.only) for _ in range(args.runs)]
+    recall = recall_run(real, sets, args.only)
+    runs = [speed_run(real, big, args.only) for _ in range(args.runs)]
     report = {
         "sqlite": sqlite3.sqlite_version,
         "articles_real": len(real),
@@ -557,11 +593,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             + (relevance_sets.__doc__ or "").strip().replace("\n", " "),
             "language_macro": "mean of the set recalls of a language: en = en_desc, en_title; "
             "zh = zh_desc, zh_title, tidb_desc, tidb_faq",
+            "recall_runs": "recall is deterministic, so it is measured once; build time, size and latency are the "
+            "median of --runs runs",
             "latency": "search_articles (limit 10, snippets, drafts filtered) over 10,000 articles: the real ones "
-            "plus perturbed copies; 200 queries per kind; median of runs of p50/p95",
+            "plus perturbed copies; 200 queries per kind; wall-clock and CPU time, as other work may share the "
+            "machine (see loadavg)",
             "approaches": (__doc__ or "").split("Approaches compared")[1].strip(),
         },
-        **merge(runs),
+        **merge(recall, runs),
         "elapsed_s": round(time.perf_counter() - t0, 1),
     }
     text = json.dumps(report, ensure_ascii=False, indent=2)
