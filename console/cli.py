@@ -89,6 +89,8 @@ def emit_line(text: str) -> None:
 def open_service(args: argparse.Namespace, *, create: bool = False, wallboard: bool = False) -> HelpdeskService:
     from console.service import HelpdeskService
 
+    if args.db is not None and not str(args.db).strip():
+        raise BadInput(_("--db is empty: give a database file"))
     path = Path(args.db) if args.db else default_db_path()
     if not args.db and create:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -583,6 +585,9 @@ def _extra_commands() -> list[Callable[..., None]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # pydantic scans every installed package for plugins on first use; the console uses none, and the scan is
+    # a noticeable part of start-up (a user who wants one can still set the variable)
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     raw = list(sys.argv[1:] if argv is None else argv)
     set_language(detect_language(_peek_lang(raw)))
     parser = build_parser()

@@ -147,6 +147,10 @@ class HelpdeskService:
             )
         return agent
 
+    def require_role(self, *roles: str) -> Agent:
+        """The acting agent, if their role is one of ``roles``; PermissionDenied otherwise."""
+        return self._require_role(*roles)
+
     def _require_role(self, *roles: str) -> Agent:
         agent = self.me()
         if agent.role not in roles:
@@ -1151,12 +1155,12 @@ class HelpdeskService:
     def heartbeat(self, ticket_id: int) -> None:
         if self.wallboard:
             return
-        self.store.write(lambda: self.store.heartbeat(self.actor_name, ticket_id, self._at(None).timestamp()))
+        self._write(lambda: self.store.heartbeat(self.actor_name, ticket_id, self._at(None).timestamp()))
 
     def leave(self, ticket_id: int) -> None:
         if self.wallboard:
             return
-        self.store.write(lambda: self.store.leave(self.actor_name, ticket_id))
+        self._write(lambda: self.store.leave(self.actor_name, ticket_id))
 
     # -- maintenance --------------------------------------------------------------------------------------
 
@@ -1219,6 +1223,8 @@ def clean_text(value: str, *, field: str, limit: int, multiline: bool = True) ->
     """Stated rule for untrusted text: control characters other than newline and tab are removed, newlines are
     normalised, and text over the limit is refused (never silently cut)."""
     text = value.replace("\r\n", "\n").replace("\r", "\n")
+    if not multiline:  # a line break in a one-line field separates words: keep them apart
+        text = text.replace("\n", " ").replace("\t", " ")
     allowed = "\n\t" if multiline else ""
     text = "".join(ch for ch in text if ch in allowed or not (ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0))
     if len(text) > limit:
@@ -1303,6 +1309,10 @@ def describe_event(event: Event) -> str:
         return _("assigned to {name}").format(name=changes["assignee"][1])
     if event.kind == "escalated":
         return _("escalated to {to}").format(to=event.detail.get("to"))
+    if event.kind == "reply":
+        return _("replied")
+    if event.kind == "customer_message":
+        return _("customer wrote") + (" · " + _("reopened") if event.detail.get("reopened") else "")
     if "status" in changes:
         return _("status {old} → {new}").format(
             old=_(workflow.STATUS_LABELS.get(changes["status"][0], changes["status"][0])),

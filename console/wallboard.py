@@ -148,7 +148,9 @@ def _cycles_today(
 
 
 def snapshot(service: HelpdeskService, now: datetime, show_customers: bool) -> BoardSnapshot:
-    """Every tile's numbers at ``now`` (reads only)."""
+    """Every tile's numbers at ``now`` (reads only). Unmasked customer data is for supervisors and admins."""
+    if show_customers:
+        service.require_role("supervisor", "admin")
     store = service.store
     policy = service.policy()
     zone = policy.resolve("P3")[0].tz

@@ -17,14 +17,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlite_utils
 
-from db import kb_search, schema
+from db import schema
 from db.connection import connect, is_busy
 from db.errors import Conflict, DatabaseUnavailable, Duplicate, NotFound, ReadOnly, StoreError
 from db.models import Agent, Csat, Customer, Event, KbArticle, Message, Presence, QueueItem, Ticket
+
+if TYPE_CHECKING:
+    from db import kb_search
 
 T = TypeVar("T")
 
@@ -486,6 +489,8 @@ class Store:
     # -- knowledge base -----------------------------------------------------------------------------------
 
     def insert_article(self, fields: Mapping[str, Any], at: datetime) -> KbArticle:
+        from db import kb_search  # the search module loads with the first knowledge-base use
+
         record = {"created_at": ts(at), "updated_at": ts(at), **fields}
         if record.get("ref"):
             existing = self._one("SELECT id FROM kb_articles WHERE ref = ?", [record["ref"]])
@@ -497,6 +502,8 @@ class Store:
         return self.get_article(aid)
 
     def update_article(self, article_id: int, fields: Mapping[str, Any], at: datetime) -> KbArticle:
+        from db import kb_search  # the search module loads with the first knowledge-base use
+
         with self._lock:
             self.db.table("kb_articles").update(article_id, {**fields, "updated_at": ts(at)})
             kb_search.index_article(self.conn, article_id)
@@ -520,10 +527,14 @@ class Store:
         return int(row["n"]) if row else 0
 
     def search_articles(self, query: str, limit: int = 10, include_drafts: bool = False) -> list[kb_search.KbHit]:
+        from db import kb_search  # the search module loads with the first knowledge-base use
+
         with self._lock:
             return kb_search.search_articles(self.conn, query, limit=limit, include_drafts=include_drafts)
 
     def suggest_articles(self, text: str, limit: int = 5) -> list[kb_search.KbHit]:
+        from db import kb_search  # the search module loads with the first knowledge-base use
+
         with self._lock:
             return kb_search.suggest_for_text(self.conn, text, limit=limit)
 

@@ -397,3 +397,8 @@ def test_sla_due_contract(cli: Cli) -> None:
     assert out[1] == {"due_at": "2026-02-02T12:30:00+08:00"}
     assert "line 3" in out[2]["error"]
     assert r.code == 2
+
+
+def test_empty_db_option_is_refused(cli: Cli) -> None:
+    r = cli("--db", "", "ticket", "list")
+    assert r.code == 2 and "--db is empty" in r.err

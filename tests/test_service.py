@@ -289,3 +289,29 @@ def test_wallboard_mode_refuses_writes(team: Team) -> None:
         board.reply(tid, "x")
     with pytest.raises(Refused, match="read-only"):
         board.create_ticket("x")
+
+
+def test_unmasked_wallboard_needs_supervisor(team: Team, clock: FrozenClock) -> None:
+    from console.wallboard import snapshot
+
+    li, sue = team("li.wei"), team("sue")
+    new_ticket(li)
+    with pytest.raises(PermissionDenied):
+        snapshot(li, clock(), show_customers=True)
+    assert snapshot(sue, clock(), show_customers=True) is not None
+    assert snapshot(li, clock(), show_customers=False) is not None
+
+
+def test_line_breaks_in_one_line_fields_become_spaces(team: Team) -> None:
+    li = team("li.wei")
+    tid = li.create_ticket("Printer\noffline\tagain").id
+    assert li.ticket(tid).subject == "Printer offline again"
+
+
+def test_first_reply_reads_as_a_reply(team: Team) -> None:
+    from console.service import describe_event
+
+    li = team("li.wei")
+    tid = new_ticket(li)
+    li.reply(tid, "Hello")
+    assert describe_event(li.store.events(tid)[-1]) == "replied"
