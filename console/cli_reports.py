@@ -22,7 +22,7 @@ BY_CHOICES = ("agent", "tier", "priority", "channel", "customer")  # console.rep
 
 # -- CSV: the JSON row objects, flattened ------------------------------------------------------------------
 
-_INTS = {"tickets", "closed", "unconfirmed_closures", "csat_count"}
+_INTS = {"tickets", "closed", "unconfirmed_closures", "csat_count", "kb_linked"}
 _INT_PREFIXES = ("backlog_by_age", "sla_met", "sla_total")
 # A cell a spreadsheet would run as a formula gets a leading apostrophe; a leading apostrophe is doubled so
 # that reading it back is exact.
@@ -125,6 +125,8 @@ METRIC_LABELS: tuple[tuple[str, str], ...] = (
     ("unconfirmed_closures", N_("Closed unconfirmed")),
     ("csat_avg", N_("Satisfaction (1-5)")),
     ("csat_count", N_("Satisfaction answers")),
+    ("kb_linked", N_("Knowledge articles linked")),
+    ("kb_capture_rate", N_("Knowledge captured at closure")),
     ("backlog.lt_1d", N_("Open, under 1 day old")),
     ("backlog.1d_3d", N_("Open, 1-3 days old")),
     ("backlog.3d_7d", N_("Open, 3-7 days old")),

@@ -111,6 +111,8 @@ class TicketFigures:
     resolution_s: int | None = None
     sla: Mapping[str, metrics.Attainment] = field(default_factory=dict)
     csat: tuple[int, ...] = ()
+    kb_linked: bool = False  # a knowledge article is linked to the ticket
+    kb_requested: bool = False  # its closure asked for a new article (a draft was made)
 
 
 def facts_from_clock_events(events: Iterable[db_reports.ClockEvent]) -> list[sla.Fact]:
@@ -164,6 +166,7 @@ def collect(service: HelpdeskService, period: Period, now: datetime) -> list[Tic
     scores: dict[int, list[int]] = defaultdict(list)
     for ticket_id, score in db_reports.period_csat(store, period.start, period.end):
         scores[ticket_id].append(score)
+    linked, requested = db_reports.period_knowledge(store, period.start, period.end)
     # A local cache: the policy's own lookup goes through pydantic attribute access, slow at this volume.
     resolved: dict[tuple[str, str, str | None], tuple[Any, sla.Targets]] = {}
     out: list[TicketFigures] = []
@@ -194,6 +197,8 @@ def collect(service: HelpdeskService, period: Period, now: datetime) -> list[Tic
                 resolution_s=resolution,
                 sla=attained,
                 csat=tuple(scores.get(t.id, ())),
+                kb_linked=t.id in linked,
+                kb_requested=t.id in requested,
             )
         )
     return out
@@ -266,6 +271,17 @@ def csat(figs: Sequence[TicketFigures]) -> tuple[float | None, int]:
     return (sum(scores) / len(scores) if scores else None), len(scores)
 
 
+def knowledge_linked(figs: Sequence[TicketFigures]) -> int:
+    """Tickets with a knowledge article linked: the knowledge base at work."""
+    return sum(1 for f in figs if f.kb_linked)
+
+
+def knowledge_capture_rate(figs: Sequence[TicketFigures]) -> float | None:
+    """Closed tickets that linked an article or asked for one ÷ closed tickets: solved cases flowing back."""
+    closed = [f for f in figs if f.status == "closed"]
+    return metrics.rate(sum(1 for f in closed if f.kb_linked or f.kb_requested), len(closed))
+
+
 def backlog_by_age(figs: Sequence[TicketFigures], now: datetime) -> dict[str, int]:
     """Tickets still open at ``now`` by wall-clock age since creation (a bucket's upper bound is excluded)."""
     out = {key: 0 for key, _bound in BACKLOG_BUCKETS}
@@ -301,6 +317,8 @@ class ReportRow:
     csat_avg: float | None
     csat_count: int
     backlog_by_age: dict[str, int]
+    kb_linked: int = 0
+    kb_capture_rate: float | None = None
 
     def as_json(self, grouped: bool) -> dict[str, Any]:
         data: dict[str, Any] = {"group": self.group} if grouped else {}
@@ -321,6 +339,8 @@ class ReportRow:
             csat_avg=self.csat_avg,
             csat_count=self.csat_count,
             backlog_by_age=dict(self.backlog_by_age),
+            kb_linked=self.kb_linked,
+            kb_capture_rate=self.kb_capture_rate,
         )
         return data
 
@@ -344,6 +364,8 @@ def summarise(figs: Sequence[TicketFigures], now: datetime, group: str | None = 
         csat_avg=avg,
         csat_count=count,
         backlog_by_age=backlog_by_age(figs, now),
+        kb_linked=knowledge_linked(figs),
+        kb_capture_rate=knowledge_capture_rate(figs),
     )
 
 

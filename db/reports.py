@@ -115,6 +115,17 @@ def period_csat(store: Store, start: datetime | None, end: datetime | None) -> l
     return [(int(r["ticket_id"]), int(r["score"])) for r in rows]
 
 
+def period_knowledge(store: Store, start: datetime | None, end: datetime | None) -> tuple[set[int], set[int]]:
+    """Of the tickets created in ``[start, end)``: those with a knowledge article linked, and those whose closure
+    asked for a new article."""
+    where, params = _period(start, end)
+    linked = store._rows(
+        f"SELECT DISTINCT l.ticket_id FROM ticket_kb l JOIN tickets t ON t.id = l.ticket_id WHERE {where}", params
+    )
+    requested = store._rows(f"SELECT t.id FROM tickets t WHERE {where} AND t.kb_needed = 1", params)
+    return {int(r["ticket_id"]) for r in linked}, {int(r["id"]) for r in requested}
+
+
 # -- satisfaction ---------------------------------------------------------------------------------------------
 
 

@@ -265,6 +265,21 @@ def test_empty_period(team: Team) -> None:
     assert [d["tickets"] for d in data["daily"]] == [0, 0]
 
 
+def test_knowledge_linked_and_captured(team: Team) -> None:
+    sue = team("sue")
+    article = sue.add_article("Printer offline", "Restart the spooler.")
+    one = sue.create_ticket("Printer offline", customer="Acme").id
+    two = sue.create_ticket("Scanner jams", customer="Acme").id
+    sue.create_ticket("VPN drops", customer="Acme")  # stays open
+    sue.link_article(one, article.id)
+    sue.close(one, summary="spooler restarted", confirmed=True, asked_anything_else=True, kb_id=article.id)
+    sue.close(two, summary="rollers cleaned", confirmed=True, asked_anything_else=True, kb_needed=True)
+    data = build(sue).as_json()
+    assert isinstance(data, dict)
+    assert data["kb_linked"] == 1  # only the first has an article linked
+    assert data["kb_capture_rate"] == 1.0  # both closed tickets linked or asked for an article
+
+
 # -- CSV and JSON ------------------------------------------------------------------------------------------
 
 

@@ -1,7 +1,7 @@
 """Knowledge-search benchmark on real articles: recall@5 per language and approach, index build time,
 index size and query latency over 10,000 articles. Run by hand:
 
-    python -m tests.bench.kb_search [--runs 3] [--sample 400] [--data ../shared/data] [--out FILE]
+    python -m tests.bench.kb_search [--runs 3] [--sample N] [--only NAME ...] [--data ../shared/data] [--out FILE]
 
 Prints one JSON document. The data folder is read, never copied (see its README); ``description`` is
 never indexed, since it is the article's own summary. Figures are medians over ``--runs`` runs.
@@ -14,9 +14,14 @@ Approaches compared (each indexes title, body and tags of the same articles):
 - ``trigram``: FTS5 ``trigram`` on the raw text with the same policy; terms of 3+ characters via MATCH,
   shorter ones (2-character Chinese words, short English words) by a LIKE scan; long Chinese runs are
   split into overlapping 3-character pieces when any term may match.
-- ``cjk_char`` (db.kb_search as shipped) and variants of its query policy: ``cjk_char_or_only`` (any
-  term, bm25 only), ``cjk_char_plain_bigrams`` (no Chinese stop units), ``cjk_char_jieba`` (query
-  segmented by jieba instead of bigrams; only when jieba is installed), ``cjk_char_no_prefix``.
+- ``cjk_char_basic``: the per-CJK-character index of db.kb_search with the baselines' query policy (all
+  terms, then any term; no word pairs, no title reordering): compares the three indexes on equal terms.
+- ``cjk_char`` (db.kb_search as shipped) and one-change variants of it: ``cjk_char_or_only`` (any term,
+  also for 1-3 keywords), ``cjk_char_no_pairs`` (no adjacent-word phrases), ``cjk_char_no_title_boost``
+  (bm25 order only), ``cjk_char_equal_weights`` (title = body = tags), ``cjk_char_plain_bigrams``
+  (Chinese runs not cut at function words), ``cjk_char_no_prefix`` (last word not a prefix), and
+  ``cjk_char_jieba`` (Chinese query segmented by jieba instead of 2-character units; only when jieba
+  happens to be installed, it is not a dependency).
 """
 
 from __future__ import annotations
@@ -341,6 +346,12 @@ def approaches() -> list[Approach]:
         Approach("naive", _raw_fts("unicode61"), naive_search, "unicode61, raw query words ANDed, plain bm25"),
         Approach("unicode61", _raw_fts("porter unicode61 remove_diacritics 2"), unicode61_search),
         Approach("trigram", _raw_fts("trigram"), trigram_search, "LIKE scan for terms under 3 characters"),
+        Approach(
+            "cjk_char_basic",
+            _module_build,
+            _module_search(replace(DEFAULT_STRATEGY, and_first_max_terms=99, pairs=False, title_boost=0)),
+            "the per-character index with the baselines' query policy (all terms, then any): compares indexes",
+        ),
         Approach("cjk_char", _module_build, _module_search(DEFAULT_STRATEGY), "db.kb_search as shipped"),
         Approach("cjk_char_or_only", _module_build, _module_search(replace(DEFAULT_STRATEGY, and_first_max_terms=0))),
         Approach("cjk_char_no_pairs", _module_build, _module_search(replace(DEFAULT_STRATEGY, pairs=False))),
