@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from console.errors import HelpdeskError
 from console.i18n import N_, _
-from console.ui import CommitWatch, RemainingTime, queue_row, status_label, translate_bindings
+from console.screens.live import LiveScreen
+from console.ui import RemainingTime, queue_row, status_label, translate_bindings
 from db.store import TicketFilter
 from widgets.queue_table import QueueRow, QueueTable
 from widgets.safe_text import clean
-
-if TYPE_CHECKING:
-    from console.app import HelpdeskApp
 
 VIEWS: tuple[tuple[str, str], ...] = (
     ("mine", N_("Mine")),
@@ -39,7 +36,7 @@ class QueueState:
     text: str
 
 
-class QueueScreen(Screen[None]):
+class QueueScreen(LiveScreen):
     """Agents live here: pick a view, filter, open a ticket."""
 
     # The view keys 1-5 are shown in the header line with their counts, so the footer leaves them out.
@@ -64,13 +61,8 @@ class QueueScreen(Screen[None]):
         translate_bindings(self)
         self.state = QueueState(view="open", text="")
         self.remaining = RemainingTime()
-        self._commits: CommitWatch | None = None
         self._counts: dict[str, int] = {}
         self._reset_wanted = False
-
-    @property
-    def helpdesk(self) -> HelpdeskApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Static(id="queue-header")
@@ -185,18 +177,8 @@ class QueueScreen(Screen[None]):
     def on_resize(self) -> None:
         self._render_header()
 
-    def _poll(self) -> None:
-        self._check_version()
-
-    def _watch(self) -> CommitWatch:
-        if self._commits is None:
-            self._commits = CommitWatch(self.helpdesk.service.store.data_version)
-        return self._commits
-
-    @work(thread=True, exclusive=True, group="poll")
-    def _check_version(self) -> None:
-        if self._watch().changed():
-            self.app.call_from_thread(self._load_counts, False)
+    def on_foreign_commit(self) -> None:
+        self._load_counts(False)
 
     @work(thread=True, exclusive=True, group="sweep")
     def _sweep(self) -> None:

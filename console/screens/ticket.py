@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.console import Group
 from rich.text import Text
@@ -12,23 +12,20 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Label, Static, TabbedContent, TabPane, TextArea
 from textual.worker import get_current_worker
 
 from console.errors import HelpdeskError, Stale
 from console.i18n import N_, _
 from console.render import clock_label, state_label
+from console.screens.live import LiveScreen
 from console.screens.modals import AgentDialog, CloseDialog, Closure, EscalateDialog, Escalation, TextDialog
 from console.service import TicketDetail, describe_event
-from console.ui import CommitWatch, business_remaining, status_label, translate_bindings
+from console.ui import business_remaining, status_label, translate_bindings
 from console.workflow import PRIORITY_LABELS, can
 from widgets.countdown import Countdown
 from widgets.knowledge_pane import KbArticleView, KbResult, KnowledgePane
 from widgets.safe_text import clean, fit
-
-if TYPE_CHECKING:
-    from console.app import HelpdeskApp
 
 CLOCKS = ("first_response", "next_update", "restore", "resolve")
 HEARTBEAT_S = 10.0
@@ -46,7 +43,7 @@ def short_time(dt: Any) -> str:
     return when.strftime("%H:%M") if when.date() == today else when.strftime("%m-%d %H:%M")
 
 
-class TicketScreen(Screen[None]):
+class TicketScreen(LiveScreen):
     BINDINGS: ClassVar = [
         Binding("escape", "back", N_("Back"), id="ticket.back", show=False),
         Binding("r", "compose('reply')", N_("Reply"), id="ticket.reply"),
@@ -69,13 +66,8 @@ class TicketScreen(Screen[None]):
         translate_bindings(self)
         self.ticket_id = ticket_id
         self.detail: TicketDetail | None = None
-        self._commits: CommitWatch | None = None
         self._compose_kind: str | None = None
         self._macro_used: str | None = None
-
-    @property
-    def helpdesk(self) -> HelpdeskApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Static(_("Loading ticket {id}…").format(id=self.ticket_id), id="ticket-header")
@@ -128,18 +120,8 @@ class TicketScreen(Screen[None]):
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show, detail, calendar)
 
-    def _poll(self) -> None:
-        self._check_version()
-
-    def _watch(self) -> CommitWatch:
-        if self._commits is None:
-            self._commits = CommitWatch(self.helpdesk.service.store.data_version)
-        return self._commits
-
-    @work(thread=True, exclusive=True, group="poll")
-    def _check_version(self) -> None:
-        if self._watch().changed():
-            self.app.call_from_thread(self.reload)
+    def on_foreign_commit(self) -> None:
+        self.reload()
 
     @work(thread=True, exclusive=True, group="heartbeat")
     def _heartbeat(self) -> None:
