@@ -36,6 +36,13 @@ def local(dt: Any) -> str:
     return dt.astimezone().strftime("%Y-%m-%d %H:%M") if dt else "—"
 
 
+def ago(dt: Any, now: float) -> str:
+    """'3 hours ago' in the interface language: easier to weigh than a timestamp when answering."""
+    from console.humanize_i18n import naturaldelta
+
+    return _("{delta} ago").format(delta=naturaldelta(max(0.0, now - dt.timestamp())))
+
+
 def short_time(dt: Any) -> str:
     """A due time as short as it can be read: the time alone today, month and day otherwise."""
     when = dt.astimezone()
@@ -180,6 +187,7 @@ class TicketScreen(LiveScreen):
 
     def _conversation(self, detail: TicketDetail) -> Group:
         parts: list[Text] = []
+        now = self.helpdesk.clock()
         t = detail.ticket
         if t.body:
             parts.append(Text(_("Original request") + f" · {local(t.created_at)}", style="bold cyan"))
@@ -196,6 +204,7 @@ class TicketScreen(LiveScreen):
                 f"{'▍' if m.kind != 'note' else '▒'} {label} · {clean(m.author)} · {local(m.created_at)}",
                 style=style,
             )
+            head.append(f"  {ago(m.created_at, now)}", style="dim")
             parts.append(head)
             body = Text(clean_block(m.body), style="italic" if m.kind == "note" else "")
             parts.append(body)

@@ -13,7 +13,8 @@ Approaches compared (each indexes title, body and tags of the same articles):
   all-terms-then-any-term); Chinese runs cannot be split because the index holds whole runs.
 - ``trigram``: FTS5 ``trigram`` on the raw text with the same policy; terms of 3+ characters via MATCH,
   shorter ones (2-character Chinese words, short English words) by a LIKE scan; long Chinese runs are
-  split into overlapping 3-character pieces when any term may match.
+  split into overlapping 3-character pieces when any term may match. ``trigram_full``: the same index with
+  the shipped ranking (any term for 4+ terms, adjacent word pairs, title reordering).
 - ``cjk_char_basic``: the per-CJK-character index of db.kb_search with the baselines' query policy (all
   terms, then any term; no word pairs, no title reordering): compares the three indexes on equal terms.
 - ``cjk_char`` (db.kb_search as shipped) and one-change variants of it: ``cjk_char_or_only`` (any term,
@@ -277,7 +278,7 @@ def unicode61_search(conn: sqlite3.Connection, query: str, limit: int) -> list[i
     return _and_then_or(conn, " AND ".join(terms), " OR ".join(terms), limit)
 
 
-def trigram_search(conn: sqlite3.Connection, query: str, limit: int) -> list[int]:
+def _trigram(conn: sqlite3.Connection, query: str, limit: int, full: bool) -> list[int]:
     terms = _words_and_runs(query)
     long = [t for t in terms if len(t) >= 3]
     short = [t for t in terms if len(t) < 3]
@@ -294,23 +295,41 @@ def trigram_search(conn: sqlite3.Connection, query: str, limit: int) -> list[int
             loose_parts += [_quote(t[i : i + 3]) for i in range(len(t) - 2)]
         else:
             loose_parts.append(_quote(t))
+    mod_terms = kb_search._terms(query, False, DEFAULT_STRATEGY)
+    units = [u for t in kb_search._unique(mod_terms) for u in t.units]
+    if full:  # the shipped ranking extras: adjacent word pairs (as substrings) and title reordering
+        loose_parts += [_quote(t.key[2:]) for t in mod_terms if t.pair]
     strict = " AND ".join(_quote(t) for t in long)
     loose = " OR ".join(dict.fromkeys(loose_parts))
 
     def run(c: sqlite3.Connection, expr: str, n: int) -> list[int]:
+        extra = ""
         if expr is strict and short:
             extra = " ".join("AND instr(lower(a.title || ' ' || a.body || ' ' || a.tags), ?) > 0" for _ in short)
-            sql = (
-                "SELECT kb_fts.rowid FROM kb_fts JOIN kb_articles a ON a.id = kb_fts.rowid"
-                f" WHERE kb_fts MATCH ? AND rank MATCH 'bm25({_W})' {extra} ORDER BY rank LIMIT ?"
-            )
-            return [r[0] for r in c.execute(sql, (expr, *short, n))]
-        return _fts_ids(c, expr, n)
+        sql = (
+            "SELECT kb_fts.rowid, -rank, a.title FROM kb_fts JOIN kb_articles a ON a.id = kb_fts.rowid"
+            f" WHERE kb_fts MATCH ? AND rank MATCH 'bm25({_W})' {extra} ORDER BY rank LIMIT ?"
+        )
+        pool = max(n, DEFAULT_STRATEGY.pool) if full else n
+        rows = c.execute(sql, (expr, *short, pool) if extra else (expr, pool)).fetchall()
+        if full and rows:
+            bonus = DEFAULT_STRATEGY.title_boost * rows[0][1]
+            rows.sort(key=lambda r: -(r[1] + bonus * kb_search._title_coverage(units, r[2])))
+        return [r[0] for r in rows[:n]]
 
-    ids = run(conn, strict, limit) if (len(long) > 1 or short or strict != loose) else []
+    few = len(long) + len(short) <= DEFAULT_STRATEGY.and_first_max_terms if full else True
+    ids = run(conn, strict, limit) if few and (len(long) > 1 or short or strict != loose) else []
     if len(ids) < limit:
         ids += [i for i in run(conn, loose, limit + len(ids)) if i not in ids]
     return ids[:limit]
+
+
+def trigram_search(conn: sqlite3.Connection, query: str, limit: int) -> list[int]:
+    return _trigram(conn, query, limit, full=False)
+
+
+def trigram_full_search(conn: sqlite3.Connection, query: str, limit: int) -> list[int]:
+    return _trigram(conn, query, limit, full=True)
 
 
 def _statements(script: str) -> list[str]:
@@ -346,6 +365,7 @@ def approaches() -> list[Approach]:
         Approach("naive", _raw_fts("unicode61"), naive_search, "unicode61, raw query words ANDed, plain bm25"),
         Approach("unicode61", _raw_fts("porter unicode61 remove_diacritics 2"), unicode61_search),
         Approach("trigram", _raw_fts("trigram"), trigram_search, "LIKE scan for terms under 3 characters"),
+        Approach("trigram_full", _raw_fts("trigram"), trigram_full_search, "trigram with the shipped ranking extras"),
         Approach(
             "cjk_char_basic",
             _module_build,
