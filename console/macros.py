@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import string
-import tomllib
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
@@ -18,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from console.documents import parse
 from console.i18n import _
 
 __all__ = [
@@ -160,19 +160,11 @@ class MacroSet(BaseModel):
 
     @classmethod
     def from_toml(cls, text: str) -> MacroSet:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise MacroError(_("Macro file is not valid TOML: {error}").format(error=exc)) from exc
-        return cls._validated(data)
+        return cls._validated(parse(text, "toml", MacroError, _("Macro file is not valid TOML: {error}")))
 
     @classmethod
     def from_json(cls, text: str) -> MacroSet:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise MacroError(_("Stored macros are not valid JSON: {error}").format(error=exc)) from exc
-        return cls._validated(data)
+        return cls._validated(parse(text, "json", MacroError, _("Stored macros are not valid JSON: {error}")))
 
     def to_json(self) -> str:
         return self.model_dump_json()

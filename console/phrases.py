@@ -13,8 +13,6 @@ rule's allow-contexts is dropped; overlapping hits keep the longest.
 
 from __future__ import annotations
 
-import json
-import tomllib
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from console.documents import parse
 from console.i18n import _
 
 __all__ = [
@@ -270,19 +269,11 @@ class PhraseRules(BaseModel):
 
     @classmethod
     def from_toml(cls, text: str) -> PhraseRules:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise PhraseError(_("Phrase rules are not valid TOML: {error}").format(error=exc)) from exc
-        return cls._validated(data)
+        return cls._validated(parse(text, "toml", PhraseError, _("Phrase rules are not valid TOML: {error}")))
 
     @classmethod
     def from_json(cls, text: str) -> PhraseRules:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise PhraseError(_("Phrase rules are not valid JSON: {error}").format(error=exc)) from exc
-        return cls._validated(data)
+        return cls._validated(parse(text, "json", PhraseError, _("Phrase rules are not valid JSON: {error}")))
 
     def to_json(self) -> str:
         return self.model_dump_json(exclude_defaults=True)
