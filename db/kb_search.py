@@ -67,6 +67,7 @@ MARK_CLOSE = "»"
 _SNIPPET_TOKENS = 32
 # Caps keep a pasted 10,000-character query (or ticket body) a bounded amount of work.
 _MAX_QUERY_CHARS = 2000
+_STRICT_MAX_CHARS = 32
 
 # Han (with extensions and compatibility forms), kana, bopomofo and Hangul syllables: scripts written
 # without spaces between words, so each character is indexed as its own token.
@@ -417,7 +418,7 @@ def _search(
     # A few keywords: articles holding all of them first. A longer text is ranked by bm25 over any of
     # its terms; requiring all of them would drop the right article for one missing word.
     # (An exact phrase of a pasted 2,000-character run would cost ~0.4 s for nothing: such runs go OR.)
-    short = len(unique) <= strategy.and_first_max_terms and all(len(t.key) <= 34 for t in unique)
+    short = len(unique) <= strategy.and_first_max_terms and all(len(t.key) - 2 <= _STRICT_MAX_CHARS for t in unique)
     if short and strict != loose:
         found = _candidates(conn, strict, units, limit, include_drafts, strategy)
     if len(found) < limit:

@@ -626,9 +626,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "zh = zh_desc, zh_title, tidb_desc, tidb_faq",
             "recall_runs": "recall is deterministic, so it is measured once; build time, size and latency are the "
             "median of --runs runs",
-            "latency": "search_articles (limit 10, snippets, drafts filtered) over 10,000 articles: the real ones "
-            "plus perturbed copies; 200 queries per kind; wall-clock and CPU time, as other work may share the "
-            "machine (see loadavg)",
+            "latency": "over 10,000 articles (the real ones plus perturbed copies), 200 queries per kind, top 10; "
+            "cjk_char is the shipped search_articles (snippets, drafts filtered, KbHit models) and suggest_for_text; "
+            "the other approaches return ids only, so they do less work; wall-clock and CPU time, as other work "
+            "may share the machine (see loadavg)",
             "approaches": (__doc__ or "").split("Approaches compared")[1].strip(),
         },
         **merge(recall, runs),
