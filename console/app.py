@@ -92,10 +92,8 @@ class HelpdeskApp(App[None]):
         from console.screens.ticket import TicketScreen
 
         if isinstance(screen, TicketScreen):
-            from console.replies import macros
-
             lang = language()
-            for macro in macros(self.service).macros:
+            for macro in screen.macros.macros:  # as loaded with the ticket: no query on the UI thread
                 yield SystemCommand(
                     _("Macro: {title}").format(title=macro.title(lang)),
                     _("put this canned reply into the composer"),

@@ -16,8 +16,7 @@ from __future__ import annotations
 import functools
 import itertools
 import random
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -329,7 +328,7 @@ def ensure_demo(service: HelpdeskService, seed: int = 7, now: datetime | None = 
     me = service.actor_name
     created = store.count_tickets() == 0
     if created:
-        with _relaxed_sync(store):
+        with store.relaxed_durability():
             _Demo(store, random.Random(seed), instant, me).fill()
     else:
         _register_user(store, me, instant)
@@ -965,18 +964,6 @@ class _Rewind:
                 return (b - timedelta(seconds=left)).replace(microsecond=0)
             left -= length
         return (self.start - timedelta(seconds=left)).replace(microsecond=0)
-
-
-@contextmanager
-def _relaxed_sync(store: Store) -> Iterator[None]:
-    """Demo data can be generated again, so its ~2,800 commits need not each wait for the disk; in WAL mode
-    NORMAL still never corrupts the file (a power cut may only lose the last commits)."""
-    (mode,) = store.conn.execute("PRAGMA synchronous").fetchone()
-    store.conn.execute("PRAGMA synchronous = NORMAL")
-    try:
-        yield
-    finally:
-        store.conn.execute(f"PRAGMA synchronous = {int(mode)}")
 
 
 # -- staff and users -------------------------------------------------------------------------------------

@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 import string
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from console.documents import parse
+from console.documents import parse, validate
 from console.i18n import _
 
 __all__ = [
@@ -183,23 +183,7 @@ class MacroSet(BaseModel):
 
     @classmethod
     def _validated(cls, data: Any) -> MacroSet:
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            raise MacroError(_describe(exc)) from exc
-
-
-def _field_path(loc: Sequence[int | str]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "(top level)"
-
-
-def _describe(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    problem = str(first["msg"]).removeprefix("Value error, ")
-    return _("Invalid macros, field {field}: {problem}").format(field=_field_path(first["loc"]), problem=problem)
+        return validate(cls, data, MacroError, _("Invalid macros, field {field}: {problem}"))
 
 
 def _lang(lang: str | None) -> str:

@@ -25,13 +25,12 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from console.documents import parse
+from console.documents import parse, validate
 from console.i18n import _
 
 __all__ = [
@@ -280,29 +279,13 @@ class PhraseRules(BaseModel):
 
     @classmethod
     def _validated(cls, data: Any) -> PhraseRules:
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            raise PhraseError(_describe(exc)) from exc
+        return validate(cls, data, PhraseError, _("Invalid phrase rules, field {field}: {problem}"))
 
     def for_lang(self, lang: str) -> list[PhraseRule]:
         return [rule for rule in self.rules if rule.lang == lang]
 
     def entries_starting_with(self, token: str) -> list[_Entry]:
         return self._index.get(token, [])
-
-
-def _field_path(loc: Sequence[int | str]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "(top level)"
-
-
-def _describe(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    problem = str(first["msg"]).removeprefix("Value error, ")
-    return _("Invalid phrase rules, field {field}: {problem}").format(field=_field_path(first["loc"]), problem=problem)
 
 
 def default_rules_toml() -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, field_validator, model_validator
 
@@ -74,10 +74,31 @@ def _calendar_name(value: Any) -> str | None:
     return value.strip()
 
 
-class Rule(BaseModel):
-    """A priority's calendar and targets; an absent target means the policy sets none."""
+class _TargetChecks(BaseModel):
+    """The checks a rule and an override share: a known calendar name, whole minutes, a warning fraction."""
 
     model_config = _STRICT
+    keep_none_marker: ClassVar[bool] = False  # an override may say "none" to remove an inherited target
+
+    @field_validator("calendar", mode="before", check_fields=False)
+    @classmethod
+    def _check_calendar(cls, value: Any) -> str | None:
+        return _calendar_name(value)
+
+    @field_validator(*_TARGET_FIELDS, mode="before", check_fields=False)
+    @classmethod
+    def _check_minutes(cls, value: Any) -> int | Literal["none"] | None:
+        return _minutes(value, keep_none_marker=cls.keep_none_marker)
+
+    @field_validator("warning", mode="before", check_fields=False)
+    @classmethod
+    def _check_warning(cls, value: Any) -> float | None:
+        return _warning(value)
+
+
+class Rule(_TargetChecks):
+    """A priority's calendar and targets; an absent target means the policy sets none."""
+
     calendar: str
     first_response: int | None = None
     next_update: int | None = None
@@ -85,47 +106,17 @@ class Rule(BaseModel):
     resolve: int | None = None
     warning: float = 0.75
 
-    @field_validator("calendar", mode="before")
-    @classmethod
-    def _check_calendar(cls, value: Any) -> str | None:
-        return _calendar_name(value)
 
-    @field_validator(*_TARGET_FIELDS, mode="before")
-    @classmethod
-    def _check_minutes(cls, value: Any) -> int | Literal["none"] | None:
-        return _minutes(value, keep_none_marker=False)
-
-    @field_validator("warning", mode="before")
-    @classmethod
-    def _check_warning(cls, value: Any) -> float | None:
-        return _warning(value)
-
-
-class PriorityOverride(BaseModel):
+class PriorityOverride(_TargetChecks):
     """Fields an override replaces; absent fields are inherited, `"none"` removes a target."""
 
-    model_config = _STRICT
+    keep_none_marker: ClassVar[bool] = True
     calendar: str | None = None
     first_response: int | Literal["none"] | None = None
     next_update: int | Literal["none"] | None = None
     restore: int | Literal["none"] | None = None
     resolve: int | Literal["none"] | None = None
     warning: float | None = None
-
-    @field_validator("calendar", mode="before")
-    @classmethod
-    def _check_calendar(cls, value: Any) -> str | None:
-        return _calendar_name(value)
-
-    @field_validator(*_TARGET_FIELDS, mode="before")
-    @classmethod
-    def _check_minutes(cls, value: Any) -> int | Literal["none"] | None:
-        return _minutes(value, keep_none_marker=True)
-
-    @field_validator("warning", mode="before")
-    @classmethod
-    def _check_warning(cls, value: Any) -> float | None:
-        return _warning(value)
 
     def apply(self, fields: dict[str, Any]) -> None:
         for key in ("calendar", *_TARGET_FIELDS, "warning"):

@@ -507,7 +507,6 @@ class HelpdeskService:
         detail: Mapping[str, Any] | None = None,
         message: tuple[str, str] | None = None,
         check: Callable[[Ticket, Agent], None] | None = None,
-        status_override: str | None = None,
         after: Callable[[Ticket, datetime], None] | None = None,
     ) -> Ticket:
         me = self.me()
@@ -518,7 +517,7 @@ class HelpdeskService:
                 raise Conflict(ticket_id, expected_version, ticket.version)
             when = self._at(at)
             self._check_order(ticket_id, when)
-            new_status = status_override or workflow.transition(ticket_id, ticket.status, action)
+            new_status = workflow.transition(ticket_id, ticket.status, action)
             if check is not None:
                 check(ticket, me)
             # Fields computed from the ticket or the time are computed here, under the write lock: values read

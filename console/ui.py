@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from console.i18n import _
@@ -74,7 +73,3 @@ class CommitWatch:
         version = self._read()
         previous, self._seen = self._seen, version
         return previous is not None and version != previous
-
-
-def epoch(clock: Callable[[], datetime]) -> Callable[[], float]:
-    return lambda: clock().astimezone(UTC).timestamp()

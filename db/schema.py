@@ -9,6 +9,24 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+# The knowledge base's table on its own, so the search module's tests and benchmark build exactly this one.
+KB_ARTICLES_DDL = """
+CREATE TABLE kb_articles (
+  id INTEGER PRIMARY KEY,
+  ref TEXT UNIQUE,
+  title TEXT NOT NULL,
+  body TEXT NOT NULL,
+  tags TEXT NOT NULL DEFAULT '',
+  product TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL DEFAULT 'published' CHECK (status IN ('draft','published')),
+  lang TEXT NOT NULL DEFAULT '',
+  source_ticket_id INTEGER REFERENCES tickets(id),
+  created_by TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+"""
+
 V1 = """
 CREATE TABLE agents (
   name TEXT PRIMARY KEY,
@@ -110,20 +128,6 @@ CREATE TABLE sla_marks (
   PRIMARY KEY (ticket_id, clock, kind, cycle_start)
 ) WITHOUT ROWID;
 
-CREATE TABLE kb_articles (
-  id INTEGER PRIMARY KEY,
-  ref TEXT UNIQUE,
-  title TEXT NOT NULL,
-  body TEXT NOT NULL,
-  tags TEXT NOT NULL DEFAULT '',
-  product TEXT NOT NULL DEFAULT '',
-  status TEXT NOT NULL DEFAULT 'published' CHECK (status IN ('draft','published')),
-  lang TEXT NOT NULL DEFAULT '',
-  source_ticket_id INTEGER REFERENCES tickets(id),
-  created_by TEXT,
-  created_at TEXT NOT NULL,
-  updated_at TEXT NOT NULL
-);
 
 CREATE TABLE ticket_kb (
   ticket_id INTEGER NOT NULL REFERENCES tickets(id),
@@ -162,7 +166,7 @@ CREATE TABLE presence (
 def _v1(conn: sqlite3.Connection) -> None:
     from db.kb_search import KB_FTS_SQL
 
-    for statement in _split(V1 + "\n" + KB_FTS_SQL):
+    for statement in _split(V1 + "\n" + KB_ARTICLES_DDL + "\n" + KB_FTS_SQL):
         conn.execute(statement)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import sqlite3
 import threading
 import time
@@ -170,6 +169,19 @@ class Store:
     def _backup_before_migration(self, current: int) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         self.backup(self.path.with_name(f"{self.path.name}.v{current}-{stamp}.bak"))
+
+    @contextmanager
+    def relaxed_durability(self) -> Iterator[None]:
+        """Commits that need not wait for the disk (bulk generation that can be repeated); in WAL mode NORMAL
+        never corrupts the file, a power cut may only lose the last commits."""
+        with self._lock:
+            (mode,) = self.conn.execute("PRAGMA synchronous").fetchone()
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.conn.execute(f"PRAGMA synchronous = {int(mode)}")
 
     def data_version(self) -> int:
         """Changes whenever another connection commits (cheap: no table is read)."""
@@ -572,7 +584,7 @@ class Store:
             raise Duplicate(f"ticket {ticket_id} already has a satisfaction score for this closure") from exc
         return Csat(id=cid, ticket_id=ticket_id, closure=closure, score=score, comment=comment, at=at)
 
-    def csat_for(self, ticket_ids: Sequence[int] | None = None) -> list[Csat]:
+    def csat_for(self) -> list[Csat]:
         return [Csat(**r) for r in self._rows("SELECT * FROM csat ORDER BY id")]
 
     def heartbeat(self, agent: str, ticket_id: int, now: float) -> None:
@@ -626,9 +638,6 @@ class Store:
             except sqlite3.DatabaseError as exc:  # a check that cannot finish is itself the finding
                 problems.append(str(exc))
         return problems
-
-    def copy_file_to(self, dest: Path) -> None:
-        shutil.copyfile(self.path, dest)
 
 
 def _encode(fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -19,23 +19,9 @@ from db.kb_search import (
     suggest_for_text,
     unindex_article,
 )
+from db.schema import KB_ARTICLES_DDL
 
-ARTICLES_DDL = """
-CREATE TABLE kb_articles (
-  id INTEGER PRIMARY KEY,
-  ref TEXT UNIQUE,
-  title TEXT NOT NULL,
-  body TEXT NOT NULL,
-  tags TEXT NOT NULL DEFAULT '',
-  product TEXT NOT NULL DEFAULT '',
-  status TEXT NOT NULL DEFAULT 'published' CHECK (status IN ('draft','published')),
-  lang TEXT NOT NULL DEFAULT '',
-  source_ticket_id INTEGER,
-  created_by TEXT,
-  created_at TEXT NOT NULL,
-  updated_at TEXT NOT NULL
-)
-"""
+ARTICLES_DDL = KB_ARTICLES_DDL  # the table exactly as the migration creates it
 
 # id: (title, body, tags, status)
 ARTICLES: dict[int, tuple[str, str, str, str]] = {

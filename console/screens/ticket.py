@@ -17,12 +17,15 @@ from textual.worker import get_current_worker
 
 from console.errors import HelpdeskError, Stale
 from console.i18n import N_, _
+from console.macros import MacroSet, default_macros
+from console.phrases import PhraseRules, default_rules
 from console.render import clock_label, state_label
 from console.screens.live import LiveScreen
 from console.screens.modals import AgentDialog, CloseDialog, Closure, EscalateDialog, Escalation, TextDialog
 from console.service import TicketDetail, describe_event
 from console.ui import business_remaining, status_label, translate_bindings
 from console.workflow import PRIORITY_LABELS, can
+from db.models import Agent
 from widgets.countdown import Countdown
 from widgets.knowledge_pane import KbArticleView, KbResult, KnowledgePane
 from widgets.safe_text import clean, fit
@@ -73,6 +76,10 @@ class TicketScreen(LiveScreen):
         translate_bindings(self)
         self.ticket_id = ticket_id
         self.detail: TicketDetail | None = None
+        # Read with the ticket in the load worker, so dialogs and the composer never query on the UI thread.
+        self.agents: list[Agent] = []
+        self.macros: MacroSet = default_macros()
+        self.rules: PhraseRules = default_rules()
         self._compose_kind: str | None = None
         self._macro_used: str | None = None
 
@@ -108,10 +115,16 @@ class TicketScreen(LiveScreen):
         self._heartbeat()
 
     def on_unmount(self) -> None:
-        try:
-            self.helpdesk.service.leave(self.ticket_id)
-        except HelpdeskError:
-            pass
+        # A write: off the UI thread, in an app worker so it outlives this screen.
+        service, ticket_id = self.helpdesk.service, self.ticket_id
+
+        def leave() -> None:
+            try:
+                service.leave(ticket_id)
+            except HelpdeskError:
+                pass  # presence expires by itself
+
+        self.app.run_worker(leave, thread=True, group="presence")
 
     # -- loading ------------------------------------------------------------------------------------------
 
@@ -123,9 +136,19 @@ class TicketScreen(LiveScreen):
         except HelpdeskError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error")
             return
-        calendar = self.helpdesk.service.calendar_for(detail.ticket)
+        from console.replies import macros, phrase_rules
+
+        service = self.helpdesk.service
+        calendar = service.calendar_for(detail.ticket)
+        agents, found, rules = service.agents(), macros(service), phrase_rules(service)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, detail, calendar)
+            self.app.call_from_thread(self._loaded, detail, calendar, agents, found, rules)
+
+    def _loaded(
+        self, detail: TicketDetail, calendar: Any, agents: list[Agent], found: MacroSet, rules: PhraseRules
+    ) -> None:
+        self.agents, self.macros, self.rules = agents, found, rules
+        self._show(detail, calendar)
 
     def on_foreign_commit(self) -> None:
         self.reload()
@@ -309,7 +332,7 @@ class TicketScreen(LiveScreen):
         if not self._allowed("assign"):
             return
         svc = self.helpdesk.service
-        agents = svc.agents()  # small table; read once per dialog
+        agents = self.agents
 
         def done(name: object) -> None:
             if isinstance(name, str):
@@ -350,7 +373,7 @@ class TicketScreen(LiveScreen):
                     then=lambda: self.offer_macro("handover", new_owner=result.to),
                 )
 
-        self.app.push_screen(EscalateDialog(self.detail.ticket, svc.agents(), contact), done)
+        self.app.push_screen(EscalateDialog(self.detail.ticket, self.agents, contact), done)
 
     def action_restore(self) -> None:
         if not self._allowed("restore"):
@@ -513,10 +536,9 @@ class TicketScreen(LiveScreen):
 
     def action_macro(self) -> None:
         """Pick a canned reply (by its key or from the list); it goes into the composer, never straight out."""
-        from console.replies import macros
         from console.screens.macro import MacroDialog
 
-        found = macros(self.helpdesk.service)
+        found = self.macros
 
         def done(macro_id: object) -> None:
             if isinstance(macro_id, str):
@@ -526,11 +548,11 @@ class TicketScreen(LiveScreen):
 
     def offer_macro(self, macro_id: str, *, new_owner: str | None = None, announce: bool = True) -> None:
         """Open the reply composer with a macro filled in for this ticket (the agent edits, sends or cancels)."""
-        from console.replies import fill, macros, placeholder_values, reply_language
+        from console.replies import fill, placeholder_values, reply_language
 
         if self.detail is None:
             return
-        macro = macros(self.helpdesk.service).get(macro_id)
+        macro = self.macros.get(macro_id)
         if macro is None:
             return
         values = placeholder_values(self.detail, self.helpdesk.service.actor_name, new_owner)
@@ -582,9 +604,8 @@ class TicketScreen(LiveScreen):
 
     def _send_reply(self, text: str, override: str | None = None) -> None:
         from console.phrases import check
-        from console.replies import phrase_rules
 
-        hits = [] if override else check(text, phrase_rules(self.helpdesk.service))
+        hits = [] if override else check(text, self.rules)
         if hits:
             from console.screens.guard import GuardDialog
 

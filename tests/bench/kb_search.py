@@ -45,6 +45,7 @@ from typing import Any
 
 from db import kb_search
 from db.kb_search import DEFAULT_STRATEGY, Strategy
+from db.schema import KB_ARTICLES_DDL
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
@@ -52,22 +53,7 @@ CORPORA = ("kb_en", "kb_zh", "kb_zh_tidb")
 PAD_TO = 10_000
 K = 5
 
-ARTICLES_DDL = """
-CREATE TABLE kb_articles (
-  id INTEGER PRIMARY KEY,
-  ref TEXT UNIQUE,
-  title TEXT NOT NULL,
-  body TEXT NOT NULL,
-  tags TEXT NOT NULL DEFAULT '',
-  product TEXT NOT NULL DEFAULT '',
-  status TEXT NOT NULL DEFAULT 'published' CHECK (status IN ('draft','published')),
-  lang TEXT NOT NULL DEFAULT '',
-  source_ticket_id INTEGER,
-  created_by TEXT,
-  created_at TEXT NOT NULL,
-  updated_at TEXT NOT NULL
-)
-"""
+ARTICLES_DDL = KB_ARTICLES_DDL  # the table exactly as the migration creates it
 
 CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 EN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
