@@ -483,14 +483,10 @@ def calendar_from_spec(spec: Mapping[str, Any], name: str = "custom") -> Busines
 
 
 def _cn_year(year: int) -> tuple[frozenset[date], frozenset[date]]:
-    """China's public holidays and make-up workdays for one year, from the `holidays` package."""
-    import holidays as holidays_pkg
+    """China's public holidays and make-up workdays for one year, from the `holidays` package (via its cache)."""
+    from console.holiday_cache import cn_year
 
-    cn = holidays_pkg.country_holidays("CN", years=year)
-    off = frozenset(d for d in cn if d.year == year)
-    # weekend_workdays also carries a few fixed entries from other years; keep this year's only.
-    worked = frozenset(d for d in getattr(cn, "weekend_workdays", ()) if d.year == year)
-    return off, worked - off
+    return cn_year(year)
 
 
 _WEEKDAY_9_18 = ((9 * 3600, 18 * 3600),)

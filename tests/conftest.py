@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from console.holiday_cache import CACHE_ENV, forget
 from console.i18n import set_language
 from console.service import HelpdeskService
 
@@ -30,6 +32,14 @@ class FrozenClock:
     def advance(self, **kwargs: float) -> datetime:
         self.now = self.now + timedelta(**kwargs)
         return self.now
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _holiday_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep the holiday tables the calendars cache out of the user's home (subprocesses inherit it too)."""
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("cache"))
+    forget()
+    yield
 
 
 @pytest.fixture(autouse=True)

@@ -332,23 +332,7 @@ class QueueTable(ScrollView, can_focus=True):
         if total != self._total:
             self._set_total(total)
         before = self.row_at(self._cursor)
-        top, bottom = self._visible_rows()
-        changed: list[int] = []
-        for index, row in enumerate(rows, offset):
-            if index >= self._total:
-                break
-            if top <= index < bottom and self.row_at(index) != row:
-                changed.append(index)
-            self._stale.pop(index, None)
-            page_no = index // self._page_size
-            self._pages.setdefault(page_no, {})[index] = row
-            self._pages.move_to_end(page_no)
-        self._evict()
-        widest = max((len(str(row.ticket_id)) for row in rows), default=0)
-        if widest > self._id_width:
-            self._id_width = widest
-            self._layout_width = -1
-            self.refresh()
+        changed = self._store(offset, rows)
         if self._requested is not None:
             start, limit = self._requested
             if offset <= start and offset + len(rows) >= min(start + limit, self._total):
@@ -361,8 +345,9 @@ class QueueTable(ScrollView, can_focus=True):
         self._announce_cursor()
         self._request_window()
 
-    def reset(self, total: int) -> None:
-        """Forget every row (the view or filter changed): placeholders until new rows arrive."""
+    def reset(self, total: int, rows: Sequence[QueueRow] = ()) -> None:
+        """Forget every row (the view or filter changed). ``rows`` are the new first rows when the owner has
+        them already (one round trip less on opening); placeholders show until the rest arrive."""
         self._pages.clear()
         self._stale.clear()
         self._requested = None
@@ -370,6 +355,7 @@ class QueueTable(ScrollView, can_focus=True):
         self._drawn.clear()
         self._cursor = 0
         self._set_total(total)
+        self._store(0, rows)
         if self.is_mounted:
             self.scroll_to(y=0, animate=False)
         self.refresh()
@@ -646,6 +632,27 @@ class QueueTable(ScrollView, can_focus=True):
                 self._refresh_index(index)
                 self._scroll_to_cursor()
                 return
+
+    def _store(self, offset: int, rows: Sequence[QueueRow]) -> list[int]:
+        """Keep rows ``offset …``; returns the indexes on screen whose row changed."""
+        top, bottom = self._visible_rows()
+        changed: list[int] = []
+        for index, row in enumerate(rows, offset):
+            if index >= self._total:
+                break
+            if top <= index < bottom and self.row_at(index) != row:
+                changed.append(index)
+            self._stale.pop(index, None)
+            page_no = index // self._page_size
+            self._pages.setdefault(page_no, {})[index] = row
+            self._pages.move_to_end(page_no)
+        self._evict()
+        widest = max((len(str(row.ticket_id)) for row in rows), default=0)
+        if widest > self._id_width:
+            self._id_width = widest
+            self._layout_width = -1
+            self.refresh()
+        return changed
 
     def _evict(self) -> None:
         """Drop least recently drawn pages, never one on screen or in the margin."""

@@ -30,6 +30,9 @@ VIEWS: tuple[tuple[str, str], ...] = (
 )
 
 
+PAGE_SIZE = 100  # rows per request: a 50-line screen and its margin in one query
+
+
 @dataclass(frozen=True)
 class QueueState:
     view: str
@@ -63,6 +66,7 @@ class QueueScreen(LiveScreen):
         self.remaining = RemainingTime()
         self._counts: dict[str, int] = {}
         self._reset_wanted = False
+        self._resumed = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="queue-header")
@@ -73,6 +77,7 @@ class QueueScreen(LiveScreen):
             remaining_for=self.remaining,
             clock=self.helpdesk.clock,
             status_label=status_label,
+            page_size=PAGE_SIZE,
         )
         yield Footer(compact=True)
 
@@ -111,20 +116,36 @@ class QueueScreen(LiveScreen):
     def _load_counts(self, reset: bool = False) -> None:
         service = self.helpdesk.service
         self._watch().prime()
-        text = self.state.text
-        counts = {view: service.count(self._filter(QueueState(view, text))) for view, _label in VIEWS}
+        state = self.state
+        if reset:
+            # The first page of the active view goes up before the other views are counted: it is what the
+            # agent is waiting for.
+            flt = self._filter(state)
+            rows, total = self._fetch(flt, 0, PAGE_SIZE)
+            if get_current_worker().is_cancelled:
+                return
+            self.app.call_from_thread(self._apply_first, state, total, rows)
+        counts = {view: service.count(self._filter(QueueState(view, state.text))) for view, _label in VIEWS}
         if get_current_worker().is_cancelled:
             return
         self.app.call_from_thread(self._apply_counts, counts, reset)
+
+    def _apply_first(self, state: QueueState, total: int, rows: list[QueueRow]) -> None:
+        if state != self.state:
+            return  # the agent moved on; that load brings its own rows
+        self._reset_wanted = False
+        self._counts[state.view] = total
+        self.query_one(QueueTable).reset(total, rows)
+        self._render_header()
 
     def _apply_counts(self, counts: dict[str, int], reset: bool) -> None:
         self._counts = counts
         table = self.query_one(QueueTable)
         total = counts.get(self.state.view, 0)
-        if reset or self._reset_wanted:
+        if self._reset_wanted:
             self._reset_wanted = False
             table.reset(total)
-        else:
+        elif not reset:
             table.set_window(0, [], total)
             table.invalidate()
         self._render_header()
@@ -135,17 +156,25 @@ class QueueScreen(LiveScreen):
 
     @work(thread=True, exclusive=True, group="window")
     def _load_window(self, offset: int, limit: int) -> None:
-        service = self.helpdesk.service
-        flt = self._filter(self.state)
-        items = service.list_tickets(flt, offset, limit)
-        total = service.count(flt)
-        policy = service.policy()
-        for item in items:
-            self.remaining.calendars[item.id] = policy.resolve(item.priority, item.channel, item.customer_tier)[0]
-        rows = [queue_row(item) for item in items]
+        rows, total = self._fetch(self._filter(self.state), offset, limit)
         if get_current_worker().is_cancelled:
             return
         self.app.call_from_thread(self._apply_window, offset, rows, total)
+
+    def _fetch(self, flt: TicketFilter, offset: int, limit: int) -> tuple[list[QueueRow], int]:
+        """Rows ``offset …`` of a view and its size (worker threads only)."""
+        service = self.helpdesk.service
+        items = service.list_tickets(flt, offset, limit)
+        total = service.count(flt)
+        policy = service.policy()
+        now = self.helpdesk.clock()
+        rows = []
+        for item in items:
+            self.remaining.calendars[item.id] = policy.resolve(item.priority, item.channel, item.customer_tier)[0]
+            row = queue_row(item)
+            self.remaining(row, now)  # loads the calendar's days here rather than during the paint
+            rows.append(row)
+        return rows, total
 
     def _apply_window(self, offset: int, rows: list[QueueRow], total: int) -> None:
         self.query_one(QueueTable).set_window(offset, rows, total)
@@ -259,4 +288,7 @@ class QueueScreen(LiveScreen):
         self.app.push_screen(ReportScreen())
 
     def on_screen_resume(self) -> None:
+        if not self._resumed:
+            self._resumed = True  # the first show: on_mount has started the load already
+            return
         self._load_counts(False)
