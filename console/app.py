@@ -1,20 +1,28 @@
-"""The Textual application: built from a service and a clock handed in, so tests inject both."""
+"""The Textual application: built from a service (or a way to open one) and a clock handed in, so tests inject
+both."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
+from typing import TYPE_CHECKING
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from console.errors import HelpdeskError
 from console.i18n import N_, _, language
-from console.service import HelpdeskService
 from console.ui import translate_bindings
+from db.errors import StoreError
+
+if TYPE_CHECKING:
+    from console.service import HelpdeskService
 
 
 class HelpdeskApp(App[None]):
@@ -29,23 +37,77 @@ class HelpdeskApp(App[None]):
 
     def __init__(
         self,
-        service: HelpdeskService,
+        service: HelpdeskService | Callable[[], HelpdeskService],
         *,
+        actor_name: str | None = None,
         clock: Callable[[], float] = time.time,
         wallboard: bool = False,
         show_customers: bool = False,
         live_interval: float = 1.0,
     ) -> None:
+        """``service`` may be a function that opens one: it then runs in a thread after the first frame, because
+        importing the service's libraries (pydantic, sqlite-utils) costs about as much again as Textual itself."""
         super().__init__()
         translate_bindings(self)
-        self.service = service
+        self._service: HelpdeskService | None = None
+        self._opener: Callable[[], HelpdeskService] | None = None
+        self._opened = threading.Event()
+        self.open_error: HelpdeskError | StoreError | None = None
+        if callable(service) and not hasattr(service, "store"):
+            self._opener = service
+        else:
+            self._service = service  # type: ignore[assignment]
+            self._opened.set()
+        name = actor_name if self._service is None else self._service.actor_name
+        if name is None:
+            from console.whoami import default_agent_name
+
+            name = default_agent_name()
+        self.actor_name = name
         self.clock = clock
         self.wallboard_only = wallboard
         self.show_customers = show_customers
         self.live_interval = live_interval
         self.title = _("Helpdesk") if not wallboard else _("Wallboard")
 
+    @property
+    def service(self) -> HelpdeskService:
+        """The service. Until it has opened, this waits for it: call it from workers (every screen does)."""
+        if self._service is None:
+            self._opened.wait()
+            if self._service is None:
+                raise self.open_error or HelpdeskError(_("the database could not be opened"))
+        return self._service
+
+    def wait_for_service(self) -> HelpdeskService | None:
+        """The service once open (waiting for it), or None when opening failed and the console is ending: workers
+        that may start before the service is ready return quietly on None."""
+        self._opened.wait()
+        return self._service
+
+    def open_service(self) -> bool:
+        """Run the opener given in place of a service, in the calling thread. False when it was refused (no such
+        agent, a damaged file…): `open_error` then holds why."""
+        if self._opener is None:
+            return True
+        try:
+            self._service = self._opener()
+            return True
+        except (HelpdeskError, StoreError) as exc:
+            self.open_error = exc
+            return False
+        finally:
+            self._opened.set()
+
+    @work(thread=True, group="open")
+    def _open_in_worker(self) -> None:
+        if not self.open_service():
+            code = getattr(self.open_error, "exit_code", 5)
+            self.call_from_thread(self.exit, return_code=code)
+
     def on_mount(self) -> None:
+        if self._opener is not None:
+            self.call_after_refresh(self._open_in_worker)
         if self.wallboard_only:
             self.push_screen(self._wallboard_screen())
         else:
@@ -105,19 +167,39 @@ class HelpdeskApp(App[None]):
 
 def run_app(args: argparse.Namespace) -> int:
     """Open the console (or the wallboard) for the agent named on the command line."""
-    from console.cli import open_service
+    from console.cli import console_db_path
 
     wallboard = bool(getattr(args, "wallboard", False))
-    service = open_service(args, create=False, wallboard=wallboard)
+    show = bool(getattr(args, "show_customers", False))
+    path = console_db_path(args)  # a bad path is reported here, before the screen is taken over
+    os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")  # no tweening over SSH
+    app = HelpdeskApp(
+        partial(_open_for_console, path, args.actor, wallboard, show),
+        actor_name=args.actor,
+        wallboard=wallboard,
+        show_customers=show,
+    )
+    try:
+        app.run()
+    finally:
+        if app._service is not None:
+            app._service.shutdown()
+    if app.open_error is not None:
+        raise app.open_error
+    return 0
+
+
+def _open_for_console(path: str, actor: str | None, wallboard: bool, show: bool) -> HelpdeskService:
+    from console.service import HelpdeskService
+
+    service = HelpdeskService.open(path, actor, wallboard=wallboard)
     try:
         me = service.me()
-        show = bool(getattr(args, "show_customers", False))
         if show and me.role not in ("supervisor", "admin"):
             from console.errors import PermissionDenied
 
             raise PermissionDenied(_("only supervisors and admins may show customer data on the wallboard"))
-        os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")  # no tweening over SSH
-        HelpdeskApp(service, wallboard=wallboard, show_customers=show).run()
-    finally:
+    except BaseException:
         service.shutdown()
-    return 0
+        raise
+    return service

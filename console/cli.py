@@ -86,15 +86,34 @@ def emit_line(text: str) -> None:
 # -- service access -------------------------------------------------------------------------------------
 
 
+def db_path(args: argparse.Namespace) -> Path:
+    if args.db is not None and not str(args.db).strip():
+        raise BadInput(_("--db is empty: give a database file"))
+    return Path(args.db) if args.db else default_db_path()
+
+
 def open_service(args: argparse.Namespace, *, create: bool = False, wallboard: bool = False) -> HelpdeskService:
     from console.service import HelpdeskService
 
-    if args.db is not None and not str(args.db).strip():
-        raise BadInput(_("--db is empty: give a database file"))
-    path = Path(args.db) if args.db else default_db_path()
+    path = db_path(args)
     if not args.db and create:
         path.parent.mkdir(parents=True, exist_ok=True)
     return HelpdeskService.open(path, args.actor, create=create, wallboard=wallboard)
+
+
+def console_db_path(args: argparse.Namespace) -> str:
+    """The database the console will open, checked now with the standard library alone (a missing, unreadable or
+    damaged file is reported before the screen is taken over; the service itself opens after the first frame)."""
+    from console.errors import Unavailable
+    from db.connection import connect
+    from db.errors import DatabaseUnavailable
+
+    path = db_path(args)
+    try:
+        connect(path, create=False).close()
+    except DatabaseUnavailable as exc:
+        raise Unavailable(str(exc)) from exc
+    return str(path)
 
 
 def with_service(fn: Callable[[HelpdeskService, argparse.Namespace], int], *, create: bool = False) -> Handler:
@@ -179,7 +198,7 @@ def cmd_ticket_show(service: HelpdeskService, args: argparse.Namespace) -> int:
 def cmd_ticket_list(service: HelpdeskService, args: argparse.Namespace) -> int:
     from console.clock import utcnow
     from console.render import queue_item_json, queue_rows
-    from db.store import OPEN_STATUSES, TicketFilter
+    from db.queue_filter import OPEN_STATUSES, TicketFilter
 
     now = args.now or utcnow()
     statuses: tuple[str, ...] = (args.status,) if args.status else OPEN_STATUSES
@@ -418,14 +437,40 @@ def run_console(args: argparse.Namespace) -> int:
 # -- the parser -----------------------------------------------------------------------------------------
 
 
-def build_parser() -> CliParser:
-    common = CliParser(add_help=False)
-    common.add_argument("--db", default=argparse.SUPPRESS, help=_("database file (env HELPDESK_DB)"))
-    common.add_argument(
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", default=argparse.SUPPRESS, help=_("database file (env HELPDESK_DB)"))
+    parser.add_argument(
         "--as", dest="actor", default=argparse.SUPPRESS, help=_("act as this agent (env HELPDESK_AGENT)")
     )
-    common.add_argument("--lang", default=argparse.SUPPRESS, choices=["en", "zh"], help=_("interface language"))
-    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=_("machine-readable output"))
+    parser.add_argument("--lang", default=argparse.SUPPRESS, choices=["en", "zh"], help=_("interface language"))
+    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=_("machine-readable output"))
+
+
+class _NotConsoleOnly(Exception):
+    pass
+
+
+class _ConsoleOnlyParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _NotConsoleOnly(message)
+
+
+def _parse_console_only(raw: Sequence[str]) -> argparse.Namespace | None:
+    """`helpdesk [--db F] [--as A] [--lang L]` opens the console. Parsed with the common options alone, so that
+    opening the console does not first build the parsers of every command (a noticeable part of its first frame);
+    anything else, help and mistakes included, goes to the full parser."""
+    parser = _ConsoleOnlyParser(prog="helpdesk", add_help=False)
+    _add_common(parser)
+    try:
+        args, rest = parser.parse_known_args(raw)
+    except _NotConsoleOnly:
+        return None
+    return None if rest else args
+
+
+def build_parser() -> CliParser:
+    common = CliParser(add_help=False)
+    _add_common(common)
 
     parser = CliParser(prog="helpdesk", parents=[common], description=_("Terminal helpdesk console."))
     sub = parser.add_subparsers(dest="command", parser_class=CliParser, metavar=_("COMMAND"))
@@ -590,8 +635,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     raw = list(sys.argv[1:] if argv is None else argv)
     set_language(detect_language(_peek_lang(raw)))
-    parser = build_parser()
-    args = parser.parse_args(raw)
+    args = _parse_console_only(raw) or build_parser().parse_args(raw)
     for name, env, default in (
         ("db", "HELPDESK_DB", None),
         ("actor", "HELPDESK_AGENT", None),
@@ -604,7 +648,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "command", None) is None:
             args.handler = run_console
             return _run(run_console, args)
-        parser.parse_args([*raw, "--help"])
+        build_parser().parse_args([*raw, "--help"])
         return 2
     return _run(handler, args)
 

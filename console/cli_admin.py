@@ -25,7 +25,7 @@ def _target(args: argparse.Namespace) -> Path:
 
 
 def _actor(args: argparse.Namespace) -> str:
-    from console.service import default_agent_name
+    from console.whoami import default_agent_name
 
     return str(args.actor or default_agent_name())
 

@@ -2,12 +2,13 @@
 file per package version.
 
 Importing `holidays` loads every country it knows (about 0.1 s and 17 MB); the console would otherwise pay that
-before its first countdown could be drawn. The package stays the only source: a new version of it starts a new
-file, and a missing, unreadable or damaged file is simply recomputed.
+before its first countdown could be drawn. The package stays the only source: installing another version of it
+starts a new file, and a missing, unreadable or damaged file is simply recomputed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -35,15 +36,29 @@ def compute_cn_year(year: int) -> YearTable:
     return off, worked - off
 
 
-def cache_path() -> Path:
-    from importlib.metadata import version
+def package_stamp() -> str:
+    """Changes whenever the installed `holidays` package does. Read from the files, not the package metadata:
+    importing `importlib.metadata` alone costs more than the whole cached lookup."""
+    from importlib.util import find_spec
 
+    spec = find_spec("holidays")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the holidays package is not installed")
+    package = Path(next(iter(spec.submodule_search_locations)))
+    stamp = hashlib.sha256()
+    for part in (package, package / "version.py", package / "countries" / "china.py"):
+        st = part.stat()
+        stamp.update(f"{part}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return stamp.hexdigest()[:16]
+
+
+def cache_path() -> Path:
     base = os.environ.get(CACHE_ENV)
     if not base:
         from platformdirs import user_cache_dir
 
         base = user_cache_dir("helpdesk", appauthor=False)
-    return Path(base) / f"cn-holidays-{version('holidays')}.json"
+    return Path(base) / f"cn-holidays-{package_stamp()}.json"
 
 
 def cn_year(year: int) -> YearTable:

@@ -21,7 +21,7 @@ from console.i18n import _
 from console.service import clean_text
 from db import reports as db_reports
 from db.models import Csat, Ticket
-from db.store import OPEN_STATUSES
+from db.queue_filter import OPEN_STATUSES
 
 if TYPE_CHECKING:
     from console.service import HelpdeskService

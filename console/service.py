@@ -7,9 +7,7 @@ this; neither touches SQL.
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -20,9 +18,11 @@ from console import workflow
 from console.clock import Clock, utcnow
 from console.errors import BadInput, PermissionDenied, Refused, Stale, Unavailable
 from console.i18n import _
+from console.whoami import default_agent_name
 from db.errors import Conflict, DatabaseUnavailable, Duplicate, NotFound, ReadOnly, StoreError
 from db.models import Agent, Customer, Event, KbArticle, Message, QueueItem, Ticket
-from db.store import OPEN_STATUSES, Store, TicketFilter
+from db.queue_filter import OPEN_STATUSES, TicketFilter
+from db.store import Store
 
 if TYPE_CHECKING:
     from console import sla
@@ -36,13 +36,6 @@ POLICY_KEY = "policy"
 
 # Which fields an event records as changes; replaying them rebuilds the ticket (helpdesk check).
 TRACKED = ("status", "assignee", "tier", "priority")
-
-
-def default_agent_name() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry inside some containers
-        return os.environ.get("USER", "agent")
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from console.i18n import _
 from console.workflow import STATUS_LABELS
-from db.models import QueueItem
 from widgets.bindings import translate_bindings
 from widgets.queue_table import QueueRow
+
+if TYPE_CHECKING:
+    from db.models import QueueItem
 
 __all__ = ["CommitWatch", "RemainingTime", "business_remaining", "queue_row", "status_label", "translate_bindings"]
 

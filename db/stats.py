@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from db.store import OPEN_STATUSES, Store, ts
+from db.queue_filter import OPEN_STATUSES
+from db.store import Store, ts
 
 _OPEN = f"status IN ({','.join(repr(s) for s in OPEN_STATUSES)})"
 

@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,13 +23,13 @@ from db import schema
 from db.connection import connect, is_busy
 from db.errors import Conflict, DatabaseUnavailable, Duplicate, NotFound, ReadOnly, StoreError
 from db.models import Agent, Csat, Customer, Event, KbArticle, Message, Presence, QueueItem, Ticket
+from db.queue_filter import TicketFilter
 
 if TYPE_CHECKING:
     from db import kb_search
 
 T = TypeVar("T")
 
-OPEN_STATUSES = ("new", "open", "pending", "restored")
 # SQLite result codes that describe the file, not the query: reported as an unusable database.
 DAMAGE = ("SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_IOERR", "SQLITE_FULL", "SQLITE_READONLY", "SQLITE_CANTOPEN")
 TICKET_COLUMNS = (
@@ -61,64 +60,6 @@ def parse_ts(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-@dataclass(frozen=True)
-class TicketFilter:
-    """What the queue and `ticket list` ask for; every field narrows the selection."""
-
-    statuses: Sequence[str] = OPEN_STATUSES
-    priority: str | None = None
-    assignee: str | None = None
-    unassigned: bool = False
-    tier: str | None = None
-    customer_id: int | None = None
-    due_before: float | None = None  # breaching: sla_due <= this instant
-    warn_before: float | None = None  # at risk: sla_warn <= this instant
-    at_risk_or_breaching: float | None = None
-    text: str | None = None
-    exclude_ids: Sequence[int] = field(default_factory=tuple)
-
-    def where(self) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if self.statuses:
-            clauses.append(f"t.status IN ({','.join('?' * len(self.statuses))})")
-            params.extend(self.statuses)
-        if self.priority:
-            clauses.append("t.priority = ?")
-            params.append(self.priority)
-        if self.assignee:
-            clauses.append("t.assignee = ?")
-            params.append(self.assignee)
-        if self.unassigned:
-            clauses.append("t.assignee IS NULL")
-        if self.tier:
-            clauses.append("t.tier = ?")
-            params.append(self.tier)
-        if self.customer_id is not None:
-            clauses.append("t.customer_id = ?")
-            params.append(self.customer_id)
-        if self.due_before is not None:
-            clauses.append("t.sla_due <= ?")
-            params.append(self.due_before)
-        if self.warn_before is not None:
-            clauses.append("t.sla_warn <= ? AND t.sla_due > ?")
-            params.extend([self.warn_before, self.warn_before])
-        if self.at_risk_or_breaching is not None:
-            clauses.append("(t.sla_warn <= ? OR t.sla_due <= ?)")
-            params.extend([self.at_risk_or_breaching, self.at_risk_or_breaching])
-        if self.text:
-            needle = "%" + self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            clauses.append(
-                "(t.subject LIKE ? ESCAPE '\\' OR c.name LIKE ? ESCAPE '\\' OR c.organisation LIKE ? ESCAPE '\\'"
-                " OR CAST(t.id AS TEXT) = ?)"
-            )
-            params.extend([needle, needle, needle, self.text.strip().lstrip("#")])
-        if self.exclude_ids:
-            clauses.append(f"t.id NOT IN ({','.join('?' * len(self.exclude_ids))})")
-            params.extend(self.exclude_ids)
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-
 class Store:
     """One SQLite database. Thread-safe for use from Textual thread workers (one lock per connection)."""
 
@@ -127,7 +68,9 @@ class Store:
         self.readonly = readonly
         existed = self.path.exists() and self.path.stat().st_size > 0
         self.conn = connect(self.path, readonly=readonly, create=create)
-        self.db = sqlite_utils.Database(self.conn)
+        # No plugins: finding them scans every installed package (~40 ms on each start), and none may add SQL
+        # functions or change settings on the connection that keeps the service records.
+        self.db = sqlite_utils.Database(self.conn, execute_plugins=False)
         self._lock = threading.RLock()
         try:
             current = schema.version(self.conn)
@@ -365,10 +308,9 @@ class Store:
 
     def queue_count(self, flt: TicketFilter) -> int:
         where, params = flt.where()
-        row = self._one(
-            f"SELECT count(*) AS n FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id{where}",
-            params,
-        )
+        # Without the join, SQLite counts from the covering (status, sla_due) index: ~50× faster on 100k tickets.
+        join = " LEFT JOIN customers c ON c.id = t.customer_id" if flt.needs_customer else ""
+        row = self._one(f"SELECT count(*) AS n FROM tickets t{join}{where}", params)
         return int(row["n"]) if row else 0
 
     def ticket_ids(self, statuses: Sequence[str] | None = None) -> list[int]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
-import os
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stderr, redirect_stdout
@@ -32,6 +32,18 @@ class FrozenClock:
     def advance(self, **kwargs: float) -> datetime:
         self.now = self.now + timedelta(**kwargs)
         return self.now
+
+
+async def settle(pilot: Any, rounds: int = 4) -> None:
+    """Let a Pilot-driven app's workers finish; an exclusive worker superseded by a newer one is not an error."""
+    from textual.worker import WorkerCancelled
+
+    for _ in range(rounds):
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerCancelled:
+            pass  # its successor is still running; the next round waits for it
+        await pilot.pause(0.05)
 
 
 @pytest.fixture(autouse=True, scope="session")

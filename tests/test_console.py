@@ -12,7 +12,7 @@ from console.screens.modals import CloseDialog, EscalateDialog
 from console.screens.queue import QueueScreen
 from console.screens.ticket import TicketScreen
 from console.service import HelpdeskService
-from tests.conftest import FrozenClock
+from tests.conftest import FrozenClock, settle
 from widgets.queue_table import QueueTable
 
 Team = Callable[[str], HelpdeskService]
@@ -57,12 +57,6 @@ async def open_first(pilot, app: HelpdeskApp) -> TicketScreen:  # type: ignore[n
     await pilot.pause(0.3)
     assert isinstance(app.screen, TicketScreen)
     return app.screen
-
-
-async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.05)
 
 
 async def test_queue_sorted_and_open_by_enter(team: Team, clock: FrozenClock) -> None:

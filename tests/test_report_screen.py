@@ -3,21 +3,19 @@ CSV export to the current directory."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable, Input, Sparkline
-from textual.worker import WorkerCancelled
 
 from console import cli_reports
 from console.app import HelpdeskApp
 from console.screens.queue import QueueScreen
 from console.screens.report import ReportScreen, export_name
 from console.service import HelpdeskService
-from tests.conftest import FrozenClock
+from tests.conftest import FrozenClock, settle
 from tests.test_reports import NOW, seed
 
 Team = Callable[[str], HelpdeskService]
@@ -25,14 +23,6 @@ Team = Callable[[str], HelpdeskService]
 
 def make_app(svc: HelpdeskService) -> HelpdeskApp:
     return HelpdeskApp(svc, clock=lambda: NOW.timestamp(), live_interval=0.5)
-
-
-async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    """Until every worker finished (an exclusive worker superseded by a newer one counts as finished)."""
-    for _ in range(4):
-        with contextlib.suppress(WorkerCancelled):
-            await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.05)
 
 
 def column(table: DataTable[object], index: int) -> list[str]:

@@ -110,11 +110,16 @@ def test_cli_only_supervisors_and_admins_publish_drafts(seeded: Cli) -> None:
 
 @pytest.fixture
 def no_screen(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """The console is built but not run: what it would show is recorded instead."""
+    """The console is built and opens its service, but takes no screen: what it would show is recorded instead."""
     from console.app import HelpdeskApp
 
     shown: list[bool] = []
-    monkeypatch.setattr(HelpdeskApp, "run", lambda self, *a, **k: shown.append(self.show_customers))
+
+    def run(self: HelpdeskApp, *args: object, **kwargs: object) -> None:
+        if self.open_service():
+            shown.append(self.show_customers)
+
+    monkeypatch.setattr(HelpdeskApp, "run", run)
     return shown
 
 

@@ -226,7 +226,7 @@ def test_sla_marks_recorded_once(team: Team, clock: FrozenClock) -> None:
 
 
 def test_sla_columns_sort_the_queue(team: Team, clock: FrozenClock) -> None:
-    from db.store import TicketFilter
+    from db.queue_filter import TicketFilter
 
     li = team("li.wei")
     low = new_ticket(li, priority="P4")

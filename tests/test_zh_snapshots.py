@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from rich.cells import cell_len
 from textual.widgets import Footer
-from textual.worker import WorkerCancelled
 
 from console.app import HelpdeskApp
 from console.i18n import set_language
@@ -21,7 +20,7 @@ from console.screens.modals import CloseDialog, EscalateDialog
 from console.service import HelpdeskService
 from tests import test_console as console_tests
 from tests import test_wallboard as wallboard_tests
-from tests.conftest import FrozenClock
+from tests.conftest import FrozenClock, settle
 
 SIZE = (80, 24)
 Team = Callable[[str], HelpdeskService]
@@ -47,16 +46,6 @@ def zh_service(chinese: None, team: Team) -> HelpdeskService:
 
 def _app(svc: HelpdeskService, clock: FrozenClock) -> HelpdeskApp:
     return HelpdeskApp(svc, clock=lambda: clock().timestamp(), live_interval=3600)
-
-
-async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    """Let the workers finish; an exclusive worker cancelled by its successor is not an error."""
-    for _ in range(3):
-        try:
-            await pilot.app.workers.wait_for_complete()
-        except WorkerCancelled:
-            pass  # the successor is still running; the next round waits for it
-        await pilot.pause(0.05)
 
 
 async def _open_ticket(pilot) -> None:  # type: ignore[no-untyped-def]

@@ -304,6 +304,8 @@ class QueueTable(ScrollView, can_focus=True):
         self._row_cells: dict[int, tuple[QueueRow, bool, list[Segment]]] = {}
         self._drawn: dict[int, tuple[str, CountdownState]] = {}
         self._id_width = 6
+        self._render_size: tuple[int, int] | None = None
+        self._loaded = total > 0  # until the owner hands down a first answer, an empty queue is not yet known
 
     # -- public API ---------------------------------------------------------------------------------
 
@@ -329,6 +331,7 @@ class QueueTable(ScrollView, can_focus=True):
 
     def set_window(self, offset: int, rows: Sequence[QueueRow], total: int) -> None:
         """Hand down rows ``offset …`` of a queue of ``total`` rows (the answer to `WindowNeeded`)."""
+        self._loaded = True
         if total != self._total:
             self._set_total(total)
         before = self.row_at(self._cursor)
@@ -354,6 +357,7 @@ class QueueTable(ScrollView, can_focus=True):
         self._row_cells.clear()
         self._drawn.clear()
         self._cursor = 0
+        self._loaded = True
         self._set_total(total)
         self._store(0, rows)
         if self.is_mounted:
@@ -475,8 +479,17 @@ class QueueTable(ScrollView, can_focus=True):
 
     # -- rendering ------------------------------------------------------------------------------------
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The widget's region is looked up in the compositor on every access; once per batch of lines is enough.
+        region = self.scrollable_content_region
+        self._render_size = (region.width, region.height)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._render_size = None
+
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
+        width = self._render_size[0] if self._render_size else self.scrollable_content_region.width
         if width != self._layout_width:
             self._relayout(width)
         if y == 0:
@@ -484,7 +497,7 @@ class QueueTable(ScrollView, can_focus=True):
         index = self.scroll_offset.y + y - 1
         if index >= self._total:
             if index == 0:
-                return self._filler(width, _("No tickets"))
+                return self._filler(width, _("No tickets") if self._loaded else _("Loading…"))
             return Strip.blank(width, self._style("base"))
         row = self.row_at(index)
         if row is None:
@@ -526,7 +539,8 @@ class QueueTable(ScrollView, can_focus=True):
                 segments[-1] = Segment(segments[-1].text + cell, style)
             else:
                 segments.append(Segment(cell, style))
-        if len(self._row_cells) > 4 * max(1, self.size.height):
+        height = self._render_size[1] if self._render_size else self.size.height
+        if len(self._row_cells) > 4 * max(1, height):
             self._row_cells.clear()
         self._row_cells[index] = (row, cursor, segments)
         return segments

@@ -36,5 +36,7 @@ class LiveScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="poll")
     def _check_version(self) -> None:
+        if self.helpdesk.wait_for_service() is None:
+            return
         if self._watch().changed():
             self.app.call_from_thread(self.on_foreign_commit)

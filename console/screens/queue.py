@@ -17,7 +17,7 @@ from console.errors import HelpdeskError
 from console.i18n import N_, _
 from console.screens.live import LiveScreen
 from console.ui import RemainingTime, queue_row, status_label, translate_bindings
-from db.store import TicketFilter
+from db.queue_filter import TicketFilter
 from widgets.queue_table import QueueRow, QueueTable
 from widgets.safe_text import clean
 
@@ -70,8 +70,7 @@ class QueueScreen(LiveScreen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="queue-header")
-        with Horizontal(id="filter-bar"):
-            yield Input(placeholder=_("Filter by subject, customer or #id — Enter to keep, Esc to clear"), id="filter")
+        # The filter bar is mounted on first use of `/`: the first frame does without an Input.
         yield QueueTable(
             id="queue",
             remaining_for=self.remaining,
@@ -82,7 +81,6 @@ class QueueScreen(LiveScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#filter-bar").display = False
         self.query_one(QueueTable).focus()
         self.reload()
         self.set_interval(self.helpdesk.live_interval, self._poll)
@@ -114,7 +112,9 @@ class QueueScreen(LiveScreen):
 
     @work(thread=True, exclusive=True, group="counts")
     def _load_counts(self, reset: bool = False) -> None:
-        service = self.helpdesk.service
+        service = self.helpdesk.wait_for_service()
+        if service is None:
+            return
         self._watch().prime()
         state = self.state
         if reset:
@@ -156,6 +156,8 @@ class QueueScreen(LiveScreen):
 
     @work(thread=True, exclusive=True, group="window")
     def _load_window(self, offset: int, limit: int) -> None:
+        if self.helpdesk.wait_for_service() is None:
+            return
         rows, total = self._fetch(self._filter(self.state), offset, limit)
         if get_current_worker().is_cancelled:
             return
@@ -180,11 +182,10 @@ class QueueScreen(LiveScreen):
         self.query_one(QueueTable).set_window(offset, rows, total)
 
     def _render_header(self) -> None:
-        service = self.helpdesk.service
         # Narrow terminals name only the active view; the others show their key and count.
         compact = self.size.width < 110
         header = Text()
-        header.append(f" {clean(service.actor_name)} ", style="reverse")
+        header.append(f" {clean(self.helpdesk.actor_name)} ", style="reverse")
         header.append(" ")
         for index, (view, label) in enumerate(VIEWS, 1):
             active = view == self.state.view
@@ -211,8 +212,11 @@ class QueueScreen(LiveScreen):
 
     @work(thread=True, exclusive=True, group="sweep")
     def _sweep(self) -> None:
+        service = self.helpdesk.wait_for_service()
+        if service is None:
+            return
         try:
-            self.helpdesk.service.sweep()
+            service.sweep()
         except HelpdeskError:
             pass  # another process will record the crossing; nothing for the agent to do
 
@@ -222,8 +226,16 @@ class QueueScreen(LiveScreen):
         self.state = QueueState(view=view, text=self.state.text)
         self.reload()
 
-    def action_filter(self) -> None:
-        bar = self.query_one("#filter-bar")
+    def _filter_bar(self) -> Horizontal | None:
+        bars = self.query("#filter-bar").results(Horizontal)
+        return next(bars, None)
+
+    async def action_filter(self) -> None:
+        bar = self._filter_bar()
+        if bar is None:
+            placeholder = _("Filter by subject, customer or #id — Enter to keep, Esc to clear")
+            bar = Horizontal(Input(placeholder=placeholder, id="filter"), id="filter-bar")
+            await self.mount(bar, after="#queue-header")
         bar.display = True
         self.query_one("#filter", Input).focus()
 
@@ -235,14 +247,18 @@ class QueueScreen(LiveScreen):
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
         self.query_one(QueueTable).focus()
-        if not self.state.text:
-            self.query_one("#filter-bar").display = False
+        bar = self._filter_bar()
+        if bar is not None and not self.state.text:
+            bar.display = False
 
     def key_escape(self) -> None:
-        filter_input = self.query_one("#filter", Input)
+        bar = self._filter_bar()
+        if bar is None:
+            return
+        filter_input = bar.query_one("#filter", Input)
         if filter_input.has_focus or self.state.text:
             filter_input.value = ""
-            self.query_one("#filter-bar").display = False
+            bar.display = False
             self.query_one(QueueTable).focus()
 
     def action_refresh(self) -> None:

@@ -153,7 +153,9 @@ class WallboardScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="wallboard")
     def _poll(self, force: bool = False) -> None:
         """Runs in a thread: cheap version check, and a rebuild only when something changed."""
-        service = self.helpdesk.service
+        service = self.helpdesk.wait_for_service()
+        if service is None:
+            return
         try:
             version = service.store.data_version()
             stale = time.monotonic() - self._built_at >= TIME_REFRESH_S

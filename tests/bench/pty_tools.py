@@ -68,6 +68,23 @@ def stop(pid: int, fd: int) -> None:
     os.close(fd)
 
 
+def wait_for_each(fd: int, markers: Sequence[bytes], started: float, limit: float = 60.0) -> list[float]:
+    """Seconds from ``started`` until each of ``markers`` first reaches the terminal (in any order)."""
+    seen = b""
+    times: dict[bytes, float] = {}
+    keep = max(len(m) for m in markers)
+    while len(times) < len(markers) and time.monotonic() - started < limit:
+        seen = seen[-keep:] + drain(fd, 0.01)
+        now = time.monotonic() - started
+        for marker in markers:
+            if marker not in times and marker in seen:
+                times[marker] = now
+    missing = [m for m in markers if m not in times]
+    if missing:
+        raise RuntimeError(f"{missing!r} never painted")
+    return [times[m] for m in markers]
+
+
 def wait_for(fd: int, marker: bytes, started: float, limit: float = 60.0) -> float:
     """Seconds from ``started`` until ``marker`` reaches the terminal."""
     seen = b""
