@@ -47,9 +47,7 @@ def test_another_holidays_install_gets_its_own_file(cache_dir: Path, monkeypatch
     assert holiday_cache.cache_path() != before
 
 
-def test_a_new_process_reads_the_file_instead_of_the_package(
-    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_new_process_reads_the_file_instead_of_the_package(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = holiday_cache.cn_year(2026)
     holiday_cache.forget()
 
