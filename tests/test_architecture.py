@@ -44,3 +44,17 @@ def test_nothing_outside_db_imports_sqlite() -> None:
         if "sqlite" in text and "import" in text and ("import sqlite3" in text or "sqlite_utils" in text):
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_the_first_frame_needs_only_textual() -> None:
+    """What the console imports before its first frame: the service's libraries load in a worker after it (they
+    cost about as much again as Textual), and China's holidays come from their cache file."""
+    code = (
+        "import sys, json; import console.cli, console.app, console.screens.queue, console.calendars; "
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'pydantic', 'pydantic_core', 'sqlite_utils', 'click', 'holidays', 'humanize'} | "
+        "{m for m in sys.modules if m in ('db.store', 'db.models', 'console.service', 'console.policy')})))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []
