@@ -47,7 +47,8 @@ async def test_first_frame_waits_for_nothing_and_rows_follow(team: Team, clock: 
         await pilot.pause(0.2)
         assert isinstance(app.screen, QueueScreen)
         assert "Loading…" in table_text(app, 1) and "No tickets" not in table_text(app, 1)
-        assert "li.wei" in str(app.screen.query_one("#queue-header").render())
+        header = str(app.screen.query_one("#queue-header").render())
+        assert "li.wei" in header and "All open …" in header and " 0" not in header  # not counted yet, not zero
         assert opened == []
         release.set()
         deadline = time.monotonic() + 5

@@ -189,7 +189,8 @@ class QueueScreen(LiveScreen):
         header.append(" ")
         for index, (view, label) in enumerate(VIEWS, 1):
             active = view == self.state.view
-            count = str(self._counts.get(view, 0))
+            known = self._counts.get(view)
+            count = "…" if known is None else str(known)  # not counted yet
             if active or not compact:
                 header.append(f" {index} {_(label)} ", style="bold reverse" if active else "")
                 header.append(count, style="bold" if active else "dim")
