@@ -8,9 +8,7 @@ text changed are repainted, so a screen of far deadlines sends nothing and an ur
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 from rich.cells import cell_len
@@ -32,129 +30,31 @@ from widgets.countdown import (
     countdown_state,
     format_remaining,
     next_tick_delay,
-    remaining_seconds,
     widest_countdown,
 )
+from widgets.queue_layout import (
+    COMPONENTS,
+    STATE_COMPONENT,
+    SUBJECT_MIN,
+    TITLES,
+    Column,
+    ColumnKey,
+    changed_cells,
+    layout_columns,
+)
+from widgets.queue_row import (
+    CLOCK_LABELS,
+    QueueRow,
+    RemainingFor,
+    default_clock_label,
+    default_remaining,
+    is_paused,
+    same_code,
+)
+from widgets.row_pages import RowPages
 from widgets.safe_text import clean, fit
 
-
-@dataclass(frozen=True, slots=True)
-class QueueRow:
-    ticket_id: int
-    priority: str  # "P1".."P4"
-    subject: str  # untrusted customer text
-    customer: str  # untrusted
-    status: str  # status code; the label comes from the table's status_label
-    owner: str  # e.g. "L2 · li.wei"
-    clock: str | None  # code of the most urgent running clock
-    due_at: float | None  # epoch seconds; None when paused or no running clock
-    warn_at: float | None
-    paused_remaining_s: int | None
-
-
-RemainingFor = Callable[[QueueRow, float], int | None]
-
-CLOCK_LABELS = {
-    "first_response": N_("response"),
-    "next_update": N_("update"),
-    "restore": N_("restore"),
-    "resolve": N_("resolve"),
-}
-
-
-def default_remaining(row: QueueRow, now: float) -> int | None:
-    return remaining_seconds(row.due_at, row.paused_remaining_s, now)
-
-
-def default_clock_label(code: str | None) -> str:
-    return "" if code is None else _(CLOCK_LABELS.get(code, code))
-
-
-def _identity(code: str) -> str:
-    return code
-
-
-def is_paused(row: QueueRow) -> bool:
-    return row.due_at is None and row.paused_remaining_s is not None
-
-
-ColumnKey = Literal["countdown", "clock", "id", "priority", "subject", "customer", "status", "owner"]
-# The countdown comes first: Textual repaints a changed cell together with everything from the widget's
-# left edge up to it, so at the left edge a tick sends only the countdown's own characters.
-TITLES: dict[ColumnKey, str] = {
-    "countdown": N_("Due"),
-    "clock": N_("Clock"),
-    "id": N_("ID"),
-    "priority": N_("Pri"),
-    "subject": N_("Subject"),
-    "customer": N_("Customer"),
-    "status": N_("Status"),
-    "owner": N_("Owner"),
-}
-ORDER = tuple(TITLES)
-SUBJECT_MIN = 24
-PREFERRED: dict[ColumnKey, int] = {"customer": 18, "owner": 16}
-# Give these up, in turn, before the subject gets narrower than SUBJECT_MIN.
-SHRINK_STEPS: tuple[tuple[ColumnKey, int], ...] = (
-    ("owner", 12),
-    ("customer", 12),
-    ("owner", 0),
-    ("clock", 0),
-    ("customer", 0),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    key: ColumnKey
-    x: int
-    width: int
-    title: str
-
-
-def layout_columns(width: int, fixed: dict[ColumnKey, int]) -> tuple[Column, ...]:
-    """Place the columns in ``width`` cells (one-cell gaps); the subject takes the slack.
-
-    ``fixed`` gives the widths of id, priority, status, clock and countdown.
-    """
-    widths: dict[ColumnKey, int] = {**fixed, **PREFERRED}
-
-    def subject_width() -> int:
-        others = [w for key, w in widths.items() if key != "subject" and w > 0]
-        return width - sum(others) - len(others)  # a gap before each other column
-
-    for key, narrower in SHRINK_STEPS:
-        if subject_width() >= SUBJECT_MIN:
-            break
-        widths[key] = narrower
-    widths["subject"] = max(1, subject_width())
-    columns: list[Column] = []
-    x = 0
-    for key in ORDER:
-        if widths.get(key, 0) > 0:
-            columns.append(Column(key, x, widths[key], _(TITLES[key])))
-            x += widths[key] + 1
-    return tuple(columns)
-
-
-COMPONENTS = (
-    "header",
-    "cursor",
-    "warning",
-    "breached",
-    "paused",
-    "placeholder",
-    "p1",
-    "p2",
-    "p3",
-    "p4",
-)
-STATE_COMPONENT: dict[CountdownState, str] = {
-    "warning": "warning",
-    "breached": "breached",
-    "paused": "paused",
-    "none": "placeholder",
-}
+__all__ = ["COMPONENTS", "SUBJECT_MIN", "QueueRow", "QueueTable", "layout_columns"]
 
 
 class QueueTable(ScrollView, can_focus=True):
@@ -262,7 +162,7 @@ class QueueTable(ScrollView, can_focus=True):
         total: int = 0,
         remaining_for: RemainingFor = default_remaining,
         clock: Callable[[], float] = time.time,
-        status_label: Callable[[str], str] = _identity,
+        status_label: Callable[[str], str] = same_code,
         clock_label: Callable[[str | None], str] = default_clock_label,
         page_size: int = 100,
         max_pages: int = 20,
@@ -288,11 +188,8 @@ class QueueTable(ScrollView, can_focus=True):
         self._clock = clock
         self._status_label = status_label
         self._clock_label = clock_label
-        self._page_size = max(1, page_size)
-        self._max_pages = max(1, max_pages)
+        self._rows: RowPages[QueueRow] = RowPages(page_size, max_pages)
         self._total = max(0, total)
-        self._pages: OrderedDict[int, dict[int, QueueRow]] = OrderedDict()
-        self._stale: dict[int, QueueRow] = {}  # shown after invalidate() until fresh rows arrive
         self._requested: tuple[int, int] | None = None
         self._cursor = 0
         self._announced: int | None = None
@@ -323,11 +220,7 @@ class QueueTable(ScrollView, can_focus=True):
         return None if row is None else row.ticket_id
 
     def row_at(self, index: int) -> QueueRow | None:
-        """The row held (or still shown from before `invalidate`) at ``index``, if any."""
-        page = self._pages.get(index // self._page_size)
-        if page is not None and index in page:
-            return page[index]
-        return self._stale.get(index)
+        return self._rows.get(index)
 
     def set_window(self, offset: int, rows: Sequence[QueueRow], total: int) -> None:
         """Hand down rows ``offset …`` of a queue of ``total`` rows (the answer to `WindowNeeded`)."""
@@ -351,8 +244,7 @@ class QueueTable(ScrollView, can_focus=True):
     def reset(self, total: int, rows: Sequence[QueueRow] = ()) -> None:
         """Forget every row (the view or filter changed). ``rows`` are the new first rows when the owner has
         them already (one round trip less on opening); placeholders show until the rest arrive."""
-        self._pages.clear()
-        self._stale.clear()
+        self._rows.clear()
         self._requested = None
         self._row_cells.clear()
         self._drawn.clear()
@@ -369,12 +261,7 @@ class QueueTable(ScrollView, can_focus=True):
 
     def invalidate(self) -> None:
         """Refetch the rows on screen (data changed elsewhere); they stay shown and the cursor stays put."""
-        top, bottom = self._visible_rows()
-        for index in range(top, bottom):
-            row = self.row_at(index)
-            if row is not None:
-                self._stale[index] = row
-        self._pages.clear()
+        self._rows.invalidate(range(*self._visible_rows()))
         self._requested = None
         self._request_window()
 
@@ -409,7 +296,7 @@ class QueueTable(ScrollView, can_focus=True):
             text, state = self._countdown(row, now)
             if (text, state) == drawn:
                 continue
-            start, end = _changed_cells(drawn[0], text, column.width, restyled=state != drawn[1])
+            start, end = changed_cells(drawn[0], text, column.width, restyled=state != drawn[1])
             if end > start:
                 self.refresh(Region(column.x + start, index - top + 1, end - start, 1))
 
@@ -502,9 +389,7 @@ class QueueTable(ScrollView, can_focus=True):
         row = self.row_at(index)
         if row is None:
             return self._filler(width, "…")
-        page_no = index // self._page_size
-        if page_no in self._pages:
-            self._pages.move_to_end(page_no)  # least recently drawn pages go first
+        self._rows.touch(index)
         cursor = index == self._cursor
         text, state = self._countdown(row, self._now)
         self._drawn[index] = (text, state)
@@ -649,18 +534,9 @@ class QueueTable(ScrollView, can_focus=True):
 
     def _store(self, offset: int, rows: Sequence[QueueRow]) -> list[int]:
         """Keep rows ``offset …``; returns the indexes on screen whose row changed."""
-        top, bottom = self._visible_rows()
-        changed: list[int] = []
-        for index, row in enumerate(rows, offset):
-            if index >= self._total:
-                break
-            if top <= index < bottom and self.row_at(index) != row:
-                changed.append(index)
-            self._stale.pop(index, None)
-            page_no = index // self._page_size
-            self._pages.setdefault(page_no, {})[index] = row
-            self._pages.move_to_end(page_no)
-        self._evict()
+        changed = self._rows.store(offset, rows, self._total, range(*self._visible_rows()))
+        top, height = self.scroll_offset.y, self._page_height()
+        self._rows.evict(range(max(0, top - height), top + 2 * height + 1))  # the screen and one either side
         widest = max((len(str(row.ticket_id)) for row in rows), default=0)
         if widest > self._id_width:
             self._id_width = widest
@@ -668,47 +544,14 @@ class QueueTable(ScrollView, can_focus=True):
             self.refresh()
         return changed
 
-    def _evict(self) -> None:
-        """Drop least recently drawn pages, never one on screen or in the margin."""
-        top, height = self.scroll_offset.y, self._page_height()
-        keep = range(max(0, top - height) // self._page_size, (top + 2 * height) // self._page_size + 1)
-        for page_no in list(self._pages):
-            if len(self._pages) <= self._max_pages:
-                break
-            if page_no not in keep:
-                del self._pages[page_no]
-
     def _request_window(self) -> None:
         """Ask for the pages on screen and a screen either side that are not held yet."""
         if self._total == 0 or not self.is_mounted:
             return
         top, height = self.scroll_offset.y, self._page_height()
-        first, last = max(0, top - height), min(self._total, top + 2 * height)
-        size = self._page_size
-        missing = [
-            page_no
-            for page_no in range(first // size, (last - 1) // size + 1)
-            if len(self._pages.get(page_no, ())) < min(size, self._total - page_no * size)
-        ]
-        if not missing:
+        window = self._rows.missing(max(0, top - height), min(self._total, top + 2 * height), self._total)
+        if window is None:
             return
-        offset = missing[0] * size
-        window = (offset, min(self._total, (missing[-1] + 1) * size) - offset)
         if window != self._requested:
             self._requested = window
             self.post_message(self.WindowNeeded(self, *window))
-
-
-def _changed_cells(old: str, new: str, width: int, restyled: bool) -> tuple[int, int]:
-    """First and past-last cell of a column that differ between two texts.
-
-    Single-width texts are compared character by character ("12:04" → "12:03" repaints one cell);
-    anything else, or a change of style, repaints the whole column.
-    """
-    old_fit, new_fit = fit(old, width), fit(new, width)
-    if restyled or len(old_fit) != width or len(new_fit) != width:
-        return 0, width
-    differ = [i for i in range(width) if old_fit[i] != new_fit[i]]
-    if not differ:
-        return 0, 0
-    return differ[0], differ[-1] + 1
