@@ -273,3 +273,14 @@ def test_snapshot_200x60(board_db: Path, snap_compare: Callable[..., bool]) -> N
 async def _wait_for_board(pilot: object) -> None:
     app = pilot.app  # type: ignore[attr-defined]
     await _settle(app, pilot)
+
+
+def test_backlog_caption_keeps_the_urgent_priorities_that_fit() -> None:
+    from console.screens.wallboard import backlog_caption
+
+    counts = {"P1": 2, "P2": 29, "P3": 67, "P4": 24}
+    assert backlog_caption(counts, 40) == "P1 2 P2 29 P3 67 P4 24"
+    assert backlog_caption(counts, 19) == "P1 2 P2 29 P3 67"
+    assert backlog_caption(counts, 12) == "P1 2 P2 29"
+    assert backlog_caption(counts, 3) == "P1 2"  # never nothing
+    assert backlog_caption(counts, 0) == "P1 2 P2 29 P3 67 P4 24"  # width not known yet

@@ -79,6 +79,14 @@ def _urgent_item(row: UrgentRow) -> CountdownItem:
     return CountdownItem(row.ticket_id, text, row.due_at, row.warn_at, remaining)
 
 
+def backlog_caption(counts: dict[str, int], width: int) -> str:
+    """Open tickets per priority, most urgent first, as many as fit in ``width`` cells (all when unknown)."""
+    parts = [f"{priority} {n}" for priority, n in counts.items()]
+    while width > 0 and len(parts) > 1 and cell_len(" ".join(parts)) > width:
+        parts.pop()
+    return " ".join(parts)
+
+
 class WallboardScreen(Screen[None]):
     """Read-only tiles for a supervisor's screen or a TV in the office."""
 
@@ -185,8 +193,8 @@ class WallboardScreen(Screen[None]):
         if str(header_widget.content) != header:
             header_widget.update(Content(header))
 
-        counts = board.open_by_priority
-        self._tile("backlog", str(board.open_total), " ".join(f"{p} {n}" for p, n in counts.items()))
+        backlog = self.query_one("#backlog", NumberTile)
+        self._tile("backlog", str(board.open_total), backlog_caption(board.open_by_priority, backlog.size.width))
         self._tile("breached", str(board.breached), "", "bad" if board.breached else "plain")
         self._tile("at-risk", str(board.at_risk), "", "warning" if board.at_risk else "plain")
         for tile_id, att in (
@@ -218,6 +226,13 @@ class WallboardScreen(Screen[None]):
         label_widget = self.query_one("#hourly-label", Static)
         if str(label_widget.content) != label:
             label_widget.update(Content(label))
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._refit)  # once the tiles have their new width
+
+    def _refit(self) -> None:
+        if self.snapshot is not None:
+            self.show_snapshot(self.snapshot)  # captions are fitted to the tiles' width
 
     def _tile(self, tile_id: str, value: str, caption: str = "", tone: Tone = "plain") -> None:
         self.query_one(f"#{tile_id}", NumberTile).show(value, caption, tone)
