@@ -341,3 +341,18 @@ def test_argparse_help_and_errors_read_as_chinese(cli: Callable[..., Result]) ->
     assert "错误" in bad.err and "缺少必需的参数" in bad.err
     english = cli("--help", actor=None)
     assert "usage:" in english.out and "show this help message and exit" in english.out
+
+
+def test_known_customer_tiers_are_translated_and_others_shown_as_written() -> None:
+    from console.screens.ticket import customer_tier_label
+
+    set_language("zh")
+    try:
+        assert [customer_tier_label(t) for t in ("gold", "VIP", "standard", "platinum")] == [
+            "金牌",
+            "VIP",
+            "标准",
+            "platinum",
+        ]
+    finally:
+        set_language("en")

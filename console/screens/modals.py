@@ -116,7 +116,7 @@ class EscalateDialog(Dialog):
         with Vertical(classes="dialog", id="escalate-dialog"):
             yield Label(_("Escalate ticket #{id}").format(id=self.ticket.id), classes="dialog-title")
             with VerticalScroll():
-                yield Label(_("To"))
+                yield Label(_("Hand over to"))
                 yield (
                     Select(targets, id="to", allow_blank=False, value=targets[0][1])
                     if targets

@@ -53,6 +53,15 @@ def short_time(dt: Any) -> str:
     return when.strftime("%H:%M") if when.date() == today else when.strftime("%m-%d %H:%M")
 
 
+# The tiers the sample data and the policy examples use; an admin's own tier names are shown as written.
+CUSTOMER_TIER_LABELS = {"standard": N_("standard"), "gold": N_("gold"), "vip": N_("VIP")}
+
+
+def customer_tier_label(tier: str) -> str:
+    label = CUSTOMER_TIER_LABELS.get(tier.lower())
+    return _(label) if label else tier
+
+
 class TicketScreen(LiveScreen):
     BINDINGS: ClassVar = [
         Binding("escape", "back", N_("Back"), id="ticket.back", show=False),
@@ -263,7 +272,7 @@ class TicketScreen(LiveScreen):
             (_("Organisation"), c.organisation),
             (_("E-mail"), c.email or "—"),
             (_("Phone"), c.phone or "—"),
-            (_("Customer tier"), c.tier),
+            (_("Customer tier"), customer_tier_label(c.tier)),
             (_("Environment"), c.environment or "—"),
             (_("Notes"), c.notes or "—"),
         ]
