@@ -24,7 +24,8 @@ from zoneinfo import ZoneInfo
 
 from console.calendars import BusinessCalendar
 from console.clock import utcnow
-from console.service import HelpdeskService, validate_new_ticket
+from console.service import HelpdeskService
+from console.validation import validate_new_ticket
 from db.store import Store
 
 ADMIN = "admin"

@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from console.clock import parse_instant
 from console.errors import BadInput
 from console.i18n import _
-from console.service import HelpdeskService, validate_customer, validate_new_ticket
+from console.service import HelpdeskService
+from console.validation import validate_customer, validate_new_ticket
 from console.workflow import STATUSES
 
 FIELDS = (

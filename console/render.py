@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from console.i18n import _
-from console.service import TicketDetail, describe_event
+from console.ticket_view import TicketDetail, describe_event
 from console.workflow import PRIORITY_LABELS, STATUS_LABELS
 from db.models import QueueItem
 

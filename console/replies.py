@@ -12,7 +12,8 @@ from console.macros import Macro, MacroError, MacroSet, default_macros, render
 from console.phrases import PhraseError, PhraseRules, default_rules
 
 if TYPE_CHECKING:
-    from console.service import HelpdeskService, TicketDetail
+    from console.service import HelpdeskService
+    from console.ticket_view import TicketDetail
 
 MACROS_KEY = "macros"
 PHRASES_KEY = "phrase_rules"

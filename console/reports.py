@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from console import metrics, sla
 from console.errors import BadInput, Refused
 from console.i18n import _
-from console.service import clean_text
+from console.validation import clean_text
 from db import reports as db_reports
 from db.models import Csat, Ticket
 from db.queue_filter import OPEN_STATUSES

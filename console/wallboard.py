@@ -13,7 +13,8 @@ from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from console import metrics, sla
-from console.service import HelpdeskService, facts_from_events
+from console.service import HelpdeskService
+from console.ticket_view import facts_from_events
 from db import stats
 from db.errors import NotFound
 from db.models import Ticket

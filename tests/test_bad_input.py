@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from console.service import MAX_BODY, MAX_SUBJECT
+from console.validation import MAX_BODY, MAX_SUBJECT
 from tests.conftest import Result
 
 Cli = Callable[..., Result]

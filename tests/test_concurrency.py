@@ -22,7 +22,9 @@ from typing import Any
 import pytest
 
 from console.errors import HelpdeskError, Refused, Stale
-from console.service import PRESENCE_TTL_S, HelpdeskService, validate_new_ticket
+from console.service import HelpdeskService
+from console.service_upkeep import PRESENCE_TTL_S
+from console.validation import validate_new_ticket
 from db import schema
 from db.models import Ticket
 from tests.conftest import FrozenClock

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from console.service import HelpdeskService, validate_new_ticket
+from console.service import HelpdeskService
+from console.validation import validate_new_ticket
 
 ROOT = Path(__file__).resolve().parents[1]
 KILLS = 20
@@ -28,7 +29,8 @@ WRITER = r"""
 import random, sys
 from datetime import date
 from console.errors import HelpdeskError
-from console.service import HelpdeskService, validate_new_ticket
+from console.service import HelpdeskService
+from console.validation import validate_new_ticket
 
 db, seed = sys.argv[1], int(sys.argv[2])
 rng = random.Random(seed)

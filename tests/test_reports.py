@@ -13,7 +13,8 @@ import pytest
 from console import cli_reports, metrics, reports, sla
 from console.calendars import get_calendar
 from console.errors import BadInput
-from console.service import HelpdeskService, facts_from_events
+from console.service import HelpdeskService
+from console.ticket_view import facts_from_events
 from db import reports as db_reports
 from tests.conftest import Result
 

@@ -309,7 +309,7 @@ def test_line_breaks_in_one_line_fields_become_spaces(team: Team) -> None:
 
 
 def test_first_reply_reads_as_a_reply(team: Team) -> None:
-    from console.service import describe_event
+    from console.ticket_view import describe_event
 
     li = team("li.wei")
     tid = new_ticket(li)

@@ -22,7 +22,7 @@ from console.phrases import PhraseRules, default_rules
 from console.render import clock_label, state_label
 from console.screens.live import LiveScreen
 from console.screens.modals import AgentDialog, CloseDialog, Closure, EscalateDialog, Escalation, TextDialog
-from console.service import TicketDetail, describe_event
+from console.ticket_view import TicketDetail, describe_event
 from console.ui import business_remaining, status_label, translate_bindings
 from console.workflow import PRIORITY_LABELS, can
 from db.models import Agent

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from console import reports
-from console.service import HelpdeskService, facts_from_events
+from console.service import HelpdeskService
+from console.ticket_view import facts_from_events
 from db import reports as db_reports
 
 REPO = Path(__file__).resolve().parents[2]
