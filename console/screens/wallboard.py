@@ -1,13 +1,12 @@
 """The supervisor wallboard: today's service level at a glance, live, read-only, cheap over SSH.
 
-A thread worker looks at ``PRAGMA data_version`` every second and rebuilds the snapshot only when another
-process committed (or every 30 s, for the numbers that move with time alone); the tiles then repaint only
-what changed, so an idle board sends little more than its ticking countdowns.
+Like the queue (a `LiveScreen`), it looks at ``PRAGMA data_version`` every second in a worker and rebuilds the
+snapshot only when another process committed, and every 30 s for the numbers that move with time alone; the tiles
+then repaint only what changed, so an idle board sends little more than its ticking countdowns.
 """
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar
 
@@ -17,12 +16,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Sparkline, Static
 from textual.worker import get_current_worker
 
 from console.errors import HelpdeskError
 from console.i18n import N_, _
+from console.screens.live import LiveScreen
 from console.ui import business_remaining, translate_bindings
 from console.wallboard import BoardSnapshot, UrgentRow, snapshot
 from widgets.tiles import CountdownItem, CountdownList, NumberTile, TableTile, Tone
@@ -30,7 +29,6 @@ from widgets.tiles import CountdownItem, CountdownList, NumberTile, TableTile, T
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from console.app import HelpdeskApp
 
 TIME_REFRESH_S = 30.0
 """Rebuild this often even without commits: breached / at-risk counts move with time alone."""
@@ -87,7 +85,7 @@ def backlog_caption(counts: dict[str, int], width: int) -> str:
     return " ".join(parts)
 
 
-class WallboardScreen(Screen[None]):
+class WallboardScreen(LiveScreen):
     """Read-only tiles for a supervisor's screen or a TV in the office."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (132, "-wide")]  # six 22-cell tiles
@@ -128,12 +126,6 @@ class WallboardScreen(Screen[None]):
         translate_bindings(self)
         self.show_customers = show_customers
         self.snapshot: BoardSnapshot | None = None
-        self._data_version = -1
-        self._built_at = 0.0  # monotonic time of the last rebuild
-
-    @property
-    def helpdesk(self) -> HelpdeskApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Static(Content(_("Wallboard")), id="board-header", markup=False)
@@ -153,32 +145,29 @@ class WallboardScreen(Screen[None]):
             yield Sparkline([0], id="per-hour")
 
     def on_mount(self) -> None:
-        self._poll(force=True)
+        self._load()
         self.set_interval(self.helpdesk.live_interval, self._poll)
+        self.set_interval(TIME_REFRESH_S, self._load)
+
+    def on_foreign_commit(self) -> None:
+        self._load()
 
     # -- data ---------------------------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="wallboard")
-    def _poll(self, force: bool = False) -> None:
-        """Runs in a thread: cheap version check, and a rebuild only when something changed."""
+    def _load(self) -> None:
         service = self.helpdesk.wait_for_service()
         if service is None:
             return
         try:
-            version = service.store.data_version()
-            stale = time.monotonic() - self._built_at >= TIME_REFRESH_S
-            if not force and version == self._data_version and not stale:
-                return
+            self._watch().prime()
             now = datetime.fromtimestamp(self.helpdesk.clock(), UTC)
             board = snapshot(service, now, self.show_customers)
         except HelpdeskError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error")
             return
-        if get_current_worker().is_cancelled:
-            return
-        self._data_version = version
-        self._built_at = time.monotonic()
-        self.app.call_from_thread(self.show_snapshot, board)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.show_snapshot, board)
 
     def show_snapshot(self, board: BoardSnapshot) -> None:
         """Hand the numbers to the tiles (main thread); each repaints only if its text changed."""
@@ -246,4 +235,4 @@ class WallboardScreen(Screen[None]):
             self.app.pop_screen()
 
     def action_refresh(self) -> None:
-        self._poll(force=True)
+        self._load()
