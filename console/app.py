@@ -53,10 +53,10 @@ class HelpdeskApp(App[None]):
         self._opener: Callable[[], HelpdeskService] | None = None
         self._opened = threading.Event()
         self.open_error: HelpdeskError | StoreError | None = None
-        if callable(service) and not hasattr(service, "store"):
+        if callable(service):  # an opener (a service is not callable)
             self._opener = service
         else:
-            self._service = service  # type: ignore[assignment]
+            self._service = service
             self._opened.set()
         name = actor_name if self._service is None else self._service.actor_name
         if name is None:
