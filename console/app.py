@@ -99,6 +99,11 @@ class HelpdeskApp(App[None]):
         finally:
             self._opened.set()
 
+    def close_service(self) -> None:
+        """Shut the service down if it was opened (the console has ended)."""
+        if self._service is not None:
+            self._service.shutdown()
+
     @work(thread=True, group="open")
     def _open_in_worker(self) -> None:
         if not self.open_service():
@@ -182,8 +187,7 @@ def run_app(args: argparse.Namespace) -> int:
     try:
         app.run()
     finally:
-        if app._service is not None:
-            app._service.shutdown()
+        app.close_service()
     if app.open_error is not None:
         raise app.open_error
     return 0
