@@ -344,7 +344,7 @@ def test_argparse_help_and_errors_read_as_chinese(cli: Callable[..., Result]) ->
 
 
 def test_known_customer_tiers_are_translated_and_others_shown_as_written() -> None:
-    from console.screens.ticket import customer_tier_label
+    from console.screens.ticket_panes import customer_tier_label
 
     set_language("zh")
     try:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Any, ClassVar
 
-from rich.console import Group
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -22,44 +21,18 @@ from console.phrases import PhraseRules, default_rules
 from console.render import clock_label, state_label
 from console.screens.live import LiveScreen
 from console.screens.modals import AgentDialog, CloseDialog, Closure, EscalateDialog, Escalation, TextDialog
-from console.ticket_view import TicketDetail, describe_event
+from console.screens.ticket_panes import conversation, customer_archive, short_time, timeline
+from console.ticket_view import TicketDetail
 from console.ui import business_remaining, status_label, translate_bindings
 from console.workflow import PRIORITY_LABELS, can
 from db.models import Agent
 from widgets.countdown import Countdown
 from widgets.knowledge_pane import KbArticleView, KbResult, KnowledgePane
-from widgets.safe_text import clean, fit
+from widgets.safe_text import clean
 
 CLOCKS = ("first_response", "next_update", "restore", "resolve")
 HEARTBEAT_S = 10.0
 NARROW = 100  # below this many columns the knowledge pane takes the whole width
-
-
-def local(dt: Any) -> str:
-    return dt.astimezone().strftime("%Y-%m-%d %H:%M") if dt else "—"
-
-
-def ago(dt: Any, now: float) -> str:
-    """'3 hours ago' in the interface language: easier to weigh than a timestamp when answering."""
-    from console.humanize_i18n import naturaldelta
-
-    return _("{delta} ago").format(delta=naturaldelta(max(0.0, now - dt.timestamp())))
-
-
-def short_time(dt: Any) -> str:
-    """A due time as short as it can be read: the time alone today, month and day otherwise."""
-    when = dt.astimezone()
-    today = datetime.now(when.tzinfo).date()
-    return when.strftime("%H:%M") if when.date() == today else when.strftime("%m-%d %H:%M")
-
-
-# The tiers the sample data and the policy examples use; an admin's own tier names are shown as written.
-CUSTOMER_TIER_LABELS = {"standard": N_("standard"), "gold": N_("gold"), "vip": N_("VIP")}
-
-
-def customer_tier_label(tier: str) -> str:
-    label = CUSTOMER_TIER_LABELS.get(tier.lower())
-    return _(label) if label else tier
 
 
 class TicketScreen(LiveScreen):
@@ -213,78 +186,9 @@ class TicketScreen(LiveScreen):
             )
             box.set_class(view.state == "breached", "-breached")
             box.set_class(view.state == "warning", "-warning")
-        self.query_one("#conversation", Static).update(self._conversation(detail))
-        self.query_one("#timeline", Static).update(self._timeline(detail))
-        self.query_one("#customer", Static).update(self._customer(detail))
-
-    def _conversation(self, detail: TicketDetail) -> Group:
-        parts: list[Text] = []
-        now = self.helpdesk.clock()
-        t = detail.ticket
-        if t.body:
-            parts.append(Text(_("Original request") + f" · {local(t.created_at)}", style="bold cyan"))
-            parts.append(Text(clean_block(t.body)))
-            parts.append(Text(""))
-        styles = {
-            "customer": ("bold cyan", _("Customer")),
-            "reply": ("bold green", _("Reply")),
-            "note": ("bold yellow", _("Internal note")),
-        }
-        for m in detail.messages:
-            style, label = styles[m.kind]
-            head = Text(
-                f"{'▍' if m.kind != 'note' else '▒'} {label} · {clean(m.author)} · {local(m.created_at)}",
-                style=style,
-            )
-            head.append(f"  {ago(m.created_at, now)}", style="dim")
-            parts.append(head)
-            body = Text(clean_block(m.body), style="italic" if m.kind == "note" else "")
-            parts.append(body)
-            parts.append(Text(""))
-        if detail.articles:
-            parts.append(Text(_("Linked articles"), style="bold"))
-            for a in detail.articles:
-                parts.append(Text(f"  KB#{a.id} {clean(a.title)}"))
-        if not parts:
-            parts.append(Text(_("No messages yet."), style="dim"))
-        return Group(*parts)
-
-    def _timeline(self, detail: TicketDetail) -> Text:
-        text = Text()
-        for e in detail.events:
-            text.append(f"{local(e.at)}  ", style="dim")
-            text.append(f"{fit(clean(e.actor), 12)} ")
-            style = "red" if e.kind == "sla_breach" else "yellow" if e.kind == "sla_warning" else ""
-            text.append(clean(describe_event(e)), style=style)
-            reason = e.detail.get("reason")
-            if reason:
-                text.append(f" — {clean(str(reason))}", style="dim")
-            text.append("\n")
-        return text
-
-    def _customer(self, detail: TicketDetail) -> Text:
-        c = detail.customer
-        text = Text()
-        if c is None:
-            return Text(_("No customer on this ticket."), style="dim")
-        rows = [
-            (_("Name"), c.name),
-            (_("Organisation"), c.organisation),
-            (_("E-mail"), c.email or "—"),
-            (_("Phone"), c.phone or "—"),
-            (_("Customer tier"), customer_tier_label(c.tier)),
-            (_("Environment"), c.environment or "—"),
-            (_("Notes"), c.notes or "—"),
-        ]
-        for label, value in rows:
-            text.append(f"{label}: ", style="bold")
-            text.append(clean_block(value) + "\n")
-        text.append("\n" + _("Other tickets") + "\n", style="bold")
-        if not detail.other_tickets:
-            text.append(_("None.") + "\n", style="dim")
-        for o in detail.other_tickets:
-            text.append(f"  #{o.id}  {fit(status_label(o.status), 10)} {o.priority}  {clean(o.subject)}\n")
-        return text
+        self.query_one("#conversation", Static).update(conversation(detail, self.helpdesk.clock()))
+        self.query_one("#timeline", Static).update(timeline(detail))
+        self.query_one("#customer", Static).update(customer_archive(detail))
 
     # -- running service actions --------------------------------------------------------------------------
 
@@ -633,13 +537,8 @@ class TicketScreen(LiveScreen):
         self._close_composer()
 
 
-def clean_block(text: str) -> str:
-    """Multi-line customer text: keep line breaks, make every other control character visible."""
-    return "\n".join(clean(line) for line in text.split("\n"))
-
-
 def _business_remaining(calendar: Any, due: float) -> Callable[[float], int | None]:
     return lambda now: business_remaining(calendar, due, now)
 
 
-__all__ = ["TicketScreen", "date"]
+__all__ = ["TicketScreen"]
