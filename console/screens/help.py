@@ -16,6 +16,7 @@ from console.ui import translate_bindings
 
 
 class HelpScreen(ModalScreen[None]):
+    CSS_PATH = "../styles/dialogs.tcss"
     BINDINGS: ClassVar = [
         Binding("escape,question_mark,q", "dismiss_help", N_("Close"), id="help.close"),
     ]

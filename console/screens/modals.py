@@ -39,6 +39,8 @@ from widgets.safe_text import clean
 class Dialog(ModalScreen[object]):
     """Esc cancels and changes nothing; ctrl+s submits."""
 
+    CSS_PATH = "../styles/dialogs.tcss"
+
     BINDINGS: ClassVar = [
         Binding("escape", "cancel", N_("Cancel"), id="dialog.cancel"),
         Binding("ctrl+s", "submit", N_("Submit"), id="dialog.submit"),

@@ -36,6 +36,7 @@ NARROW = 100  # below this many columns the knowledge pane takes the whole width
 
 
 class TicketScreen(LiveScreen):
+    CSS_PATH = "../styles/ticket.tcss"
     BINDINGS: ClassVar = [
         Binding("escape", "back", N_("Back"), id="ticket.back", show=False),
         Binding("r", "compose('reply')", N_("Reply"), id="ticket.reply"),
