@@ -110,15 +110,17 @@ class HelpdeskApp(App[None]):
             code = getattr(self.open_error, "exit_code", 5)
             self.call_from_thread(self.exit, return_code=code)
 
+    def get_default_screen(self) -> Screen[None]:
+        """The queue (or the wallboard) is the first screen itself: no blank screen is laid out and painted first."""
+        if self.wallboard_only:
+            return self._wallboard_screen()
+        from console.screens.queue import QueueScreen
+
+        return QueueScreen()
+
     def on_mount(self) -> None:
         if self._opener is not None:
             self.call_after_refresh(self._open_in_worker)
-        if self.wallboard_only:
-            self.push_screen(self._wallboard_screen())
-        else:
-            from console.screens.queue import QueueScreen
-
-            self.push_screen(QueueScreen())
 
     def _wallboard_screen(self) -> Screen[None]:
         from console.screens.wallboard import WallboardScreen

@@ -36,7 +36,11 @@ def spawn(argv: Sequence[str], size: tuple[int, int], env: Mapping[str, str] | N
     pid, fd = pty.fork()
     if pid == 0:  # pragma: no cover - the child
         fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
-        child_env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTUAL")}
+        # Bytecode is cached as after a pip install (an environment may switch that off): otherwise a program run
+        # from the source tree would be compiled on every start while its libraries are not.
+        child_env = {
+            k: v for k, v in os.environ.items() if not k.startswith("TEXTUAL") and k != "PYTHONDONTWRITEBYTECODE"
+        }
         child_env.update(TERM="xterm-256color", TEXTUAL_ANIMATIONS="none", LANG="C.UTF-8", COLORTERM="truecolor")
         child_env.update(env or {})
         os.execvpe(argv[0], list(argv), child_env)
