@@ -43,7 +43,7 @@ def package_stamp() -> str:
 
     spec = find_spec("holidays")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the holidays package is not installed")
+        raise FileNotFoundError("the holidays package has no files to stamp")  # no cache then; the package decides
     package = Path(next(iter(spec.submodule_search_locations)))
     stamp = hashlib.sha256()
     for part in (package, package / "version.py", package / "countries" / "china.py"):

@@ -101,3 +101,13 @@ def test_the_business_calendar_reads_through_it(cache_dir: Path) -> None:
     assert not cal.is_open(datetime(2025, 10, 1, 10, tzinfo=shanghai))  # National Day
     assert cal.is_open(datetime(2025, 9, 28, 10, tzinfo=shanghai))  # a Sunday worked in its place
     assert "2025" in json.loads(holiday_cache.cache_path().read_text(encoding="utf-8"))
+
+
+def test_without_package_files_to_stamp_the_package_answers_uncached(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)  # e.g. installed inside a zip
+    assert holiday_cache.cn_year(2025) == holiday_cache.compute_cn_year(2025)
+    assert list(cache_dir.iterdir()) == []
