@@ -163,9 +163,12 @@ class ReportScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="report")
     def _build(self, period: Period, by: str | None) -> None:
+        service = self.helpdesk.wait_for_service()
+        if service is None:
+            return
         now = datetime.fromtimestamp(self.helpdesk.clock(), UTC)
         try:
-            report = build_report(self.helpdesk.service, period, by, now)
+            report = build_report(service, period, by, now)
         except HelpdeskError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)
             return
