@@ -26,13 +26,6 @@ _CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
 @dataclass(frozen=True)
-class AgentRow:
-    agent: str
-    open: int
-    breached: int
-
-
-@dataclass(frozen=True)
 class UrgentRow:
     ticket_id: int
     priority: str
@@ -64,7 +57,7 @@ class BoardSnapshot:
     csat_count: int
     received_today: int
     closed_today: int
-    agents: list[AgentRow]
+    agents: list[stats.AgentLoad]
     urgent: list[UrgentRow]
     per_hour: list[int]
 
@@ -210,7 +203,7 @@ def snapshot(service: HelpdeskService, now: datetime, show_customers: bool) -> B
         csat_count=csat_n,
         received_today=len(received),
         closed_today=len(closed),
-        agents=[AgentRow(a.agent, a.open, a.breached) for a in stats.agent_load(store, now_ts)],
+        agents=stats.agent_load(store, now_ts),
         urgent=urgent,
         per_hour=stats.created_per_hour(store, start, HOURS),
     )

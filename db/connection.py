@@ -99,3 +99,14 @@ def _switch_to_wal(conn: sqlite3.Connection) -> str:
                 raise
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 0.2)
+
+
+def copy_database(source: sqlite3.Connection, dest: Path) -> None:
+    """Copy the database behind ``source`` into the new file ``dest`` with SQLite's online backup, as one
+    self-contained file (rollback journal: no -wal beside it)."""
+    out = sqlite3.connect(dest)
+    try:
+        source.backup(out, pages=-1)
+        out.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        out.close()

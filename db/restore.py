@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from db import schema
-from db.connection import SQLITE_HEADER, is_busy
+from db.connection import SQLITE_HEADER, copy_database, is_busy
 from db.errors import StoreError
 
 REQUIRED_TABLES = ("agents", "customers", "tickets", "messages", "events", "settings")
@@ -125,12 +125,7 @@ def _copy(src: Path, tmp: Path) -> None:
     except sqlite3.Error as exc:
         raise RestoreError(RestoreError.SOURCE_UNREADABLE, src, str(exc)) from exc
     try:
-        out = sqlite3.connect(tmp)
-        try:
-            source.backup(out, pages=-1)
-            out.execute("PRAGMA journal_mode = DELETE")
-        finally:
-            out.close()
+        copy_database(source, tmp)
     except sqlite3.DatabaseError as exc:
         raise RestoreError(RestoreError.SOURCE_CORRUPT, src, str(exc)) from exc
     except OSError as exc:
@@ -309,12 +304,7 @@ def _backup_name(target: Path, now: datetime | None) -> Path:
 def _backup_through(guard: sqlite3.Connection, dest: Path) -> Path:
     """Read through the locked connection: a second descriptor on the target would drop its lock when closed."""
     tmp = dest.with_name(f".{dest.name}.tmp")
-    out = sqlite3.connect(tmp)
-    try:
-        guard.backup(out, pages=-1)
-        out.execute("PRAGMA journal_mode = DELETE")
-    finally:
-        out.close()
+    copy_database(guard, tmp)
     _fsync(tmp)
     os.replace(tmp, dest)
     return dest

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import sqlite_utils
 
 from db import schema
-from db.connection import connect, is_busy
+from db.connection import connect, copy_database, is_busy
 from db.errors import Conflict, DatabaseUnavailable, Duplicate, NotFound, ReadOnly, StoreError
 from db.models import Agent, Csat, Customer, Event, KbArticle, Message, Presence, QueueItem, Ticket
 from db.queue_filter import TicketFilter
@@ -557,13 +557,8 @@ class Store:
             raise DatabaseUnavailable(f"directory {target.parent} does not exist")
         tmp = target.with_name(f".{target.name}.tmp")
         try:
-            out = sqlite3.connect(tmp)
-            try:
-                with self._lock:
-                    self.conn.backup(out, pages=-1)
-                out.execute("PRAGMA journal_mode = DELETE")
-            finally:
-                out.close()
+            with self._lock:
+                copy_database(self.conn, tmp)
             tmp.replace(target)
         except (OSError, sqlite3.Error) as exc:
             tmp.unlink(missing_ok=True)

@@ -89,6 +89,32 @@ def next_tick_delay(now: float) -> float:
     return 1.0 - (now % 1.0) + TICK_SLACK
 
 
+class SecondTicks:
+    """Calls ``tick`` once a second on the wall-clock second, so every clock on screen flips in the same frame;
+    pausable. The widget starts it when mounted and forwards its ``paused`` changes."""
+
+    def __init__(self, widget: Widget, tick: Callable[[], None]) -> None:
+        self._widget = widget
+        self._tick = tick
+        self._timer: Timer | None = None
+        self._paused = False
+
+    def start(self, paused: bool) -> None:
+        self._paused = paused
+        self._widget.set_timer(next_tick_delay(time.time()), self._begin)
+
+    def _begin(self) -> None:
+        self._timer = self._widget.set_interval(1.0, self._tick, pause=self._paused)
+        self._tick()
+
+    def set_paused(self, paused: bool) -> None:
+        self._paused = paused
+        if self._timer is not None:
+            self._timer.pause() if paused else self._timer.resume()
+        if not paused:
+            self._tick()
+
+
 class Countdown(Widget):
     """One live SLA clock, e.g. in a ticket header: ``Resolve 2h 10m``.
 
@@ -140,7 +166,7 @@ class Countdown(Widget):
         self._remaining = remaining
         self._text = ""
         self._state: CountdownState = "none"
-        self._timer: Timer | None = None
+        self._ticks = SecondTicks(self, self.tick)
         self._update(self._clock())
         self._set_state_class()
 
@@ -167,17 +193,10 @@ class Countdown(Widget):
         self._recompute()
 
     def on_mount(self) -> None:
-        self.set_timer(next_tick_delay(time.time()), self._start_ticking)
-
-    def _start_ticking(self) -> None:
-        self._timer = self.set_interval(1.0, self.tick, pause=self.paused)
-        self.tick()
+        self._ticks.start(self.paused)
 
     def watch_paused(self, paused: bool) -> None:
-        if self._timer is not None:
-            self._timer.pause() if paused else self._timer.resume()
-        if not paused:
-            self.tick()
+        self._ticks.set_paused(paused)
 
     def tick(self) -> None:
         """Recompute the countdown (unless paused); repaint only if its text or state changed."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import ClassVar, Literal
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -21,15 +21,14 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.timer import Timer
 
 from console.i18n import N_, _
 from widgets.bindings import translate_bindings
 from widgets.countdown import (
     CountdownState,
+    SecondTicks,
     countdown_state,
     format_remaining,
-    next_tick_delay,
     widest_countdown,
 )
 from widgets.queue_layout import (
@@ -111,50 +110,52 @@ class QueueTable(ScrollView, can_focus=True):
     paused: reactive[bool] = reactive(False, init=False)
     """Stop the countdowns ticking (the owner screen binds a key to it)."""
 
-    class WindowNeeded(Message):
-        """Rows ``offset`` to ``offset + limit`` are on (or near) the screen but not held."""
+    class _Posted(Message):
+        """A message from a queue table; ``control`` is the table (so handlers can select it by id)."""
 
-        def __init__(self, queue_table: QueueTable, offset: int, limit: int) -> None:
+        coalesce: ClassVar[bool] = False  # a newer one replaces an older one of its kind still queued
+
+        def __init__(self, queue_table: QueueTable) -> None:
             super().__init__()
             self.queue_table = queue_table
+
+        @property
+        def control(self) -> QueueTable:
+            return self.queue_table
+
+        def can_replace(self, message: Message) -> bool:
+            return (
+                self.coalesce
+                and isinstance(message, QueueTable._Posted)
+                and type(message) is type(self)
+                and message.queue_table is self.queue_table
+            )
+
+    class WindowNeeded(_Posted):
+        """Rows ``offset`` to ``offset + limit`` are on (or near) the screen but not held."""
+
+        coalesce = True  # a burst of scrolling leaves only the latest window to fetch
+
+        def __init__(self, queue_table: QueueTable, offset: int, limit: int) -> None:
+            super().__init__(queue_table)
             self.offset = offset
             self.limit = limit
 
-        @property
-        def control(self) -> QueueTable:
-            return self.queue_table
-
-        def can_replace(self, message: Message) -> bool:
-            # A burst of scrolling leaves only the latest window to fetch.
-            return isinstance(message, QueueTable.WindowNeeded) and message.queue_table is self.queue_table
-
-    class TicketChosen(Message):
+    class TicketChosen(_Posted):
         """Enter (or a double click) on a ticket."""
 
         def __init__(self, queue_table: QueueTable, ticket_id: int) -> None:
-            super().__init__()
-            self.queue_table = queue_table
+            super().__init__(queue_table)
             self.ticket_id = ticket_id
 
-        @property
-        def control(self) -> QueueTable:
-            return self.queue_table
-
-    class CursorMoved(Message):
+    class CursorMoved(_Posted):
         """The cursor is on another ticket (None: empty queue)."""
 
+        coalesce = True  # key repeat: a preview pane only needs the ticket the cursor settled on
+
         def __init__(self, queue_table: QueueTable, ticket_id: int | None) -> None:
-            super().__init__()
-            self.queue_table = queue_table
+            super().__init__(queue_table)
             self.ticket_id = ticket_id
-
-        @property
-        def control(self) -> QueueTable:
-            return self.queue_table
-
-        def can_replace(self, message: Message) -> bool:
-            # Key repeat: a preview pane only needs the ticket the cursor settled on.
-            return isinstance(message, QueueTable.CursorMoved) and message.queue_table is self.queue_table
 
     def __init__(
         self,
@@ -194,7 +195,7 @@ class QueueTable(ScrollView, can_focus=True):
         self._cursor = 0
         self._announced: int | None = None
         self._now = clock()
-        self._timer: Timer | None = None
+        self._ticks = SecondTicks(self, self.tick)
         self._columns: tuple[Column, ...] = ()
         self._layout_width = -1
         self._styles: dict[str, Style] = {}
@@ -335,18 +336,10 @@ class QueueTable(ScrollView, can_focus=True):
 
     def on_mount(self) -> None:
         self._set_total(self._total)
-        self.set_timer(next_tick_delay(time.time()), self._start_ticking)
-
-    def _start_ticking(self) -> None:
-        # Aligned to the wall-clock second so every clock on screen flips in the same frame.
-        self._timer = self.set_interval(1.0, self.tick, pause=self.paused)
-        self.tick()
+        self._ticks.start(self.paused)
 
     def watch_paused(self, paused: bool) -> None:
-        if self._timer is not None:
-            self._timer.pause() if paused else self._timer.resume()
-        if not paused:
-            self.tick()
+        self._ticks.set_paused(paused)
 
     def on_resize(self) -> None:
         self._scroll_to_cursor()
