@@ -166,7 +166,12 @@ CREATE TABLE presence (
 def _v1(conn: sqlite3.Connection) -> None:
     from db.kb_search import KB_FTS_SQL
 
-    for statement in _split(V1 + "\n" + KB_ARTICLES_DDL + "\n" + KB_FTS_SQL):
+    run_script(conn, V1 + "\n" + KB_ARTICLES_DDL + "\n" + KB_FTS_SQL)
+
+
+def run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run a script statement by statement, inside the caller's transaction (executescript would commit it)."""
+    for statement in _split(script):
         conn.execute(statement)
 
 

@@ -130,3 +130,12 @@ def cli(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]
         return Result(code, out.getvalue(), err.getvalue())
 
     return run
+
+
+@pytest.fixture
+def seeded(cli: Callable[..., Result]) -> Callable[..., Result]:
+    """The CLI on a database with admin boss, agent li.wei (L1) and supervisor sue (L2)."""
+    assert cli("init", "--admin", "boss", actor=None).code == 0
+    assert cli("agent", "add", "li.wei", "--tier", "L1").code == 0
+    assert cli("agent", "add", "sue", "--role", "supervisor", "--tier", "L2").code == 0
+    return cli

@@ -19,14 +19,6 @@ Cli = Callable[..., Result]
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def seeded(cli: Cli) -> Cli:
-    assert cli("init", "--admin", "boss", actor=None).code == 0
-    assert cli("agent", "add", "li.wei", "--tier", "L1").code == 0
-    assert cli("agent", "add", "sue", "--role", "supervisor", "--tier", "L2").code == 0
-    return cli
-
-
 def new(cli: Cli, *extra: str) -> dict:  # type: ignore[type-arg]
     r = cli(
         "ticket",

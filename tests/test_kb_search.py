@@ -19,7 +19,7 @@ from db.kb_search import (
     suggest_for_text,
     unindex_article,
 )
-from db.schema import KB_ARTICLES_DDL
+from db.schema import KB_ARTICLES_DDL, run_script
 
 ARTICLES_DDL = KB_ARTICLES_DDL  # the table exactly as the migration creates it
 
@@ -101,16 +101,6 @@ ARTICLES: dict[int, tuple[str, str, str, str]] = {
 }
 
 
-def _statements(script: str) -> list[str]:
-    out, buffer = [], ""
-    for line in script.splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            out.append(buffer.strip())
-            buffer = ""
-    return out
-
-
 def _insert(conn: sqlite3.Connection, aid: int, title: str, body: str, tags: str, status: str) -> None:
     conn.execute(
         "INSERT INTO kb_articles (id, title, body, tags, status, created_at, updated_at)"
@@ -124,8 +114,7 @@ def _insert(conn: sqlite3.Connection, aid: int, title: str, body: str, tags: str
 def conn() -> Iterator[sqlite3.Connection]:
     db = sqlite3.connect(":memory:", isolation_level=None)
     db.execute(ARTICLES_DDL)
-    for statement in _statements(KB_FTS_SQL):
-        db.execute(statement)
+    run_script(db, KB_FTS_SQL)
     db.execute("BEGIN")
     for aid, (title, body, tags, status) in ARTICLES.items():
         _insert(db, aid, title, body, tags, status)

@@ -27,14 +27,6 @@ HOLDER = (
 )
 
 
-@pytest.fixture
-def seeded(cli: Cli) -> Cli:
-    assert cli("init", "--admin", "boss", actor=None).code == 0
-    assert cli("agent", "add", "li.wei", "--tier", "L1").code == 0
-    assert cli("agent", "add", "sue", "--role", "supervisor", "--tier", "L2").code == 0
-    return cli
-
-
 def new_ticket(cli: Cli, subject: str = "VPN drops") -> int:
     r = cli("ticket", "new", "--subject", subject, "--customer", "Acme", "--json", actor="li.wei")
     assert r.code == 0, r.err

@@ -14,7 +14,6 @@ import pytest
 from rich.cells import cell_len
 from textual.widgets import Footer
 
-from console.app import HelpdeskApp
 from console.i18n import set_language
 from console.screens.modals import CloseDialog, EscalateDialog
 from console.service import HelpdeskService
@@ -44,8 +43,7 @@ def zh_service(chinese: None, team: Team) -> HelpdeskService:
     return li
 
 
-def _app(svc: HelpdeskService, clock: FrozenClock) -> HelpdeskApp:
-    return HelpdeskApp(svc, clock=lambda: clock().timestamp(), live_interval=3600)
+_app = console_tests._app  # the English snapshots' app: frozen clock, no live polling
 
 
 async def _open_ticket(pilot) -> None:  # type: ignore[no-untyped-def]

@@ -45,7 +45,7 @@ from typing import Any
 
 from db import kb_search
 from db.kb_search import DEFAULT_STRATEGY, Strategy
-from db.schema import KB_ARTICLES_DDL
+from db.schema import KB_ARTICLES_DDL, run_script
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
@@ -318,19 +318,8 @@ def trigram_full_search(conn: sqlite3.Connection, query: str, limit: int) -> lis
     return _trigram(conn, query, limit, full=True)
 
 
-def _statements(script: str) -> list[str]:
-    out, buf = [], ""
-    for line in script.splitlines(keepends=True):
-        buf += line
-        if sqlite3.complete_statement(buf):
-            out.append(buf.strip())
-            buf = ""
-    return out
-
-
 def _module_build(conn: sqlite3.Connection) -> None:
-    for statement in _statements(kb_search.KB_FTS_SQL):
-        conn.execute(statement)
+    run_script(conn, kb_search.KB_FTS_SQL)
     kb_search.reindex_all(conn)
 
 
