@@ -21,7 +21,6 @@ CACHE_ENV = "HELPDESK_CACHE_DIR"
 YearTable = tuple[frozenset[date], frozenset[date]]
 
 _lock = threading.Lock()
-_memory: dict[int, YearTable] = {}
 _file_years: dict[int, YearTable] | None = None
 
 
@@ -64,15 +63,11 @@ def cache_path() -> Path:
 def cn_year(year: int) -> YearTable:
     """The cached table for `year`, computing and saving it on first use."""
     with _lock:
-        hit = _memory.get(year)
-        if hit is not None:
-            return hit
         years = _read_file()
         hit = years.get(year)
         if hit is None:
             hit = years[year] = compute_cn_year(year)
             _write_file(years)
-        _memory[year] = hit
         return hit
 
 
@@ -116,5 +111,4 @@ def forget() -> None:
     """Drop what this process has read (tests, and after the cache directory changes)."""
     global _file_years
     with _lock:
-        _memory.clear()
         _file_years = None
