@@ -123,6 +123,10 @@ class KbHit(BaseModel):
     snippet: str
     status: Literal["draft", "published"]
 
+    def spans(self) -> list[tuple[str, bool]]:
+        """The snippet as (text, is_match) spans, for rendering without markup."""
+        return snippet_spans(self.snippet)
+
 
 # -- text preparation ---------------------------------------------------------------------------------
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from db.queue_filter import OPEN_STATUSES
 from db.store import Store, ts
+from db.vocabulary import OPEN_STATUSES
 
 _OPEN = f"status IN ({','.join(repr(s) for s in OPEN_STATUSES)})"
 

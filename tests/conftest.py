@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from console.holiday_cache import CACHE_ENV, forget
 from console.i18n import set_language
-from console.service import HelpdeskService
+from console.rules.holiday_cache import CACHE_ENV, forget
+from console.service.helpdesk import HelpdeskService
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
 
@@ -72,7 +72,7 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def team(db_path: Path, clock: FrozenClock) -> Callable[[str], HelpdeskService]:
+def team(db_path: Path, clock: FrozenClock) -> Iterator[Callable[[str], HelpdeskService]]:
     """A database with admin `boss`, supervisor `sue` (L2), agents `li.wei` (L1), `ann` (L1), `kai` (L2), `zoe` (L3);
     returns a factory of services acting as a given agent, all sharing the frozen clock."""
     admin = HelpdeskService.open(db_path, "boss", clock=clock, create=True)
@@ -92,7 +92,7 @@ def team(db_path: Path, clock: FrozenClock) -> Callable[[str], HelpdeskService]:
         services.append(svc)
         return svc
 
-    yield as_agent  # type: ignore[misc]
+    yield as_agent
     admin.store.close()
 
 
@@ -109,7 +109,7 @@ class Result:
 @pytest.fixture
 def cli(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
     """Run `helpdesk …` in-process against the temporary database."""
-    from console.cli import main
+    from console.cli.main import main
 
     monkeypatch.setenv("HELPDESK_DB", str(db_path))
     monkeypatch.delenv("HELPDESK_AGENT", raising=False)

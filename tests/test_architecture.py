@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -30,9 +31,79 @@ def loaded_after(imports: str) -> set[str]:
     return set(json.loads(proc.stdout))
 
 
+def rules_modules() -> list[str]:
+    return sorted(f"console.rules.{p.stem}" for p in (ROOT / "console" / "rules").glob("*.py") if p.stem != "__init__")
+
+
 def test_pure_rules_import_neither_sqlite_nor_textual() -> None:
-    loaded = loaded_after("console.workflow, console.calendars, console.sla, console.policy, console.phrases")
-    assert sorted(m for m in loaded if m.split(".")[0] in ("sqlite3", "sqlite_utils", "textual", "db")) == []
+    loaded = loaded_after(", ".join(rules_modules()))
+    found = {m for m in loaded if m.split(".")[0] in ("sqlite3", "sqlite_utils", "textual", "rich", "db", "widgets")}
+    assert sorted(found - {"db", "db.vocabulary"}) == []
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Every import between the project's modules (TYPE_CHECKING imports included: a loop there is a loop too)."""
+    import grimp
+
+    graph = grimp.build_graph("console", "db", "widgets", cache_dir=None)
+    return {m: set(graph.find_modules_directly_imported_by(m)) for m in graph.modules}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module, or a module importing itself (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph.get(node, ()):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1 or node in graph.get(node, ()):
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_cycle_finder_finds_a_loop() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_module_imports_another_in_a_loop() -> None:
+    assert cycles(import_graph()) == []
+
+
+def test_only_the_service_touches_the_store() -> None:
+    """Outside console/service/, nothing reaches through the service to its store or its private methods."""
+    offenders = []
+    for path in sorted((ROOT / "console").rglob("*.py")):
+        rel = path.relative_to(ROOT)
+        if rel.parts[1] == "service":
+            continue
+        text = path.read_text(encoding="utf-8")
+        if ".store." in text or ".store)" in text or re.search(r"\bservice\._[a-z]", text):
+            offenders.append(str(rel))
+    assert offenders == []
 
 
 def test_nothing_outside_db_imports_sqlite() -> None:
@@ -51,7 +122,7 @@ def test_nothing_outside_db_imports_sqlite() -> None:
 def test_the_first_frame_needs_only_textual() -> None:
     """What the console imports before its first frame: the service's libraries load in a worker after it (they
     cost about as much again as Textual), and China's holidays come from their cache file."""
-    loaded = loaded_after("console.cli, console.app, console.screens.queue, console.calendars")
+    loaded = loaded_after("console.cli.main, console.tui.app, console.tui.screens.queue, console.rules.calendars")
     heavy = {"pydantic", "pydantic_core", "sqlite_utils", "click", "holidays", "humanize"}
-    ours = {"db.store", "db.models", "console.service", "console.policy"}
+    ours = {"db.store", "db.models", "console.service.helpdesk", "console.rules.policy"}
     assert sorted({m.split(".")[0] for m in loaded} & heavy | loaded & ours) == []

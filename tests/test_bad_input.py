@@ -12,10 +12,11 @@ import sqlite3
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from console.validation import MAX_BODY, MAX_SUBJECT
+from console.rules.validation import MAX_BODY, MAX_SUBJECT
 from tests.conftest import Result
 
 Cli = Callable[..., Result]
@@ -76,7 +77,9 @@ def make_db(cli: Cli, path: Path) -> None:
 
 
 @pytest.mark.parametrize("argv", [("ticket", "list", "--json"), ("ticket", "new", "--subject", "x")])
-def test_read_only_database_file(cli: Cli, tmp_path: Path, read_only: Callable[[Path], None], argv: tuple) -> None:  # type: ignore[type-arg]
+def test_read_only_database_file(
+    cli: Cli, tmp_path: Path, read_only: Callable[[Path], None], argv: tuple[str, ...]
+) -> None:
     path = tmp_path / "ro" / "h.db"
     path.parent.mkdir()
     make_db(cli, path)
@@ -198,7 +201,7 @@ def seeded(cli: Cli) -> Cli:
     return cli
 
 
-def tickets(cli: Cli) -> list[dict]:  # type: ignore[type-arg]
+def tickets(cli: Cli) -> list[dict[str, Any]]:
     r = cli("export", "--format", "jsonl")
     assert r.code == 0, r.err
     return [json.loads(line) for line in r.out.splitlines()]
@@ -217,7 +220,9 @@ def jsonl(tmp_path: Path, *rows: object, name: str = "rows.jsonl") -> Path:
         ({"subject": "big", "body": "y" * (MAX_BODY + 1)}, "body"),
     ],
 )
-def test_import_row_with_an_oversized_field_is_refused(seeded: Cli, tmp_path: Path, row: dict, field: str) -> None:  # type: ignore[type-arg]
+def test_import_row_with_an_oversized_field_is_refused(
+    seeded: Cli, tmp_path: Path, row: dict[str, str], field: str
+) -> None:
     path = jsonl(tmp_path, {"subject": "fine"}, row, {"subject": "also fine"})
     r = seeded("import", str(path))
     assert r.code == 2 and r.err.count("\n") == 1

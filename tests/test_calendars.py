@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console.calendars import BusinessCalendar, CalendarError, calendar_from_spec, get_calendar
+from console.rules.calendars import BusinessCalendar, CalendarError, calendar_from_spec, get_calendar
 
 SH = ZoneInfo("Asia/Shanghai")
 NY = ZoneInfo("America/New_York")

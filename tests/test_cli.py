@@ -10,6 +10,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ Cli = Callable[..., Result]
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def new(cli: Cli, *extra: str) -> dict:  # type: ignore[type-arg]
+def new(cli: Cli, *extra: str) -> dict[str, Any]:
     r = cli(
         "ticket",
         "new",
@@ -40,7 +41,7 @@ def new(cli: Cli, *extra: str) -> dict:  # type: ignore[type-arg]
         actor="li.wei",
     )
     assert r.code == 0, r.err
-    return r.json()  # type: ignore[no-any-return]
+    return r.json()
 
 
 def test_ticket_new_and_show_json_shape(seeded: Cli) -> None:
@@ -333,7 +334,7 @@ def test_readonly_db_as_root_is_still_reported(cli: Cli, tmp_path: Path) -> None
 
 def test_cli_without_textual_import(seeded: Cli, db_path: Path) -> None:
     code = (
-        "import sys; from console.cli import main; rc = main(['ticket', 'list', '--json']); "
+        "import sys; from console.cli.main import main; rc = main(['ticket', 'list', '--json']); "
         "assert 'textual' not in sys.modules, 'textual imported'; sys.exit(rc)"
     )
     env = {**os.environ, "HELPDESK_DB": str(db_path), "HELPDESK_AGENT": "boss"}
@@ -366,9 +367,9 @@ def test_policy_show_and_load(seeded: Cli, tmp_path: Path) -> None:
     shown = seeded("policy", "show", "--json")
     assert shown.code == 0
     bad = tmp_path / "bad.toml"
-    from console.policy import SAMPLE_POLICY_TOML
+    from console.rules.policy import default_policy_toml
 
-    bad.write_text(SAMPLE_POLICY_TOML.replace("first_response = 120", "first_response = -5", 1))
+    bad.write_text(default_policy_toml().replace("first_response = 120", "first_response = -5", 1))
     assert "first_response = -5" in bad.read_text()
     r = seeded("policy", "load", str(bad))
     assert r.code == 2 and "first_response" in r.err

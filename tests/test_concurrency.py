@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from console.errors import HelpdeskError, Refused, Stale
-from console.service import HelpdeskService
-from console.service_upkeep import PRESENCE_TTL_S
-from console.validation import validate_new_ticket
+from console.rules.errors import HelpdeskError, Refused, Stale
+from console.rules.validation import validate_new_ticket
+from console.service.helpdesk import HelpdeskService
+from console.service.upkeep import PRESENCE_TTL_S
 from db import schema
 from db.models import Ticket
 from tests.conftest import FrozenClock
@@ -166,7 +166,7 @@ def open_worker(path: str, start_at: float) -> str:
 
 
 @pytest.fixture
-def shared(team: Team, db_path: Path) -> Callable[[str], HelpdeskService]:
+def shared(team: Team, db_path: Path) -> Iterator[Callable[..., HelpdeskService]]:
     """Services for named agents, each on its own connection to the team's database."""
     opened: list[HelpdeskService] = []
 
@@ -175,7 +175,7 @@ def shared(team: Team, db_path: Path) -> Callable[[str], HelpdeskService]:
         opened.append(svc)
         return svc
 
-    yield open_as  # type: ignore[misc]
+    yield open_as
     for svc in opened:
         svc.shutdown()
 
@@ -206,7 +206,11 @@ def test_two_agents_assign_to_me_at_once_exactly_one_wins(shared: Callable[..., 
         tid = li.create_ticket("Outlook keeps asking for the password", customer="Acme").id
         seen = li.ticket(tid).version
         assert ann.ticket(tid).version == seen  # both screens show the same version
-        results = press_together([li, ann], lambda svc, tid=tid, seen=seen: svc.assign(tid, expected_version=seen))
+
+        def assign_seen(svc: HelpdeskService, tid: int = tid, seen: int = seen) -> Ticket:
+            return svc.assign(tid, expected_version=seen)
+
+        results = press_together([li, ann], assign_seen)
         winners = [name for name, r in results.items() if isinstance(r, Ticket)]
         losers = {name: r for name, r in results.items() if not isinstance(r, Ticket)}
         assert len(winners) == 1, results
@@ -362,9 +366,9 @@ def test_every_write_runs_inside_a_transaction(team: Team, clock: FrozenClock) -
         li.resolve(other, "fixed")
         clock.advance(days=5)
         li.sweep()
-        from console.policy import SAMPLE_POLICY_TOML
+        from console.rules.policy import default_policy_toml
 
-        boss.load_policy(SAMPLE_POLICY_TOML)
+        boss.load_policy(default_policy_toml())
     finally:
         conn.set_trace_callback(None)
     assert loose == []

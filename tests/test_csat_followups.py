@@ -4,14 +4,14 @@ transaction with its event; the commands `csat`, `followups` and `followup`."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from console import reports
-from console.errors import BadInput, Refused
-from console.service import HelpdeskService
+from console.rules.errors import BadInput, Refused
+from console.service import reports
+from console.service.helpdesk import HelpdeskService
 from db import reports as db_reports
 from db.models import Ticket
 from tests.conftest import T0, FrozenClock, Result
@@ -206,7 +206,7 @@ def test_commands(team: Team, cli: Callable[..., Result]) -> None:
     assert res.code == 0 and "13812345678" in res.out and "2026-03-03" in res.out
     res = cli("followup", str(t.id), "--note", "all good", "--at", later, "--json")
     assert res.code == 0, res.err
-    assert res.json()["followup_done_at"] is not None
+    assert datetime.fromisoformat(res.json()["followup_done_at"]) == datetime.fromisoformat(later)
     assert cli("followups", "--json").json() == []
     res = cli("followup", str(t.id), "--note", "again")
     assert res.code == 1 and "already recorded" in res.err

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from console.demo import bulk_fill, ensure_demo
-from console.service import HelpdeskService
+from console.demo.seed import bulk_fill, ensure_demo
+from console.service.helpdesk import HelpdeskService
 from db.models import Ticket
 
 # A Wednesday afternoon in Shanghai; the demo must look alive at any instant, this one is just frozen.
@@ -130,6 +130,11 @@ def test_histories_cover_the_whole_workflow(
     def some(predicate: Any) -> bool:
         return any(predicate(t, kinds[t.id]) for t in tickets)
 
+    def last_actor(ticket: Ticket) -> str:
+        event = service.store.last_event(ticket.id)
+        assert event is not None, ticket.id
+        return event.actor
+
     # pending, then the customer answers
     assert some(lambda t, k: "pending" in k and "customer_message" in k[k.index("pending") :])
     # service restored by a workaround, later resolved
@@ -148,11 +153,7 @@ def test_histories_cover_the_whole_workflow(
     assert sum(k.count("customer_message") for k in kinds.values()) >= 100
     assert some(lambda t, k: "kb_linked" in k)
     # agents closing P1/P2 tickets set a follow-up call date
-    urgent = [
-        t
-        for t in tickets
-        if t.status == "closed" and t.priority in ("P1", "P2") and service.store.last_event(t.id).actor != "system"
-    ]
+    urgent = [t for t in tickets if t.status == "closed" and t.priority in ("P1", "P2") and last_actor(t) != "system"]
     assert urgent
     assert all(t.followup_due for t in urgent)
 

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from console import holiday_cache
+from console.rules import holiday_cache
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ def test_the_business_calendar_reads_through_it(cache_dir: Path) -> None:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from console.calendars import BusinessCalendar, _cn_year
+    from console.rules.calendars import BusinessCalendar, _cn_year
 
     shanghai = ZoneInfo("Asia/Shanghai")
     cal = BusinessCalendar(

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from console.service import HelpdeskService
-from console.validation import validate_new_ticket
+from console.rules.validation import validate_new_ticket
+from console.service.helpdesk import HelpdeskService
 
 ROOT = Path(__file__).resolve().parents[1]
 KILLS = 20
@@ -28,9 +28,9 @@ KILLS = 20
 WRITER = r"""
 import random, sys
 from datetime import date
-from console.errors import HelpdeskError
-from console.service import HelpdeskService
-from console.validation import validate_new_ticket
+from console.rules.errors import HelpdeskError
+from console.service.helpdesk import HelpdeskService
+from console.rules.validation import validate_new_ticket
 
 db, seed = sys.argv[1], int(sys.argv[2])
 rng = random.Random(seed)

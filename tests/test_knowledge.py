@@ -7,9 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.widgets import TextArea
 
-from console.app import HelpdeskApp
-from console.service import HelpdeskService
+from console.service.helpdesk import HelpdeskService
+from console.tui.app import HelpdeskApp
 from tests.conftest import FrozenClock, Result
 from tests.test_console import settle
 from widgets.knowledge_pane import KnowledgePane
@@ -133,7 +134,7 @@ async def test_pane_suggests_searches_opens_links_and_inserts(kb_team: HelpdeskS
         assert li.store.events(1)[-1].kind == "kb_linked"
         await pilot.press("i")
         await settle(pilot)
-        composer_text = app.screen.query_one("#composer-text").text
+        composer_text = app.screen.query_one("#composer-text", TextArea).text
         assert "VPN disconnects every hour" in composer_text and "#2" in composer_text
 
 

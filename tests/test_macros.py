@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console.macros import (
+from console.rules.macros import (
     CONSOLE_MACRO_IDS,
     MISSING,
     PLACEHOLDERS,
@@ -20,7 +20,7 @@ from console.macros import (
     placeholders,
     render,
 )
-from console.phrases import check, default_rules
+from console.rules.phrases import check, default_rules
 
 MACROS = default_macros()
 VALUES = {

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console.phrases import (
+from console.rules.phrases import (
     Hit,
     PhraseError,
     PhraseRules,
@@ -469,7 +469,7 @@ def test_lint_reply_clean_and_defaults() -> None:
 
 def test_the_module_is_pure() -> None:
     code = (
-        "import sys, console.phrases, console.macros; "
+        "import sys, console.rules.phrases, console.rules.macros; "
         "bad = [m for m in ('sqlite3', 'sqlite_utils', 'textual', 'db') if m in sys.modules]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )

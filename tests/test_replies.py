@@ -6,12 +6,14 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from console.app import HelpdeskApp
-from console.macros import macros_toml_sample
-from console.replies import macros, placeholder_values, reply_language
-from console.screens.macro import MacroDialog
-from console.screens.ticket import TicketScreen
-from console.service import HelpdeskService
+from textual.widgets import TextArea
+
+from console.rules.macros import macros_toml_sample
+from console.service.helpdesk import HelpdeskService
+from console.service.replies import macros, placeholder_values, reply_language
+from console.tui.app import HelpdeskApp
+from console.tui.screens.macro import MacroDialog
+from console.tui.screens.ticket import TicketScreen
 from tests.conftest import FrozenClock, Result
 from tests.test_console import open_first, seed, settle
 
@@ -71,7 +73,7 @@ def test_placeholders_render(team: Team) -> None:
     assert values["customer"] == "张伟" and values["ticket"] == f"#{ids[1]}" and values["new_owner"] == "kai"
     assert values["next_update_due"]
     assert reply_language(detail) == "zh"
-    from console.replies import fill
+    from console.service.replies import fill
 
     text = fill(macros(li).get("handover"), values, "zh")  # type: ignore[arg-type]
     assert "张伟" in text and "kai" in text and "{" not in text
@@ -90,7 +92,7 @@ async def test_macro_by_key_goes_into_composer(team: Team, clock: FrozenClock) -
         await pilot.press("g")  # greeting
         await pilot.pause(0.2)
         assert isinstance(app.screen, TicketScreen)
-        text = screen.query_one("#composer-text").text
+        text = screen.query_one("#composer-text", TextArea).text
         assert "Acme Ops" in text and "li.wei" in text
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -108,7 +110,7 @@ async def test_pending_and_escalation_offer_notices(team: Team, clock: FrozenClo
         await pilot.press("p")
         await settle(pilot)
         composer = screen.query_one("#composer")
-        assert composer.display and screen.query_one("#composer-text").text.strip()
+        assert composer.display and screen.query_one("#composer-text", TextArea).text.strip()
         await pilot.press("escape")  # skip the notice: nothing sent
         await settle(pilot)
         assert not composer.display
@@ -122,4 +124,4 @@ async def test_pending_and_escalation_offer_notices(team: Team, clock: FrozenClo
         await pilot.press("space", "ctrl+s")
         await settle(pilot)
         assert composer.display
-        assert "L2" in screen.query_one("#composer-text").text
+        assert "L2" in screen.query_one("#composer-text", TextArea).text

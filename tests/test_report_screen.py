@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input, Sparkline
 
-from console import cli_reports
-from console.app import HelpdeskApp
-from console.screens.queue import QueueScreen
-from console.screens.report import ReportScreen, export_name
-from console.service import HelpdeskService
+from console.present import report_text
+from console.service.helpdesk import HelpdeskService
+from console.tui.app import HelpdeskApp
+from console.tui.screens.queue import QueueScreen
+from console.tui.screens.report import ReportScreen, export_name
 from tests.conftest import FrozenClock, settle
 from tests.test_reports import NOW, seed
 
@@ -115,7 +115,7 @@ async def test_export_to_csv(team: Team, clock: FrozenClock, tmp_path: Path, mon
         assert screen.report is not None and screen.report.by == "agent"
         path = tmp_path / "helpdesk-report-2026-02-26-2026-03-04-by-agent.csv"
         assert screen.last_export == path
-        rows = cli_reports.from_csv(path.read_text(encoding="utf-8"))
+        rows = report_text.from_csv(path.read_text(encoding="utf-8"))
         assert rows == [row.as_json(grouped=True) for row in screen.report.groups]
         assert any(path.name in n.message for n in app._notifications)
         await pilot.press("e")

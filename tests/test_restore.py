@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Another agent's process: a service open on the database, idle, as a console between two keystrokes.
 HOLDER = (
-    "import sys; from console.service import HelpdeskService; "
+    "import sys; from console.service.helpdesk import HelpdeskService; "
     "s = HelpdeskService.open(sys.argv[1], 'boss'); s.agents(); print('ready', flush=True); sys.stdin.readline()"
 )
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from console.errors import PermissionDenied
-from console.policy import SAMPLE_POLICY_TOML
-from console.service import HelpdeskService
+from console.rules.errors import PermissionDenied
+from console.rules.policy import default_policy_toml
+from console.service.helpdesk import HelpdeskService
 from tests.conftest import Result
 
 Team = Callable[[str], HelpdeskService]
@@ -111,7 +111,7 @@ def test_cli_only_supervisors_and_admins_publish_drafts(seeded: Cli) -> None:
 @pytest.fixture
 def no_screen(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """The console is built and opens its service, but takes no screen: what it would show is recorded instead."""
-    from console.app import HelpdeskApp
+    from console.tui.app import HelpdeskApp
 
     shown: list[bool] = []
 
@@ -126,14 +126,14 @@ def no_screen(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
 def test_service_only_supervisors_and_admins_see_customers_on_the_wallboard(
     team: Team, db_path: Path, no_screen: list[bool]
 ) -> None:
-    """The check sits where the console and the `wallboard` command both open the board (run_app)."""
-    from console.app import run_app
+    """The check sits in the service, where the console and the `wallboard` command both open the board."""
+    from console.cli.common import run_console
 
     team("li.wei").create_ticket("Printer jam", customer="王芳", email="wang.fang@example.cn", priority="P1")
 
     def board(actor: str, show: bool) -> int:
         args = argparse.Namespace(db=str(db_path), actor=actor, wallboard=True, show_customers=show, json=False)
-        return run_app(args)
+        return run_console(args)
 
     with pytest.raises(PermissionDenied, match="only supervisors and admins"):
         board("li.wei", True)
@@ -143,7 +143,7 @@ def test_service_only_supervisors_and_admins_see_customers_on_the_wallboard(
 
 
 def test_wallboard_masks_customers_unless_asked(team: Team) -> None:
-    from console.wallboard import snapshot
+    from console.service.wallboard import snapshot
 
     li = team("li.wei")
     li.create_ticket("Printer jam", customer="王芳", email="wang.fang@example.cn", priority="P1")
@@ -188,16 +188,16 @@ def test_service_only_admins_load_policies(team: Team) -> None:
     before = boss.policy().to_json()
     for name in ("li.wei", "sue"):
         with pytest.raises(PermissionDenied, match="needs admin"):
-            team(name).load_policy(SAMPLE_POLICY_TOML)
+            team(name).load_policy(default_policy_toml())
     assert boss.store.events_between(None, None, ["policy_loaded"]) == []
     assert boss.policy().to_json() == before
-    boss.load_policy(SAMPLE_POLICY_TOML)
+    boss.load_policy(default_policy_toml())
     assert len(boss.store.events_between(None, None, ["policy_loaded"])) == 1
 
 
 def test_cli_only_admins_load_policies(seeded: Cli, tmp_path: Path) -> None:
     policy = tmp_path / "policy.toml"
-    policy.write_text(SAMPLE_POLICY_TOML, encoding="utf-8")
+    policy.write_text(default_policy_toml(), encoding="utf-8")
     before = seeded("policy", "show", "--json").json()
     denied(seeded("policy", "load", str(policy), actor="li.wei"))
     denied(seeded("policy", "load", str(policy), actor="sue"))

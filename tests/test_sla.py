@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console.calendars import calendar_from_spec, get_calendar
-from console.sla import ClockStatus, Fact, Targets, compute_clocks, cycles, most_urgent, remaining
+from console.rules.calendars import calendar_from_spec, get_calendar
+from console.rules.sla import ClockStatus, Fact, Targets, compute_clocks, cycles, most_urgent, remaining
 
 SH = ZoneInfo("Asia/Shanghai")
 CN = get_calendar("cn-business")

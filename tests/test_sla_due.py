@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from console import sla_due
-from console.sla_due import run_due
+from console.rules import sla_due
+from console.rules.sla_due import run_due
 
 LUNCH = {
     "tz": "Asia/Shanghai",

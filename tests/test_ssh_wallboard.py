@@ -23,7 +23,7 @@ from pathlib import Path
 import pyte
 import pytest
 
-from console.service import HelpdeskService
+from console.service.helpdesk import HelpdeskService
 
 pytestmark = pytest.mark.slow
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from console import cli
-from console.app import HelpdeskApp
-from console.errors import PermissionDenied
-from console.screens.queue import QueueScreen
-from console.service import HelpdeskService
+from console.cli import main as cli
+from console.rules.errors import PermissionDenied
+from console.service.helpdesk import HelpdeskService
+from console.tui.app import HelpdeskApp
+from console.tui.screens.queue import QueueScreen
 from tests.bench.pty_tools import drain, spawn
 from tests.conftest import FrozenClock, settle
 from widgets.queue_table import QueueTable
@@ -133,10 +133,23 @@ def test_console_arguments_without_the_full_parser(
 ) -> None:
     built: list[bool] = []
     real_build = cli.build_parser
-    monkeypatch.setattr(cli, "build_parser", lambda: built.append(True) or real_build())
     seen: list[argparse.Namespace] = []
-    monkeypatch.setattr(cli, "run_console", lambda args: seen.append(args) or 0)
-    monkeypatch.setattr(cli, "_run", lambda handler, args: seen.append(args) or 0)
+
+    def build_parser() -> argparse.ArgumentParser:
+        built.append(True)
+        return real_build()
+
+    def run_console(args: argparse.Namespace) -> int:
+        seen.append(args)
+        return 0
+
+    def run(handler: object, args: argparse.Namespace) -> int:
+        seen.append(args)
+        return 0
+
+    monkeypatch.setattr(cli, "build_parser", build_parser)
+    monkeypatch.setattr(cli, "run_console", run_console)
+    monkeypatch.setattr(cli, "_run", run)
     assert cli.main(argv) == 0
     assert built == ([] if opens else [True])
     if opens and "--as" in argv:

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from textual.widgets import Digits
 
-from console.app import HelpdeskApp
-from console.errors import Refused
-from console.screens.wallboard import WallboardScreen, duration, percent
-from console.service import HelpdeskService
-from console.wallboard import mask_email, mask_name, mask_phone, snapshot
+from console.rules.errors import Refused
+from console.service.helpdesk import HelpdeskService
+from console.service.wallboard import mask_email, mask_name, mask_phone, snapshot
+from console.tui.app import HelpdeskApp
+from console.tui.screens.wallboard import WallboardScreen, duration, percent
 from tests.conftest import T0, FrozenClock
 from widgets.tiles import CountdownList, NumberTile, TableTile
 
@@ -276,7 +276,7 @@ async def _wait_for_board(pilot: object) -> None:
 
 
 def test_backlog_caption_keeps_the_urgent_priorities_that_fit() -> None:
-    from console.screens.wallboard import backlog_caption
+    from console.tui.screens.wallboard import backlog_caption
 
     counts = {"P1": 2, "P2": 29, "P3": 67, "P4": 24}
     assert backlog_caption(counts, 40) == "P1 2 P2 29 P3 67 P4 24"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from console import workflow
-from console.workflow import TransitionRefused, transition
+from console.rules import workflow
+from console.rules.workflow import TransitionRefused, transition
+from db.vocabulary import STATUSES
 
 EXPECTED = {
     # action: {from: to} — everything not listed must be refused
@@ -23,7 +24,7 @@ EXPECTED = {
         "restored": "restored",
         "resolved": "resolved",
     },
-    "note": {s: s for s in workflow.STATUSES},
+    "note": {s: s for s in STATUSES},
     "customer_reply": {"new": "new", "open": "open", "pending": "open", "restored": "restored"},
     "pending": {"new": "pending", "open": "pending", "restored": "pending"},
     "resume": {"pending": "open"},
@@ -40,7 +41,7 @@ EXPECTED = {
     "reopen": {"resolved": "open", "closed": "open"},
 }
 
-CASES = [(action, status) for action in EXPECTED for status in workflow.STATUSES]
+CASES = [(action, status) for action in EXPECTED for status in STATUSES]
 
 
 @pytest.mark.parametrize(("action", "status"), CASES)

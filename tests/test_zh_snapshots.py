@@ -15,8 +15,8 @@ from rich.cells import cell_len
 from textual.widgets import Footer
 
 from console.i18n import set_language
-from console.screens.modals import CloseDialog, EscalateDialog
-from console.service import HelpdeskService
+from console.service.helpdesk import HelpdeskService
+from console.tui.screens.modals import CloseDialog, EscalateDialog
 from tests import test_console as console_tests
 from tests import test_wallboard as wallboard_tests
 from tests.conftest import FrozenClock, settle

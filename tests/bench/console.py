@@ -8,7 +8,7 @@ queue rows are on screen is reported beside it.
 Run by hand: ``python -m tests.bench.console [--runs 15] [--seconds 20]``; prints JSON. Start-up times on a
 small machine vary by a few tens of milliseconds from run to run, so the default takes 15 interleaved pairs and
 reports each pair's ratio beside the medians. The databases are built
-once through the service layer (``console.demo.bulk_fill``) and kept under /tmp.
+once through the service layer (``console.demo.seed.bulk_fill``) and kept under /tmp.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ SIZE = (160, 50)
 
 
 def database(count: int) -> Path:
-    from console.demo import bulk_fill
-    from console.service import HelpdeskService
+    from console.demo.seed import bulk_fill
+    from console.service.helpdesk import HelpdeskService
 
     path = Path(f"/tmp/helpdesk-bench-{count}.db")
     if path.exists():

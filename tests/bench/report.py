@@ -1,7 +1,7 @@
 """What a service-quality report costs (run by hand: ``python -m tests.bench.report``; prints JSON).
 
 Two databases, built once and cached under /tmp: the demo (300 tickets with full histories) and 100,000 tickets
-from ``console.demo.bulk_fill`` (two years of history, one event each). For each, the report over all time, the
+from ``console.demo.seed.bulk_fill`` (two years of history, one event each). For each, the report over all time, the
 last 30 and 7 days, and all time by agent: wall and CPU seconds, median of three runs. Also the history fetch
 for the 30-day period, one bulk query against one query per ticket, and `helpdesk report --json` end to end.
 """
@@ -20,9 +20,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from console import reports
-from console.service import HelpdeskService
-from console.ticket_view import facts_from_events
+from console.service import reports
+from console.service.helpdesk import HelpdeskService
+from console.service.ticket_view import facts_from_events
 from db import reports as db_reports
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,7 +32,7 @@ BULK = 100_000
 RUNS = 3
 
 
-def _build(path: Path, fill: Callable[[HelpdeskService], None]) -> Path:
+def _build(path: Path, fill: Callable[[HelpdeskService], object]) -> Path:
     """Build into a temporary file and rename, so an interrupted build is never taken for a cached one."""
     if path.exists():
         return path
@@ -50,13 +50,13 @@ def _build(path: Path, fill: Callable[[HelpdeskService], None]) -> Path:
 
 
 def demo_db() -> Path:
-    from console.demo import ensure_demo
+    from console.demo.seed import ensure_demo
 
-    return _build(CACHE / "demo.db", lambda s: ensure_demo(s, seed=7, now=NOW) and None)
+    return _build(CACHE / "demo.db", lambda s: ensure_demo(s, seed=7, now=NOW))
 
 
 def bulk_db() -> Path:
-    from console.demo import bulk_fill
+    from console.demo.seed import bulk_fill
 
     return _build(CACHE / "bulk-100k.db", lambda s: bulk_fill(s, BULK, now=NOW))
 

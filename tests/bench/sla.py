@@ -15,9 +15,9 @@ import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from console.policy import Policy, load_policy_toml
-from console.sla import Fact, compute_clocks
-from console.sla_due import run_due
+from console.rules.policy import Policy, default_policy_toml, load_policy_toml
+from console.rules.sla import Fact, compute_clocks
+from console.rules.sla_due import run_due
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 10, 9, 10, 17, tzinfo=SHANGHAI)  # just after National Day: holidays in every history
@@ -25,7 +25,10 @@ TICKETS = 100_000
 DUE_REQUESTS = 20_000
 RUNS = 3
 
-POLICY_TOML = """
+# The shipped priorities, with custom calendars, a channel and a customer tier overriding them.
+POLICY_TOML = (
+    default_policy_toml()
+    + """
 [calendars.lunch]
 tz = "Asia/Shanghai"
 workdays = ["2026-09-20", "2026-10-10"]
@@ -47,29 +50,6 @@ thu = [["08:00", "20:00"]]
 fri = [["08:00", "20:00"]]
 sat = [["10:00", "16:00"]]
 
-[priorities.P1]
-calendar = "24x7"
-first_response = 30
-next_update = 60
-restore = 240
-resolve = 1440
-[priorities.P2]
-calendar = "cn-business"
-first_response = 120
-next_update = 240
-restore = 480
-resolve = 1440
-[priorities.P3]
-calendar = "cn-business"
-first_response = 240
-next_update = 480
-resolve = 1440
-[priorities.P4]
-calendar = "cn-business"
-first_response = 480
-next_update = 960
-resolve = 4800
-
 [channels.phone]
 calendar = "lunch"
 
@@ -79,6 +59,7 @@ calendar = "newyork"
 calendar = "24x7"
 first_response = 15
 """
+)
 
 
 def synthetic_tickets(rng: random.Random) -> list[tuple[str, str, str, list[Fact]]]:

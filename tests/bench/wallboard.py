@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def seed(db: Path) -> None:
-    from console.service import HelpdeskService
+    from console.service.helpdesk import HelpdeskService
 
     now = datetime.now(UTC).replace(microsecond=0)
     admin = HelpdeskService.open(db, "boss", create=True)

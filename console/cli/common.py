@@ -1,0 +1,129 @@
+"""What every command module of the CLI shares: the parser class, argument types, output and service access."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from console.i18n import _
+from console.rules.errors import BadInput
+
+if TYPE_CHECKING:
+    from console.service.helpdesk import HelpdeskService
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class CliParser(argparse.ArgumentParser):
+    """argparse that reports a bad command line in one line, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {_('error')}: {message}\n")
+
+
+def default_db_path() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("helpdesk", appauthor=False)) / "helpdesk.db"
+
+
+def instant_arg(text: str) -> datetime:
+    from console.rules.clock import parse_instant
+
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def date_arg(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(_("not a date (YYYY-MM-DD): {text}").format(text=text)) from exc
+
+
+def ticket_id_arg(text: str) -> int:
+    try:
+        value = int(text.lstrip("#"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(_("not a ticket number: {text}").format(text=text)) from exc
+    if value <= 0:
+        raise argparse.ArgumentTypeError(_("not a ticket number: {text}").format(text=text))
+    return value
+
+
+# -- output ---------------------------------------------------------------------------------------------
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def emit_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    from console.present.textout import table
+
+    sys.stdout.write(table(headers, rows) + "\n")
+
+
+def emit_line(text: str) -> None:
+    from widgets.safe_text import clean
+
+    sys.stdout.write(clean(text) + "\n")
+
+
+# -- service access -------------------------------------------------------------------------------------
+
+
+def db_path(args: argparse.Namespace) -> Path:
+    if args.db is not None and not str(args.db).strip():
+        raise BadInput(_("--db is empty: give a database file"))
+    return Path(args.db) if args.db else default_db_path()
+
+
+def open_service(args: argparse.Namespace, *, create: bool = False, wallboard: bool = False) -> HelpdeskService:
+    from console.service.helpdesk import HelpdeskService
+
+    path = db_path(args)
+    if not args.db and create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return HelpdeskService.open(path, args.actor, create=create, wallboard=wallboard)
+
+
+def console_db_path(args: argparse.Namespace) -> str:
+    """The database the console will open, checked now with the standard library alone (a missing, unreadable or
+    damaged file is reported before the screen is taken over; the service itself opens after the first frame)."""
+    from console.service.preflight import check_database
+
+    path = db_path(args)
+    check_database(path)
+    return str(path)
+
+
+def with_service(fn: Callable[[HelpdeskService, argparse.Namespace], int], *, create: bool = False) -> Handler:
+    def run(args: argparse.Namespace) -> int:
+        service = open_service(args, create=create)
+        try:
+            return fn(service, args)
+        finally:
+            service.shutdown()
+
+    return run
+
+
+def run_console(args: argparse.Namespace) -> int:
+    """Open the console, or the wallboard when ``args.wallboard`` is set."""
+    from console.tui.app import run_app
+
+    path = console_db_path(args)  # a bad path is reported here, before the screen is taken over
+    return run_app(
+        path,
+        args.actor,
+        wallboard=bool(getattr(args, "wallboard", False)),
+        show_customers=bool(getattr(args, "show_customers", False)),
+    )

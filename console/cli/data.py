@@ -1,0 +1,137 @@
+"""`helpdesk import|export|backup|check|sweep|policy|sla`: the data, its policy and its SLA clocks in bulk."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from console.i18n import _
+from console.rules.errors import BadInput
+
+if TYPE_CHECKING:
+    from console.service.helpdesk import HelpdeskService
+
+
+def cmd_import(service: HelpdeskService, args: argparse.Namespace) -> int:
+    from console.cli.common import emit_json, emit_line
+    from console.service.importer import import_tickets
+
+    created = import_tickets(service, Path(args.file))
+    if args.json:
+        emit_json({"imported": len(created), "ids": created})
+    else:
+        emit_line(_("Imported {n} tickets from {file}.").format(n=len(created), file=args.file))
+    return 0
+
+
+def cmd_export(service: HelpdeskService, args: argparse.Namespace) -> int:
+    from console.service.importer import export_tickets
+
+    export_tickets(service, sys.stdout, args.format)
+    return 0
+
+
+def cmd_backup(service: HelpdeskService, args: argparse.Namespace) -> int:
+    from console.cli.common import emit_json, emit_line
+
+    target = service.backup(args.dest)
+    if args.json:
+        emit_json({"backup": str(target)})
+    else:
+        emit_line(_("Backed up to {path}.").format(path=target))
+    return 0
+
+
+def cmd_policy_show(service: HelpdeskService, args: argparse.Namespace) -> int:
+    from console.cli.common import emit_json, emit_table
+
+    policy = service.policy()
+    if args.json:
+        emit_json(json.loads(policy.to_json()))
+    else:
+        from console.present.render import policy_rows
+
+        headers, rows = policy_rows(policy)
+        emit_table(headers, rows)
+    return 0
+
+
+def cmd_policy_load(service: HelpdeskService, args: argparse.Namespace) -> int:
+    from console.cli.common import emit_json, emit_line
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(_("cannot read {file}: {error}").format(file=args.file, error=exc)) from exc
+    policy = service.load_policy(text)
+    if args.json:
+        emit_json(json.loads(policy.to_json()))
+    else:
+        emit_line(_("Policy loaded from {file}.").format(file=args.file))
+    return 0
+
+
+def cmd_sla_due(args: argparse.Namespace) -> int:
+    from console.rules.sla_due import run_due
+
+    outputs, had_error = run_due(sys.stdin)
+    sys.stdout.write("".join(line + "\n" for line in outputs))
+    return 2 if had_error else 0
+
+
+def cmd_sweep(service: HelpdeskService, args: argparse.Namespace) -> int:
+    from console.cli.common import emit_json, emit_line
+
+    counts = service.sweep(args.now)
+    if args.json:
+        emit_json(counts)
+    else:
+        emit_line(
+            _(
+                "{warnings} warnings, {breaches} breaches recorded; {closed} resolved tickets closed unconfirmed."
+            ).format(warnings=counts["warnings"], breaches=counts["breaches"], closed=counts["auto_closed"])
+        )
+    return 0
+
+
+def cmd_check(service: HelpdeskService, args: argparse.Namespace) -> int:
+    from console.cli.common import emit_json, emit_line
+
+    problems = service.check()
+    if args.json:
+        emit_json({"ok": not problems, "problems": problems})
+    elif problems:
+        for problem in problems:
+            emit_line(problem)
+    else:
+        emit_line(_("Database is consistent: integrity, foreign keys and every ticket's history check out."))
+    return 1 if problems else 0
+
+
+def register(sub: Any, common: Any, command: Callable[..., Any]) -> None:
+    """Adds this group's sub-commands to the parser."""
+    from console.cli.common import instant_arg, with_service
+
+    p = command("import", _("import tickets from CSV or JSON Lines (all or nothing)"), with_service(cmd_import))
+    p.add_argument("file")
+    p = command("export", _("export tickets"), with_service(cmd_export))
+    p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    p = command("backup", _("consistent online backup of the database"), with_service(cmd_backup))
+    p.add_argument("dest")
+    command("check", _("verify integrity and every ticket's history"), with_service(cmd_check))
+    p = command("sweep", _("record SLA warnings/breaches and auto-close unconfirmed tickets"), with_service(cmd_sweep))
+    p.add_argument("--now", type=instant_arg)
+
+    policy = sub.add_parser("policy", help=_("SLA policies"), parents=[common])
+    psub = policy.add_subparsers(dest="policy_command", required=True, parser_class=type(policy))
+    command("show", _("show the SLA policy in force"), with_service(cmd_policy_show), psub)
+    p = command("load", _("load an SLA policy from TOML (admins only)"), with_service(cmd_policy_load), psub)
+    p.add_argument("file")
+
+    slap = sub.add_parser("sla", help=_("SLA calculators"), parents=[common])
+    ssub = slap.add_subparsers(dest="sla_command", required=True, parser_class=type(slap))
+    command("due", _("due times for JSON Lines requests on standard input"), cmd_sla_due, ssub)

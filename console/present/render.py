@@ -1,0 +1,247 @@
+"""Turning service records into the CLI's JSON shapes and human text (language-neutral JSON, translated text)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from console.i18n import _
+from console.rules.workflow import PRIORITY_LABELS, STATUS_LABELS
+from console.service.ticket_view import TicketDetail, describe_event
+from db.models import QueueItem
+from db.vocabulary import PRIORITIES
+
+CLOCK_LABELS = {
+    "first_response": "first response",
+    "next_update": "next update",
+    "restore": "restore",
+    "resolve": "resolve",
+}
+
+
+def clock_label(code: str | None) -> str:
+    labels = {
+        "first_response": _("first response"),
+        "next_update": _("next update"),
+        "restore": _("restore deadline"),
+        "resolve": _("resolve deadline"),
+    }
+    return labels.get(code or "", "—")
+
+
+def state_label(state: str) -> str:
+    return {
+        "running": _("running"),
+        "warning": _("at risk"),
+        "paused": _("paused"),
+        "met": _("met"),
+        "breached": _("overdue"),
+        "none": _("no target"),
+    }.get(state, state)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+def queue_state(item: QueueItem, now: datetime) -> str:
+    instant = now.timestamp()
+    if item.sla_due is not None:
+        if item.sla_due <= instant:
+            return "breached"
+        if item.sla_warn is not None and item.sla_warn <= instant:
+            return "warning"
+        return "running"
+    if item.sla_paused_remaining is not None:
+        return "paused"
+    return "none"
+
+
+def queue_item_json(item: QueueItem, now: datetime) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "subject": item.subject,
+        "status": item.status,
+        "priority": item.priority,
+        "channel": item.channel,
+        "tier": item.tier,
+        "assignee": item.assignee,
+        "customer": item.customer,
+        "created_at": _iso(item.created_at),
+        "updated_at": _iso(item.updated_at),
+        "version": item.version,
+        "sla": {
+            "clock": item.sla_clock,
+            "state": queue_state(item, now),
+            "due_at": datetime.fromtimestamp(item.sla_due, UTC).isoformat() if item.sla_due is not None else None,
+            "paused_remaining_s": item.sla_paused_remaining,
+        },
+    }
+
+
+def relative(seconds: float) -> str:
+    """A short, translated 'in 2 hours' / '3 minutes ago'."""
+    from console.i18n.humanize import naturaldelta
+
+    if seconds >= 0:
+        return _("in {delta}").format(delta=naturaldelta(seconds))
+    return _("{delta} overdue").format(delta=naturaldelta(-seconds))
+
+
+def queue_rows(items: list[QueueItem], now: datetime) -> tuple[list[str], list[list[object]]]:
+    headers = [_("ID"), _("Pri"), _("Subject"), _("Customer"), _("Status"), _("Owner"), _("Clock"), _("Due")]
+    rows: list[list[object]] = []
+    for item in items:
+        if item.sla_due is not None:
+            due = relative(item.sla_due - now.timestamp())
+        elif item.sla_paused_remaining is not None:
+            due = _("paused")
+        else:
+            due = "—"
+        rows.append(
+            [
+                item.id,
+                item.priority,
+                item.subject,
+                item.customer or "—",
+                _(STATUS_LABELS[item.status]),
+                f"{item.tier} · {item.assignee or '—'}",
+                clock_label(item.sla_clock),
+                due,
+            ]
+        )
+    return headers, rows
+
+
+def ticket_json(detail: TicketDetail) -> dict[str, Any]:
+    t = detail.ticket
+    customer = detail.customer
+    return {
+        "id": t.id,
+        "subject": t.subject,
+        "body": t.body,
+        "status": t.status,
+        "priority": t.priority,
+        "channel": t.channel,
+        "tier": t.tier,
+        "assignee": t.assignee,
+        "parent_id": t.parent_id,
+        "customer": None
+        if customer is None
+        else {
+            "id": customer.id,
+            "name": customer.name,
+            "organisation": customer.organisation,
+            "email": customer.email,
+            "phone": customer.phone,
+            "tier": customer.tier,
+            "environment": customer.environment,
+        },
+        "created_at": _iso(t.created_at),
+        "updated_at": _iso(t.updated_at),
+        "version": t.version,
+        "resolution": {
+            "restore_summary": t.restore_summary,
+            "summary": t.resolution_summary,
+            "code": t.resolution_code,
+            "resolved_at": _iso(t.resolved_at),
+            "closed_at": _iso(t.closed_at),
+            "confirmed": t.confirmed,
+            "unconfirmed_reason": t.unconfirmed_reason,
+            "asked_anything_else": t.asked_anything_else,
+            "kb_needed": t.kb_needed,
+            "followup_due": t.followup_due,
+            "followup_done_at": _iso(t.followup_done_at),
+        },
+        "messages": [
+            {"id": m.id, "kind": m.kind, "author": m.author, "body": m.body, "at": _iso(m.created_at)}
+            for m in detail.messages
+        ],
+        "events": [
+            {
+                "id": e.id,
+                "at": _iso(e.at),
+                "actor": e.actor,
+                "kind": e.kind,
+                "from": e.from_value,
+                "to": e.to_value,
+                "detail": e.detail,
+            }
+            for e in detail.events
+        ],
+        "sla": {name: view.as_json() for name, view in detail.clocks.items()},
+        "calendar": detail.calendar_name,
+        "articles": [{"id": a.id, "title": a.title, "status": a.status} for a in detail.articles],
+        "other_tickets": [{"id": o.id, "subject": o.subject, "status": o.status} for o in detail.other_tickets],
+    }
+
+
+def ticket_text(detail: TicketDetail) -> str:
+    from widgets.safe_text import clean, fit
+
+    t = detail.ticket
+    c = detail.customer
+    lines = [
+        f"#{t.id}  {clean(t.subject)}",
+        "  ".join(
+            [
+                f"{_('Status')}: {_(STATUS_LABELS[t.status])}",
+                f"{_('Priority')}: {t.priority} {_(PRIORITY_LABELS[t.priority])}",
+                f"{_('Channel')}: {_(t.channel)}",
+                f"{_('Owner')}: {t.tier} · {t.assignee or _('unassigned')}",
+            ]
+        ),
+    ]
+    if c is not None:
+        lines.append(
+            f"{_('Customer')}: {clean(c.name)}  {clean(c.organisation)}  {clean(c.email or '')}  {clean(c.phone or '')}"
+        )
+    lines.append("")
+    for name, view in detail.clocks.items():
+        due = view.due_at.astimezone().strftime("%Y-%m-%d %H:%M") if view.due_at else "—"
+        remaining = relative(view.remaining_s) if view.remaining_s is not None and view.state != "met" else ""
+        # padded by terminal cells, so Chinese labels keep the columns aligned
+        lines.append(f"  {fit(clock_label(name), 18)} {fit(state_label(view.state), 10)} {fit(due, 17)} {remaining}")
+    lines.append("")
+    kinds = {"customer": _("Customer"), "reply": _("Reply"), "note": _("Internal note")}
+    for m in detail.messages:
+        when = m.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        lines.append(f"── {kinds[m.kind]} · {clean(m.author)} · {when}")
+        lines.extend(clean(line) for line in m.body.splitlines())
+    lines.append("")
+    lines.append(_("Timeline"))
+    for e in detail.events:
+        when = e.at.astimezone().strftime("%Y-%m-%d %H:%M")
+        lines.append(f"  {when}  {fit(clean(e.actor), 12)} {clean(describe_event(e))}")
+    return "\n".join(lines)
+
+
+def policy_rows(policy: Any) -> tuple[list[str], list[list[object]]]:
+    headers = [
+        _("Priority"),
+        _("Calendar"),
+        _("First response"),
+        _("Next update"),
+        _("Restore"),
+        _("Resolve"),
+        _("Warning"),
+    ]
+    rows: list[list[object]] = []
+    for priority in PRIORITIES:
+        cal, targets = policy.resolve(priority, None, None)
+
+        def minutes(value: int | None) -> str:
+            return "—" if value is None else _("{n} min").format(n=value)
+
+        rows.append(
+            [
+                priority,
+                cal.name,
+                minutes(targets.first_response),
+                minutes(targets.next_update),
+                minutes(targets.restore),
+                minutes(targets.resolve),
+                f"{int(targets.warning * 100)} %",
+            ]
+        )
+    return headers, rows

@@ -1,0 +1,648 @@
+"""The service layer: the only place that combines the store, the rules and the audit trail.
+
+Every state change, assignment, reply, escalation and closure is one write transaction that changes the
+ticket, writes exactly one event, and refreshes the ticket's derived SLA columns. The CLI and the console call
+this; neither touches SQL. HelpdeskService holds the ticket actions and the parts in console/service/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Self
+
+from console.i18n import _
+from console.rules import workflow
+from console.rules.clock import Clock, utcnow
+from console.rules.errors import BadInput, PermissionDenied, Refused
+from console.rules.validation import check_agent_name, require_text, validate_new_ticket
+from console.service.core import TRACKED, ServiceCore, open_store
+from console.service.intake import TicketIntake
+from console.service.kb import KnowledgeActions
+from console.service.sla_book import SlaBook
+from console.service.ticket_view import ClockView, TicketDetail, clock_view, facts_from_events
+from console.service.upkeep import PRESENCE_TTL_S, Upkeep
+from db.errors import Conflict
+from db.models import Agent, Event, QueueItem, Ticket
+from db.records import TicketFilter
+from db.store import Store
+from db.vocabulary import ROLES, STATUSES, TIERS, needs_followup
+
+
+class HelpdeskService:
+    """One agent's (or script's) access to one database: the ticket actions here, the rest in the parts it holds
+    (each given the same core: the store, the acting agent, the clock and the one write transaction)."""
+
+    def __init__(
+        self,
+        store: Store,
+        actor: str | None = None,
+        *,
+        clock: Clock = utcnow,
+        wallboard: bool = False,
+    ) -> None:
+        self.core = ServiceCore(store, actor, clock=clock, wallboard=wallboard)
+        self.sla_book = SlaBook(self.core)
+        self.intake = TicketIntake(self.core, self.sla_book)
+        self.knowledge = KnowledgeActions(self.core)
+        self.upkeep = Upkeep(self.core)
+        # The parts' public actions, offered here as the service's own.
+        self.me = self.core.me
+        self.require_role = self.core.require_role
+        self.ticket = self.core.ticket
+        self.policy = self.sla_book.policy
+        self.load_policy = self.sla_book.load_policy
+        self.calendar_for = self.sla_book.calendar_for
+        self.sweep = self.sla_book.sweep
+        self.create_ticket = self.intake.create_ticket
+        self.import_rows = self.intake.import_rows
+        self.add_customers = self.intake.add_customers
+        self.export_records = self.intake.export_records
+        self.link_article = self.knowledge.link_article
+        self.add_article = self.knowledge.add_article
+        self.import_articles = self.knowledge.import_articles
+        self.article = self.knowledge.article
+        self.search_kb = self.knowledge.search_kb
+        self.suggest_kb = self.knowledge.suggest_kb
+        self.drafts = self.knowledge.drafts
+        self.publish_article = self.knowledge.publish_article
+        self.heartbeat = self.upkeep.heartbeat
+        self.leave = self.upkeep.leave
+        self.backup = self.upkeep.backup
+        self.check = self.upkeep.check
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        actor: str | None = None,
+        *,
+        clock: Clock = utcnow,
+        create: bool = False,
+        wallboard: bool = False,
+        show_customers: bool = False,
+        require_agent: bool = False,
+    ) -> Self:
+        """Open the database at ``path``. ``require_agent``: refuse now an actor who is not an active agent (the
+        console asks before its first screen). ``show_customers`` (the wallboard unmasked) is for supervisors and
+        admins only, checked here so the console and the `wallboard` command ask the same rule."""
+        service = cls(open_store(path, create=create), actor, clock=clock, wallboard=wallboard)
+        if show_customers or require_agent:
+            try:
+                if show_customers and service.me().role not in ("supervisor", "admin"):
+                    raise PermissionDenied(_("only supervisors and admins may show customer data on the wallboard"))
+                service.me()
+            except BaseException:
+                service.shutdown()
+                raise
+        return service
+
+    def shutdown(self) -> None:
+        self.core.store.close()
+
+    @property
+    def store(self) -> Store:
+        """The store underneath (for the service's own modules and tests; the CLI and the console never use it)."""
+        return self.core.store
+
+    @property
+    def actor_name(self) -> str:
+        return self.core.actor_name
+
+    @property
+    def clock(self) -> Clock:
+        return self.core.clock
+
+    @property
+    def wallboard(self) -> bool:
+        return self.core.wallboard
+
+    @property
+    def path(self) -> Path:
+        return Path(self.core.store.path)
+
+    def as_agent(self, name: str, clock: Clock | None = None) -> HelpdeskService:
+        """The same database, acting as ``name`` (the demo builds its history as each of its staff)."""
+        return HelpdeskService(self.core.store, name, clock=clock or self.core.clock, wallboard=self.core.wallboard)
+
+    def relaxed_durability(self) -> AbstractContextManager[None]:
+        """Bulk set-up (the demo) commits without waiting for the disk; a crash loses it whole, never half."""
+        return self.core.store.relaxed_durability()
+
+    def count_tickets(self) -> int:
+        return self.core.store.count_tickets()
+
+    def count_articles(self) -> int:
+        return self.core.store.count_articles()
+
+    def data_version(self) -> int:
+        """Changes when another connection commits (the console's live updates watch it)."""
+        return self.core.store.data_version()
+
+    # -- agents -------------------------------------------------------------------------------------------
+
+    def init(self, admin: str) -> Agent:
+        """Create the first admin of an empty database."""
+
+        def work() -> Agent:
+            if self.core.store.count_agents() > 0:
+                raise Refused(_("this database already has agents; use 'helpdesk agent add'"))
+            agent = self.core.store.insert_agent(admin, "admin", "L3", admin, self.core.at(None))
+            self.sla_book.save_policy_if_missing(admin)
+            return agent
+
+        check_agent_name(admin)
+        return self.core.write(work)
+
+    def add_agent(self, name: str, role: str = "agent", tier: str = "L1", display_name: str = "") -> Agent:
+        check_agent_name(name)
+        if role not in ROLES:
+            raise BadInput(_("role must be one of: {values}").format(values=", ".join(ROLES)))
+        if tier not in TIERS:
+            raise BadInput(_("tier must be one of: {values}").format(values=", ".join(TIERS)))
+        self.core.require_role("admin")
+        return self.core.write(
+            lambda: self.core.store.insert_agent(name, role, tier, display_name or name, self.core.at(None))
+        )
+
+    def agents(self) -> list[Agent]:
+        return self.core.store.list_agents()
+
+    def agent(self, name: str) -> Agent | None:
+        return self.core.store.get_agent(name)
+
+    def ensure_agent(self, name: str, role: str, tier: str) -> Agent:
+        """Register ``name`` if missing (demo set-up only; not reachable from the CLI's agent commands)."""
+        existing = self.core.store.get_agent(name)
+        if existing is not None:
+            return existing
+        return self.core.write(lambda: self.core.store.insert_agent(name, role, tier, name, self.core.at(None)))
+
+    # -- tickets: reading ---------------------------------------------------------------------------------
+
+    def clocks(
+        self, ticket: Ticket, events: Sequence[Event] | None = None, now: datetime | None = None
+    ) -> dict[str, ClockView]:
+        from console.rules import sla
+
+        cal, targets = self.sla_book.policy_for(ticket)
+        facts = facts_from_events(events if events is not None else self.core.store.events(ticket.id))
+        statuses = sla.compute_clocks(facts, targets, cal, self.core.at(now))
+        return {name: clock_view(status) for name, status in statuses.items()}
+
+    def detail(self, ticket_id: int, now: datetime | None = None) -> TicketDetail:
+        ticket = self.ticket(ticket_id)
+        events = self.core.store.events(ticket_id)
+        customer = self.core.store.get_customer(ticket.customer_id) if ticket.customer_id is not None else None
+        others: list[QueueItem] = []
+        if customer is not None:
+            others = self.core.store.queue(
+                TicketFilter(statuses=STATUSES, customer_id=customer.id, exclude_ids=(ticket_id,)),
+                0,
+                50,
+            )
+        instant = self.core.at(now)
+        viewers = [
+            p.agent
+            for p in self.core.store.viewers(ticket_id, instant.timestamp() - PRESENCE_TTL_S)
+            if p.agent != self.actor_name
+        ]
+        return TicketDetail(
+            ticket=ticket,
+            customer=customer,
+            messages=self.core.store.messages(ticket_id),
+            events=events,
+            clocks=self.clocks(ticket, events, instant),
+            calendar_name=self.sla_book.policy_for(ticket)[0].name,
+            other_tickets=others,
+            articles=self.core.store.linked_articles(ticket_id),
+            viewers=viewers,
+        )
+
+    def list_tickets(self, flt: TicketFilter, offset: int = 0, limit: int = 1000) -> list[QueueItem]:
+        return self.core.store.queue(flt, offset, limit)
+
+    def count(self, flt: TicketFilter) -> int:
+        return self.core.store.queue_count(flt)
+
+    # -- tickets: acting ----------------------------------------------------------------------------------
+
+    def _act(
+        self,
+        ticket_id: int,
+        action: str,
+        *,
+        at: datetime | None,
+        expected_version: int | None,
+        kind: str,
+        fields: Mapping[str, Any] | Callable[[Ticket, datetime], Mapping[str, Any]] | None = None,
+        detail: Mapping[str, Any] | None = None,
+        message: tuple[str, str] | None = None,
+        check: Callable[[Ticket, Agent], None] | None = None,
+        after: Callable[[Ticket, datetime], None] | None = None,
+    ) -> Ticket:
+        me = self.me()
+
+        def work() -> Ticket:
+            ticket = self.core.store.get_ticket(ticket_id)
+            if expected_version is not None and ticket.version != expected_version:
+                raise Conflict(ticket_id, expected_version, ticket.version)
+            when = self.core.at(at)
+            self.core.check_order(ticket_id, when)
+            new_status = workflow.transition(ticket_id, ticket.status, action)
+            if check is not None:
+                check(ticket, me)
+            # Fields computed from the ticket or the time are computed here, under the write lock: values read
+            # before it (a counter, the instant) could be overtaken by another agent's commit.
+            extra = fields(ticket, when) if callable(fields) else (fields or {})
+            update: dict[str, Any] = {"status": new_status, "updated_at": when, **extra}
+            changes = {
+                key: [getattr(ticket, key), update[key]]
+                for key in TRACKED
+                if key in update and update[key] != getattr(ticket, key)
+            }
+            updated = self.core.store.update_ticket(ticket_id, update, ticket.version)
+            if message is not None:
+                self.core.store.add_message(ticket_id, message[0], self._author(ticket, message[0]), message[1], when)
+            headline = next(iter(changes), None)
+            from_value = _text(changes[headline][0]) if headline else None
+            to_value = _text(changes[headline][1]) if headline else None
+            self.core.store.add_event(
+                ticket_id,
+                self.actor_name,
+                when,
+                kind,
+                from_value,
+                to_value,
+                {"changes": changes, **(detail or {})},
+            )
+            if after is not None:
+                after(updated, when)
+            self.sla_book.refresh(updated, when)
+            return self.core.store.get_ticket(ticket_id)
+
+        try:
+            return self.core.write(work)
+        except workflow.TransitionRefused as exc:
+            raise Refused(str(exc)) from exc
+
+    def _author(self, ticket: Ticket, kind: str) -> str:
+        """Customer messages are the customer's words, whoever recorded them (the recorder is the event's actor)."""
+        if kind == "customer" and ticket.customer_id is not None:
+            return self.core.store.get_customer(ticket.customer_id).name
+        return self.actor_name if kind != "customer" else _("customer")
+
+    def _owner_check(self, ticket: Ticket, me: Agent) -> None:
+        """Plain agents may not take a ticket from, or change the ownership of, another agent's ticket."""
+        if me.role == "agent" and ticket.assignee not in (None, me.name):
+            raise PermissionDenied(
+                _("ticket {id} is assigned to {owner}; only a supervisor can reassign it").format(
+                    id=ticket.id, owner=ticket.assignee
+                )
+            )
+
+    def reply(
+        self,
+        ticket_id: int,
+        body: str,
+        *,
+        at: datetime | None = None,
+        expected_version: int | None = None,
+        guard_override: str | None = None,
+        macro: str | None = None,
+    ) -> Ticket:
+        text = require_text(body, _("reply"))
+        detail: dict[str, Any] = {"chars": len(text)}
+        if guard_override:
+            detail["guard_override"] = guard_override
+        if macro:
+            detail["macro"] = macro
+
+        return self._act(
+            ticket_id,
+            "reply",
+            at=at,
+            expected_version=expected_version,
+            kind="reply",
+            fields=lambda current, _when: {"public_replies": current.public_replies + 1},
+            message=("reply", text),
+            detail=detail,
+        )
+
+    def note(
+        self, ticket_id: int, body: str, *, at: datetime | None = None, expected_version: int | None = None
+    ) -> Ticket:
+        text = require_text(body, _("note"))
+        return self._act(
+            ticket_id,
+            "note",
+            at=at,
+            expected_version=expected_version,
+            kind="note",
+            message=("note", text),
+            detail={"chars": len(text)},
+        )
+
+    def customer_reply(self, ticket_id: int, body: str, *, at: datetime | None = None) -> Ticket:
+        """A message from the customer: reopens a resolved ticket, reopens a recently closed one, and on a ticket
+        closed longer than the reopen window opens a new follow-up ticket linked to it (returned)."""
+        text = require_text(body, _("message"))
+        ticket = self.ticket(ticket_id)
+        when = self.core.at(at)
+        if ticket.status == "closed":
+            window = timedelta(days=self.policy().settings.reopen_window_days)
+            if ticket.closed_at is not None and when - ticket.closed_at > window:
+                return self._followup_ticket(ticket, text, when)
+        if ticket.status in ("resolved", "closed"):
+            return self._act(
+                ticket_id,
+                "reopen",
+                at=at,
+                expected_version=None,
+                kind="customer_message",
+                message=("customer", text),
+                detail={"reopened": True, "chars": len(text)},
+                fields=lambda current, _when: {"reopens": current.reopens + 1, "confirmed": None},
+            )
+        return self._act(
+            ticket_id,
+            "customer_reply",
+            at=at,
+            expected_version=None,
+            kind="customer_message",
+            message=("customer", text),
+            detail={"chars": len(text)},
+        )
+
+    def _followup_ticket(self, old: Ticket, text: str, when: datetime) -> Ticket:
+        self.me()
+        customer = self.core.store.get_customer(old.customer_id) if old.customer_id is not None else None
+
+        def work() -> Ticket:
+            self.core.check_order(old.id, when)
+            fields = validate_new_ticket(
+                _("Follow-up to #{id}: {subject}").format(id=old.id, subject=old.subject)[:200],
+                text,
+                old.priority,
+                old.channel,
+                "L1",
+            )
+            new = self.intake.insert_ticket(
+                fields,
+                when,
+                customer=customer.name if customer else None,
+                email=customer.email if customer else None,
+                parent_id=old.id,
+            )
+            self.core.store.add_message(new.id, "customer", self._author(new, "customer"), text, when)
+            self.core.store.add_event(
+                new.id, self.actor_name, when, "customer_message", None, None, {"chars": len(text)}
+            )
+            self.sla_book.refresh(self.core.store.get_ticket(new.id), when)
+            return self.core.store.get_ticket(new.id)
+
+        return self.core.write(work)
+
+    def assign(
+        self,
+        ticket_id: int,
+        to: str | None = None,
+        *,
+        at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> Ticket:
+        target = to or self.actor_name
+        agent = self.core.store.get_agent(target)
+        if agent is None or not agent.active:
+            raise BadInput(_("unknown agent {name}").format(name=target))
+
+        def check(ticket: Ticket, me: Agent) -> None:
+            if me.role == "agent" and (target != me.name or ticket.assignee not in (None, me.name)):
+                if ticket.assignee not in (None, me.name):
+                    self._owner_check(ticket, me)
+                raise PermissionDenied(_("only a supervisor can assign tickets to others"))
+            if me.role == "agent" and workflow.tier_rank(ticket.tier) > workflow.tier_rank(me.tier):
+                raise PermissionDenied(
+                    _("ticket {id} is at {tier}; {name} works {own}").format(
+                        id=ticket.id, tier=ticket.tier, name=me.name, own=me.tier
+                    )
+                )
+            if ticket.assignee == target:
+                raise Refused(_("ticket {id} is already assigned to {name}").format(id=ticket.id, name=target))
+
+        return self._act(
+            ticket_id,
+            "assign",
+            at=at,
+            expected_version=expected_version,
+            kind="assigned",
+            fields={"assignee": target},
+            check=check,
+        )
+
+    def pending(self, ticket_id: int, *, at: datetime | None = None, expected_version: int | None = None) -> Ticket:
+        return self._act(ticket_id, "pending", at=at, expected_version=expected_version, kind="pending")
+
+    def resume(self, ticket_id: int, *, at: datetime | None = None, expected_version: int | None = None) -> Ticket:
+        return self._act(ticket_id, "resume", at=at, expected_version=expected_version, kind="resumed")
+
+    def escalate(
+        self,
+        ticket_id: int,
+        to: str,
+        reason: str,
+        notes: str,
+        *,
+        customer_told: bool = True,
+        at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> Ticket:
+        why = require_text(reason, _("reason"))
+        handoff = require_text(notes, _("handoff notes"))
+        if not customer_told:
+            raise BadInput(_("tell the customer who takes over and when before escalating"))
+        self.ticket(ticket_id)
+        agent = None
+        if to not in TIERS:
+            agent = self.core.store.get_agent(to)
+            if agent is None or not agent.active:
+                raise BadInput(_("--to must be L2, L3 or an agent's name; unknown agent {name}").format(name=to))
+
+        def fields(current: Ticket, _when: datetime) -> dict[str, Any]:
+            # Judged on the ticket as it is under the write lock: an escalation committed meanwhile by another
+            # agent must not be undone (an L3 ticket sent "up" to L2).
+            if agent is None:
+                if workflow.tier_rank(to) <= workflow.tier_rank(current.tier):
+                    raise Refused(
+                        _("ticket {id} is already at {tier}; escalate to a higher tier or a named agent").format(
+                            id=ticket_id, tier=current.tier
+                        )
+                    )
+                return {"tier": to, "assignee": None, "escalations": current.escalations + 1}
+            if agent.name == current.assignee:
+                raise Refused(_("ticket {id} is already with {name}").format(id=ticket_id, name=agent.name))
+            return {
+                "tier": max(current.tier, agent.tier, key=workflow.tier_rank),
+                "assignee": agent.name,
+                "escalations": current.escalations + 1,
+            }
+
+        def handoff_note(updated: Ticket, when: datetime) -> None:
+            self.core.store.add_message(
+                updated.id,
+                "note",
+                self.actor_name,
+                _("Escalated to {to}. Reason: {reason}\n\n{notes}").format(to=to, reason=why, notes=handoff),
+                when,
+            )
+
+        return self._act(
+            ticket_id,
+            "escalate",
+            at=at,
+            expected_version=expected_version,
+            kind="escalated",
+            fields=fields,
+            detail={"to": to, "reason": why, "notes": handoff, "customer_told": True},
+            check=self._owner_check,
+            after=handoff_note,
+        )
+
+    def restore(
+        self, ticket_id: int, summary: str, *, at: datetime | None = None, expected_version: int | None = None
+    ) -> Ticket:
+        text = require_text(summary, _("summary"))
+        return self._act(
+            ticket_id,
+            "restore",
+            at=at,
+            expected_version=expected_version,
+            kind="restored",
+            fields={"restore_summary": text},
+            detail={"summary": text},
+        )
+
+    def resolve(
+        self,
+        ticket_id: int,
+        summary: str,
+        code: str | None = None,
+        *,
+        at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> Ticket:
+        text = require_text(summary, _("summary"))
+        return self._act(
+            ticket_id,
+            "resolve",
+            at=at,
+            expected_version=expected_version,
+            kind="resolved",
+            fields=lambda _current, when: {
+                "resolution_summary": text,
+                "resolution_code": code,
+                "resolved_at": when,
+                "confirmed": None,
+            },
+            detail={"summary": text, "code": code},
+        )
+
+    def close(
+        self,
+        ticket_id: int,
+        *,
+        summary: str,
+        code: str | None = None,
+        confirmed: bool = False,
+        unconfirmed_reason: str | None = None,
+        asked_anything_else: bool = False,
+        kb_id: int | None = None,
+        kb_needed: bool = False,
+        followup: date | None = None,
+        at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> Ticket:
+        """The closed loop of the standards: summary, customer confirmation (or why not), anything else needed,
+        knowledge captured, and a follow-up call date for urgent and high-priority tickets."""
+        text = require_text(summary, _("summary"))
+        reason = (unconfirmed_reason or "").strip()
+        if confirmed and reason:
+            raise BadInput(_("give either --confirmed or --unconfirmed-reason, not both"))
+        if not confirmed and not reason:
+            raise BadInput(
+                _("closing needs the customer's confirmation (--confirmed) or why not (--unconfirmed-reason)")
+            )
+        if confirmed and not asked_anything_else:
+            raise BadInput(_("ask the customer whether anything else is needed before closing (--asked-anything-else)"))
+        if kb_id is not None and kb_needed:
+            raise BadInput(_("give either --kb ID or --kb-needed, not both"))
+        ticket = self.ticket(ticket_id)
+        if needs_followup(ticket.priority) and followup is None:
+            raise BadInput(
+                _("{priority} tickets need a follow-up call date (--followup DATE)").format(priority=ticket.priority)
+            )
+        if kb_id is not None:
+            self.article(kb_id)
+
+        def fields(current: Ticket, when: datetime) -> dict[str, Any]:
+            values: dict[str, Any] = {
+                "resolution_summary": text,
+                "resolution_code": code or current.resolution_code,
+                "closed_at": when,
+                "confirmed": confirmed,
+                "unconfirmed_reason": reason or None,
+                "asked_anything_else": asked_anything_else,
+                "kb_needed": kb_needed,
+                "followup_due": followup.isoformat() if followup else None,
+                "followup_done_at": None,
+            }
+            if current.resolved_at is None or current.status != "resolved":
+                values["resolved_at"] = when
+            return values
+
+        def capture(updated: Ticket, when_: datetime) -> None:
+            if kb_id is not None:
+                self.core.store.link_article(updated.id, kb_id, self.actor_name, when_)
+            if kb_needed:
+                self.knowledge.draft_article(updated, text, when_)
+
+        return self._act(
+            ticket_id,
+            "close",
+            at=at,
+            expected_version=expected_version,
+            kind="closed",
+            fields=fields,
+            detail={
+                "summary": text,
+                "code": code,
+                "confirmed": confirmed,
+                "unconfirmed_reason": reason or None,
+                "asked_anything_else": asked_anything_else,
+                "kb": kb_id,
+                "kb_needed": kb_needed,
+                "followup": followup.isoformat() if followup else None,
+            },
+            after=capture,
+        )
+
+    def reopen(
+        self, ticket_id: int, reason: str, *, at: datetime | None = None, expected_version: int | None = None
+    ) -> Ticket:
+        why = require_text(reason, _("reason"))
+        self.ticket(ticket_id)
+        return self._act(
+            ticket_id,
+            "reopen",
+            at=at,
+            expected_version=expected_version,
+            kind="reopened",
+            fields=lambda current, _when: {"reopens": current.reopens + 1, "confirmed": None},
+            detail={"reason": why},
+        )
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,126 @@
+"""Knowledge-base files: Markdown (first `#` line is the title) or JSON Lines {title, body, tags?, ref?, product?}.
+
+Parsing is all-or-nothing: every bad file or line is named, and nothing is imported unless all are good.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from console.i18n import _
+from console.rules.errors import ImportFailed
+
+MAX_TITLE = 300
+MAX_BODY = 200_000
+
+
+class ArticleIn(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    title: str
+    body: str
+    tags: str = ""
+    ref: str | None = None
+    product: str = ""
+    lang: str = ""
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        return "" if value is None else value
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        if not value:
+            raise ValueError("must not be empty")
+        if len(value) > MAX_TITLE:
+            raise ValueError(f"longer than {MAX_TITLE} characters")
+        return value
+
+    @field_validator("body")
+    @classmethod
+    def _body(cls, value: str) -> str:
+        if not value:
+            raise ValueError("must not be empty")
+        if len(value) > MAX_BODY:
+            raise ValueError(f"longer than {MAX_BODY} characters")
+        return value
+
+
+def guess_lang(text: str) -> str:
+    cjk = sum(1 for ch in text[:2000] if "\u4e00" <= ch <= "\u9fff")
+    return "zh" if cjk >= 2 else "en"
+
+
+def parse_markdown(path: Path, text: str) -> ArticleIn:
+    lines = text.lstrip("\ufeff").splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith("# "):
+            title = line[2:].strip()
+            body = "\n".join(lines[index + 1 :]).strip()
+            return ArticleIn(title=title, body=body, ref=path.stem, lang=guess_lang(title + body))
+        if line.strip():
+            break
+    raise ValueError(_("the first line must be a '# Title' heading"))
+
+
+def read_articles(path: Path) -> list[ArticleIn]:
+    if not path.exists():
+        raise ImportFailed([_("{path}: no such file or directory").format(path=path)])
+    files = (
+        sorted(p for p in path.rglob("*") if p.suffix.lower() in (".md", ".markdown", ".jsonl"))
+        if path.is_dir()
+        else [path]
+    )
+    if not files:
+        raise ImportFailed([_("{path}: no .md or .jsonl files").format(path=path)])
+    articles: list[ArticleIn] = []
+    errors: list[str] = []
+    for file in files:
+        try:
+            text = file.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            errors.append(f"{file}: " + _("invalid UTF-8"))
+            continue
+        except OSError as exc:
+            errors.append(f"{file}: {exc.strerror}")
+            continue
+        if file.suffix.lower() == ".jsonl":
+            for number, line in enumerate(text.splitlines(), 1):
+                if not line.strip():
+                    continue
+                try:
+                    data = json.loads(line)
+                    if not isinstance(data, dict):
+                        raise ValueError(_("expected a JSON object"))
+                    article = ArticleIn.model_validate(data)
+                    if not article.lang:
+                        article = article.model_copy(
+                            update={"lang": data.get("lang") or guess_lang(article.title + article.body)}
+                        )
+                    articles.append(article)
+                except json.JSONDecodeError as exc:
+                    errors.append(f"{file}:{number}: " + _("not JSON: {error}").format(error=exc.msg))
+                except ValidationError as exc:
+                    first = exc.errors()[0]
+                    errors.append(f"{file}:{number}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+                except ValueError as exc:
+                    errors.append(f"{file}:{number}: {exc}")
+        else:
+            try:
+                articles.append(parse_markdown(file, text))
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                errors.append(f"{file}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+            except ValueError as exc:
+                errors.append(f"{file}: {exc}")
+    if errors:
+        raise ImportFailed(errors)
+    return articles

@@ -1,0 +1,18 @@
+"""Checks made before the console takes over the screen, with the standard library alone: the service itself (its
+libraries cost about as much again as Textual) opens in a worker after the first frame."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from console.rules.errors import Unavailable
+from db.connection import connect
+from db.errors import DatabaseUnavailable
+
+
+def check_database(path: Path) -> None:
+    """A missing, unreadable or damaged file raises Unavailable (one line, exit 5)."""
+    try:
+        connect(path, create=False).close()
+    except DatabaseUnavailable as exc:
+        raise Unavailable(str(exc)) from exc

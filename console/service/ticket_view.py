@@ -1,0 +1,114 @@
+"""What the service returns to read: a ticket with its clocks and neighbours, and a phrase for each event."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from console.i18n import _
+from console.rules import workflow
+
+if TYPE_CHECKING:
+    from console.rules import sla
+    from db.models import Customer, Event, KbArticle, Message, QueueItem, Ticket
+
+
+@dataclass(frozen=True)
+class ClockView:
+    clock: str
+    state: str
+    due_at: datetime | None
+    remaining_s: int | None
+    target_min: int | None
+    warn_at: datetime | None = None
+    started_at: datetime | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "due_at": self.due_at.isoformat() if self.due_at else None,
+            "remaining_s": self.remaining_s,
+            "target_min": self.target_min,
+        }
+
+
+@dataclass
+class TicketDetail:
+    ticket: Ticket
+    customer: Customer | None
+    messages: list[Message]
+    events: list[Event]
+    clocks: dict[str, ClockView]
+    calendar_name: str
+    other_tickets: list[QueueItem] = field(default_factory=list)
+    articles: list[KbArticle] = field(default_factory=list)
+    viewers: list[str] = field(default_factory=list)
+
+
+def facts_from_events(events: Sequence[Event]) -> list[sla.Fact]:
+    """The SLA clocks' view of a ticket's history."""
+    from console.rules import sla  # the rules load only when a clock is computed: listing stays fast
+
+    facts: list[sla.Fact] = []
+    for event in events:
+        if event.kind == "created":
+            facts.append(sla.Fact(at=event.at, kind="created"))
+            initial = event.detail.get("initial", {})
+            if initial.get("status") and initial["status"] != "new":
+                facts.append(sla.Fact(at=event.at, kind="status", status=initial["status"]))
+            continue
+        changes = event.detail.get("changes", {})
+        if "status" in changes:
+            facts.append(sla.Fact(at=event.at, kind="status", status=changes["status"][1]))
+        if event.kind == "reply":
+            facts.append(sla.Fact(at=event.at, kind="reply"))
+        elif event.kind == "customer_message":
+            facts.append(sla.Fact(at=event.at, kind="customer"))
+    return facts
+
+
+def clock_view(status: sla.ClockStatus) -> ClockView:
+    return ClockView(
+        clock=status.clock,
+        state=status.state,
+        due_at=status.due_at,
+        remaining_s=status.remaining_s,
+        target_min=status.target_min,
+        warn_at=status.warn_at,
+        started_at=status.started_at,
+    )
+
+
+def describe_event(event: Event) -> str:
+    """A short human phrase for an event (stale-view messages, the timeline)."""
+    changes = event.detail.get("changes", {})
+    if event.kind == "assigned" and "assignee" in changes:
+        return _("assigned to {name}").format(name=changes["assignee"][1])
+    if event.kind == "escalated":
+        return _("escalated to {to}").format(to=event.detail.get("to"))
+    if event.kind == "reply":
+        return _("replied")
+    if event.kind == "customer_message":
+        return _("customer wrote") + (" · " + _("reopened") if event.detail.get("reopened") else "")
+    if "status" in changes:
+        return _("status {old} → {new}").format(
+            old=_(workflow.STATUS_LABELS.get(changes["status"][0], changes["status"][0])),
+            new=_(workflow.STATUS_LABELS.get(changes["status"][1], changes["status"][1])),
+        )
+    labels = {
+        "reply": _("replied"),
+        "note": _("added a note"),
+        "customer_message": _("customer wrote"),
+        "created": _("created"),
+        "kb_linked": _("linked an article"),
+        "sla_warning": _("SLA warning"),
+        "sla_breach": _("SLA breached"),
+        "csat": _("satisfaction recorded"),
+        "followup": _("follow-up call made"),
+        "kb_published": _("article published"),
+        "escalated": _("escalated"),
+        "assigned": _("assigned"),
+    }
+    return labels.get(event.kind, event.kind)

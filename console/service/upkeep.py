@@ -1,0 +1,65 @@
+"""Presence (who else has a ticket open) and maintenance of the database file: backup and the integrity check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from console.rules import workflow
+from console.rules.errors import Unavailable
+from console.service.core import TRACKED, ServiceCore
+from db.errors import StoreError
+
+PRESENCE_TTL_S = 30.0
+
+
+class Upkeep:
+    """Presence and maintenance, as HelpdeskService offers them."""
+
+    def __init__(self, core: ServiceCore) -> None:
+        self.core = core
+
+    # -- presence -----------------------------------------------------------------------------------------
+
+    def heartbeat(self, ticket_id: int) -> None:
+        if self.core.wallboard:
+            return
+        self.core.write(
+            lambda: self.core.store.heartbeat(self.core.actor_name, ticket_id, self.core.at(None).timestamp())
+        )
+
+    def leave(self, ticket_id: int) -> None:
+        if self.core.wallboard:
+            return
+        self.core.write(lambda: self.core.store.leave(self.core.actor_name, ticket_id))
+
+    # -- maintenance --------------------------------------------------------------------------------------
+
+    def backup(self, dest: str | Path) -> Path:
+        try:
+            return self.core.store.backup(dest)
+        except StoreError as exc:
+            raise Unavailable(str(exc)) from exc
+
+    def check(self) -> list[str]:
+        """Integrity, foreign keys, and every ticket equal to the replay of its events."""
+        problems = self.core.store.integrity_problems()
+        try:
+            self._check_histories(problems)
+        except StoreError as exc:  # a damaged file: what could be read is reported, then why the rest could not
+            problems.append(str(exc))
+        return problems
+
+    def _check_histories(self, problems: list[str]) -> None:
+        for ticket in self.core.store.all_tickets():
+            events = self.core.store.events(ticket.id)
+            if not events or events[0].kind != "created":
+                problems.append(f"ticket {ticket.id}: history does not start with its creation")
+                continue
+            state = workflow.replay(
+                events[0].detail.get("initial", {}), [e.detail.get("changes", {}) for e in events[1:]]
+            )
+            for key in TRACKED:
+                if state.get(key) != getattr(ticket, key):
+                    problems.append(
+                        f"ticket {ticket.id}: {key} is {getattr(ticket, key)!r} but its events say {state.get(key)!r}"
+                    )

@@ -1,0 +1,196 @@
+"""The Textual application: built from a service (or a way to open one) and a clock handed in, so tests inject
+both."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from console.i18n import N_, _, language
+from console.rules.errors import HelpdeskError
+from console.tui.ui import translate_bindings
+from db.errors import StoreError
+
+if TYPE_CHECKING:
+    from console.service.helpdesk import HelpdeskService
+
+
+class HelpdeskApp(App[None]):
+    CSS_PATH = "styles/app.tcss"
+    TITLE = "helpdesk"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("ctrl+q", "quit", N_("Quit"), id="app.quit", show=False, priority=True),
+        Binding("question_mark", "help", N_("Keys"), id="app.help"),
+        Binding("w", "wallboard", N_("Wallboard"), id="app.wallboard", show=False),
+    ]
+
+    def __init__(
+        self,
+        service: HelpdeskService | Callable[[], HelpdeskService],
+        *,
+        actor_name: str | None = None,
+        clock: Callable[[], float] = time.time,
+        wallboard: bool = False,
+        show_customers: bool = False,
+        live_interval: float = 1.0,
+    ) -> None:
+        """``service`` may be a function that opens one: it then runs in a thread after the first frame, because
+        importing the service's libraries (pydantic, sqlite-utils) costs about as much again as Textual itself."""
+        super().__init__()
+        translate_bindings(self)
+        self._service: HelpdeskService | None = None
+        self._opener: Callable[[], HelpdeskService] | None = None
+        self._opened = threading.Event()
+        self.open_error: HelpdeskError | StoreError | None = None
+        if callable(service):  # an opener (a service is not callable)
+            self._opener = service
+        else:
+            self._service = service
+            self._opened.set()
+        name = actor_name if self._service is None else self._service.actor_name
+        if name is None:
+            from console.rules.whoami import default_agent_name
+
+            name = default_agent_name()
+        self.actor_name = name
+        self.clock = clock
+        self.wallboard_only = wallboard
+        self.show_customers = show_customers
+        self.live_interval = live_interval
+        self.title = _("Helpdesk") if not wallboard else _("Wallboard")
+
+    @property
+    def service(self) -> HelpdeskService:
+        """The service. Until it has opened, this waits for it: call it from workers (every screen does)."""
+        if self._service is None:
+            self._opened.wait()
+            if self._service is None:
+                raise self.open_error or HelpdeskError(_("the database could not be opened"))
+        return self._service
+
+    def wait_for_service(self) -> HelpdeskService | None:
+        """The service once open (waiting for it), or None when opening failed and the console is ending: workers
+        that may start before the service is ready return quietly on None."""
+        self._opened.wait()
+        return self._service
+
+    def open_service(self) -> bool:
+        """Run the opener given in place of a service, in the calling thread. False when it was refused (no such
+        agent, a damaged file…): `open_error` then holds why."""
+        if self._opener is None:
+            return True
+        try:
+            self._service = self._opener()
+            return True
+        except (HelpdeskError, StoreError) as exc:
+            self.open_error = exc
+            return False
+        finally:
+            self._opened.set()
+
+    def close_service(self) -> None:
+        """Shut the service down if it was opened (the console has ended)."""
+        if self._service is not None:
+            self._service.shutdown()
+
+    @work(thread=True, group="open")
+    def _open_in_worker(self) -> None:
+        if not self.open_service():
+            code = getattr(self.open_error, "exit_code", 5)
+            self.call_from_thread(self.exit, return_code=code)
+
+    def get_default_screen(self) -> Screen[None]:
+        """The queue (or the wallboard) is the first screen itself: no blank screen is laid out and painted first."""
+        if self.wallboard_only:
+            return self._wallboard_screen()
+        from console.tui.screens.queue import QueueScreen
+
+        return QueueScreen()
+
+    def on_mount(self) -> None:
+        if self._opener is not None:
+            self.call_after_refresh(self._open_in_worker)
+
+    def _wallboard_screen(self) -> Screen[None]:
+        from console.tui.screens.wallboard import WallboardScreen
+
+        return WallboardScreen(show_customers=self.show_customers)
+
+    def action_command_palette(self) -> None:
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]
+            self.push_screen(CommandPalette(id="--command-palette", placeholder=_("Search for commands…")))
+
+    def action_wallboard(self) -> None:
+        if self.wallboard_only:
+            return
+        self.push_screen(self._wallboard_screen())
+
+    def action_help(self) -> None:
+        from console.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Every key action of the current screen is also a palette entry, under its translated name."""
+        seen: set[str] = set()
+        for node in (screen.focused, screen):
+            if node is None:
+                continue
+            for bindings in node._bindings.key_to_bindings.values():
+                for b in bindings:
+                    if b.description and b.action not in seen:
+                        seen.add(b.action)
+                        key = self.get_key_display(b)
+                        yield SystemCommand(
+                            b.description, _("key: {key}").format(key=key), partial(node.run_action, b.action)
+                        )
+        from console.tui.screens.ticket import TicketScreen
+
+        if isinstance(screen, TicketScreen):
+            lang = language()
+            for macro in screen.macros.macros:  # as loaded with the ticket: no query on the UI thread
+                yield SystemCommand(
+                    _("Macro: {title}").format(title=macro.title(lang)),
+                    _("put this canned reply into the composer"),
+                    partial(screen.offer_macro, macro.id, announce=False),
+                )
+        yield SystemCommand(_("Keys"), _("Show every key of this screen"), self.action_help)
+        yield SystemCommand(_("Quit"), _("Leave the console"), self.exit)
+
+
+def run_app(path: str, actor: str | None, *, wallboard: bool = False, show_customers: bool = False) -> int:
+    """Open the console (or the wallboard) on the database at ``path`` (already checked by the caller, before the
+    screen is taken over) for ``actor``."""
+    os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")  # no tweening over SSH
+    app = HelpdeskApp(
+        partial(_open_for_console, path, actor, wallboard, show_customers),
+        actor_name=actor,
+        wallboard=wallboard,
+        show_customers=show_customers,
+    )
+    try:
+        app.run()
+    finally:
+        app.close_service()
+    if app.open_error is not None:
+        raise app.open_error
+    return 0
+
+
+def _open_for_console(path: str, actor: str | None, wallboard: bool, show: bool) -> HelpdeskService:
+    from console.service.helpdesk import HelpdeskService
+
+    return HelpdeskService.open(path, actor, wallboard=wallboard, show_customers=show, require_agent=True)

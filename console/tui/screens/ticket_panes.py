@@ -1,0 +1,123 @@
+"""The ticket screen's panes as Rich renderables: conversation, timeline and the customer's archive.
+
+Everything shown here is customer or agent text: it goes through `clean` (no markup, no escape sequences).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.console import Group
+from rich.text import Text
+
+from console.i18n import N_, _
+from console.service.ticket_view import TicketDetail, describe_event
+from console.tui.ui import status_label
+from widgets.safe_text import clean, fit
+
+
+def local(dt: Any) -> str:
+    return dt.astimezone().strftime("%Y-%m-%d %H:%M") if dt else "—"
+
+
+def ago(dt: Any, now: float) -> str:
+    """'3 hours ago' in the interface language: easier to weigh than a timestamp when answering."""
+    from console.i18n.humanize import naturaldelta
+
+    return _("{delta} ago").format(delta=naturaldelta(max(0.0, now - dt.timestamp())))
+
+
+def short_time(dt: Any) -> str:
+    """A due time as short as it can be read: the time alone today, month and day otherwise."""
+    when = dt.astimezone()
+    today = datetime.now(when.tzinfo).date()
+    return when.strftime("%H:%M") if when.date() == today else when.strftime("%m-%d %H:%M")
+
+
+# The tiers the sample data and the policy examples use; an admin's own tier names are shown as written.
+CUSTOMER_TIER_LABELS = {"standard": N_("standard"), "gold": N_("gold"), "vip": N_("VIP")}
+
+
+def customer_tier_label(tier: str) -> str:
+    label = CUSTOMER_TIER_LABELS.get(tier.lower())
+    return _(label) if label else tier
+
+
+def conversation(detail: TicketDetail, now: float) -> Group:
+    """Customer messages, public replies and internal notes, each clearly marked; then the linked articles."""
+    parts: list[Text] = []
+    t = detail.ticket
+    if t.body:
+        parts.append(Text(_("Original request") + f" · {local(t.created_at)}", style="bold cyan"))
+        parts.append(Text(clean_block(t.body)))
+        parts.append(Text(""))
+    styles = {
+        "customer": ("bold cyan", _("Customer")),
+        "reply": ("bold green", _("Reply")),
+        "note": ("bold yellow", _("Internal note")),
+    }
+    for m in detail.messages:
+        style, label = styles[m.kind]
+        head = Text(
+            f"{'▍' if m.kind != 'note' else '▒'} {label} · {clean(m.author)} · {local(m.created_at)}",
+            style=style,
+        )
+        head.append(f"  {ago(m.created_at, now)}", style="dim")
+        parts.append(head)
+        body = Text(clean_block(m.body), style="italic" if m.kind == "note" else "")
+        parts.append(body)
+        parts.append(Text(""))
+    if detail.articles:
+        parts.append(Text(_("Linked articles"), style="bold"))
+        for a in detail.articles:
+            parts.append(Text(f"  KB#{a.id} {clean(a.title)}"))
+    if not parts:
+        parts.append(Text(_("No messages yet."), style="dim"))
+    return Group(*parts)
+
+
+def timeline(detail: TicketDetail) -> Text:
+    """Every event of the ticket, oldest first, breaches in red and warnings in yellow."""
+    text = Text()
+    for e in detail.events:
+        text.append(f"{local(e.at)}  ", style="dim")
+        text.append(f"{fit(clean(e.actor), 12)} ")
+        style = "red" if e.kind == "sla_breach" else "yellow" if e.kind == "sla_warning" else ""
+        text.append(clean(describe_event(e)), style=style)
+        reason = e.detail.get("reason")
+        if reason:
+            text.append(f" — {clean(str(reason))}", style="dim")
+        text.append("\n")
+    return text
+
+
+def customer_archive(detail: TicketDetail) -> Text:
+    """The customer's record and their other tickets."""
+    c = detail.customer
+    text = Text()
+    if c is None:
+        return Text(_("No customer on this ticket."), style="dim")
+    rows = [
+        (_("Name"), c.name),
+        (_("Organisation"), c.organisation),
+        (_("E-mail"), c.email or "—"),
+        (_("Phone"), c.phone or "—"),
+        (_("Customer tier"), customer_tier_label(c.tier)),
+        (_("Environment"), c.environment or "—"),
+        (_("Notes"), c.notes or "—"),
+    ]
+    for label, value in rows:
+        text.append(f"{label}: ", style="bold")
+        text.append(clean_block(value) + "\n")
+    text.append("\n" + _("Other tickets") + "\n", style="bold")
+    if not detail.other_tickets:
+        text.append(_("None.") + "\n", style="dim")
+    for o in detail.other_tickets:
+        text.append(f"  #{o.id}  {fit(status_label(o.status), 10)} {o.priority}  {clean(o.subject)}\n")
+    return text
+
+
+def clean_block(text: str) -> str:
+    """Multi-line customer text: keep line breaks, make every other control character visible."""
+    return "\n".join(clean(line) for line in text.split("\n"))
