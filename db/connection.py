@@ -1,10 +1,17 @@
-"""Opening the SQLite file: checks first, then WAL, foreign keys and a busy timeout on every connection."""
+"""Opening the SQLite file: checks first, then WAL, foreign keys and a busy timeout on every connection.
+
+File modes, whatever the process umask: a new database is created 0600; every file written for a database (its
+``-wal`` and ``-shm``, backups, the pre-restore and migration copies) gets the database's own mode limited to 0660
+(see `file_mode`): 0600 by default, 0660 where the team shares the file through its group, never more than the
+database has and never anything for others.
+"""
 
 from __future__ import annotations
 
 import os
 import random
 import sqlite3
+import stat
 import time
 from pathlib import Path
 
@@ -12,6 +19,30 @@ from db.errors import DatabaseUnavailable
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 10_000
+NEW_DATABASE_MODE = 0o600
+MODE_LIMIT = 0o660  # owner and group may read and write; others nothing, nobody executes
+
+
+def file_mode(database: Path) -> int:
+    """The mode of a file written for ``database``: the database's mode limited to 0660, or 0600 when it does not
+    exist yet. A backup is therefore never readable by more people than the database it copies."""
+    try:
+        return stat.S_IMODE(os.stat(database).st_mode) & MODE_LIMIT
+    except FileNotFoundError:
+        return NEW_DATABASE_MODE
+
+
+def create_file(path: Path, mode: int) -> int:
+    """Create ``path`` with exactly ``mode`` (the umask plays no part) and return a descriptor open for writing.
+    It must not exist yet, and a symlink in its place is refused rather than followed."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(path, flags, NEW_DATABASE_MODE)
+    try:
+        os.fchmod(fd, mode)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
 
 
 def check_path(path: Path, *, create: bool) -> None:
@@ -46,6 +77,8 @@ def connect(path: Path, *, readonly: bool = False, create: bool = True) -> sqlit
             raise DatabaseUnavailable(
                 f"directory {path.parent} is not writable (the database needs its -wal and -shm files beside it)"
             )
+    if not readonly and create and not path.exists():
+        _create_database(path)
     uri = f"file:{path.resolve()}?mode={'ro' if readonly else 'rwc'}"
     conn: sqlite3.Connection | None = None
     try:
@@ -62,6 +95,7 @@ def connect(path: Path, *, readonly: bool = False, create: bool = True) -> sqlit
             conn.execute("PRAGMA synchronous = FULL")
         # Touch the schema so a corrupt or encrypted file fails here, with the path named.
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        _limit_wal_modes(path)
     except sqlite3.DatabaseError as exc:
         _close_quietly(conn)
         raise DatabaseUnavailable(f"{path} cannot be opened: {exc}") from exc
@@ -69,6 +103,34 @@ def connect(path: Path, *, readonly: bool = False, create: bool = True) -> sqlit
         _close_quietly(conn)
         raise
     return conn
+
+
+def _create_database(path: Path) -> None:
+    """An empty file, 0600 (SQLite makes an empty file a new database; left to itself it would create 0644 less
+    the umask). Another process creating it at the same moment is no error."""
+    try:
+        os.close(create_file(path, NEW_DATABASE_MODE))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise DatabaseUnavailable(f"{path} cannot be created: {exc.strerror or exc}") from exc
+
+
+def _limit_wal_modes(path: Path) -> None:
+    """SQLite creates ``-wal`` and ``-shm`` with exactly the database's mode, umask or not (they exist once a
+    WAL database has been read; a new database's come with its first write, from its 0600). A database wider than
+    0660 (made before these rules, or by hand) would pass its extra bits on: they are taken off. Best effort: the
+    files may belong to another member of the group, and SQLite recreates them after the last connection closes."""
+    limit = file_mode(path)
+    for suffix in ("-wal", "-shm"):
+        side = Path(f"{path}{suffix}")
+        try:
+            info = side.lstat()
+            mode = stat.S_IMODE(info.st_mode)
+            if stat.S_ISREG(info.st_mode) and mode & ~limit:
+                os.chmod(side, mode & limit)
+        except OSError:
+            pass
 
 
 def _close_quietly(conn: sqlite3.Connection | None) -> None:
@@ -101,12 +163,16 @@ def _switch_to_wal(conn: sqlite3.Connection) -> str:
             delay = min(delay * 2, 0.2)
 
 
-def copy_database(source: sqlite3.Connection, dest: Path) -> None:
+def copy_database(source: sqlite3.Connection, dest: Path, mode: int) -> None:
     """Copy the database behind ``source`` into the new file ``dest`` with SQLite's online backup, as one
-    self-contained file (rollback journal: no -wal beside it)."""
+    self-contained file (rollback journal: no -wal beside it), given ``mode`` once written (see `file_mode`).
+    ``dest`` is a temporary name: a leftover of an interrupted copy is replaced."""
+    dest.unlink(missing_ok=True)
+    os.close(create_file(dest, NEW_DATABASE_MODE))  # SQLite writes into it (its journal takes the same mode)
     out = sqlite3.connect(dest)
     try:
         source.backup(out, pages=-1)
         out.execute("PRAGMA journal_mode = DELETE")
     finally:
         out.close()
+    os.chmod(dest, mode)

@@ -36,3 +36,11 @@ class Duplicate(StoreError):
 
 class ReadOnly(StoreError):
     """A write was attempted on a store opened read-only (e.g. the wallboard)."""
+
+
+class SameFile(StoreError):
+    """A backup was asked to overwrite the database it copies (``path`` is the destination as given)."""
+
+    def __init__(self, path: object) -> None:
+        super().__init__(f"{path} is the database itself")
+        self.path = path

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from db import schema
-from db.connection import SQLITE_HEADER, copy_database, is_busy
+from db.connection import SQLITE_HEADER, copy_database, create_file, file_mode, is_busy
 from db.errors import StoreError
 
 REQUIRED_TABLES = ("agents", "customers", "tickets", "messages", "events", "settings")
@@ -97,7 +97,7 @@ def stage(src: Path, target: Path) -> Staged:
     tmp = target.with_name(f".{target.name}.restore-{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     try:
-        _copy(src, tmp)
+        _copy(src, tmp, file_mode(target))
         staged = _validate(tmp, src)
         _fsync(tmp)
     except BaseException:
@@ -118,14 +118,16 @@ def _header(path: Path) -> bytes:
         raise RestoreError(RestoreError.SOURCE_UNREADABLE, path, exc.strerror or str(exc)) from exc
 
 
-def _copy(src: Path, tmp: Path) -> None:
-    """The backup API reads a consistent snapshot, WAL content included, even while others write to ``src``."""
+def _copy(src: Path, tmp: Path, mode: int) -> None:
+    """The backup API reads a consistent snapshot, WAL content included, even while others write to ``src``. The
+    copy is given ``mode`` (the mode of the database it will replace limited to 0660, 0600 when there is none; once
+    installed it takes the replaced file's mode exactly, see `_match_permissions`)."""
     try:
         source = sqlite3.connect(f"file:{src.resolve()}?mode=ro", uri=True, timeout=10)
     except sqlite3.Error as exc:
         raise RestoreError(RestoreError.SOURCE_UNREADABLE, src, str(exc)) from exc
     try:
-        copy_database(source, tmp)
+        copy_database(source, tmp, mode)
     except sqlite3.DatabaseError as exc:
         raise RestoreError(RestoreError.SOURCE_CORRUPT, src, str(exc)) from exc
     except OSError as exc:
@@ -227,14 +229,14 @@ def install(staged: Staged, target: Path, *, now: datetime | None = None) -> Res
                 try:
                     # Leaving WAL checkpoints the log into the file and deletes it, under our lock.
                     guard.execute("PRAGMA journal_mode = MEMORY")
-                    previous = _backup_through(guard, _backup_name(target, now))
+                    previous = _backup_through(guard, _backup_name(target, now), file_mode(target))
                 except sqlite3.DatabaseError:
                     guard.close()
                     guard = None
             if guard is None:
                 if _posix_locked(target):
                     raise RestoreError(RestoreError.TARGET_IN_USE, target)
-                previous = _copy_files(target, _backup_name(target, now))
+                previous = _copy_files(target, _backup_name(target, now), file_mode(target))
             _match_permissions(staged.path, old)
         for suffix in ("-wal", "-shm", "-journal"):
             # Stale logs of the old file would be replayed onto the new one: gone before the rename.
@@ -301,23 +303,32 @@ def _backup_name(target: Path, now: datetime | None) -> Path:
     return candidate
 
 
-def _backup_through(guard: sqlite3.Connection, dest: Path) -> Path:
+def _backup_through(guard: sqlite3.Connection, dest: Path, mode: int) -> Path:
     """Read through the locked connection: a second descriptor on the target would drop its lock when closed."""
     tmp = dest.with_name(f".{dest.name}.tmp")
-    copy_database(guard, tmp)
+    copy_database(guard, tmp, mode)
     _fsync(tmp)
     os.replace(tmp, dest)
     return dest
 
 
-def _copy_files(target: Path, dest: Path) -> Path:
-    """A damaged file is kept byte for byte, with its log beside it under the name SQLite looks for."""
-    shutil.copyfile(target, dest)
-    _fsync(dest)
+def _copy_files(target: Path, dest: Path, mode: int) -> Path:
+    """A damaged file is kept byte for byte, with its log beside it under the name SQLite looks for; both are
+    created with ``mode``."""
+    _copy_bytes(target, dest, mode)
     wal = Path(f"{target}-wal")
     if wal.exists() and wal.stat().st_size:
-        shutil.copyfile(wal, Path(f"{dest}-wal"))
+        dest_wal = Path(f"{dest}-wal")
+        dest_wal.unlink(missing_ok=True)
+        _copy_bytes(wal, dest_wal, mode)
     return dest
+
+
+def _copy_bytes(src: Path, dest: Path, mode: int) -> None:
+    with src.open("rb") as fh, os.fdopen(create_file(dest, mode), "wb") as out:
+        shutil.copyfileobj(fh, out)
+        out.flush()
+        os.fsync(out.fileno())
 
 
 def _match_permissions(path: Path, old: os.stat_result) -> None:

@@ -6,8 +6,12 @@ Never edit a released migration: append a new one.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any
 
 # The knowledge base's table on its own, so the search module's tests and benchmark build exactly this one.
 KB_ARTICLES_DDL = """
@@ -192,7 +196,54 @@ def _split(script: str) -> list[str]:
     return statements
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1]
+# -- v2: the audit log is hash-chained -----------------------------------------------------------------------
+#
+# hash = sha256(previous event's hash, its 64 hex characters || canonical(event)), the first event chaining from
+# GENESIS; canonical(event) is the compact JSON array of its stored columns in EVENT_COLUMNS order (UTF-8, no
+# escaping of non-ASCII). Ids are given out without gaps (the store inserts last id + 1), so a hash that does not
+# match is an edited event when it follows its predecessor's id, and a deleted one (a break in the chain) when it
+# does not. The hash is not keyed: it shows edits made with SQLite tools, not a rewrite of the whole chain from the
+# edit onwards; for that, keep the newest hash somewhere else (a backup) and compare.
+
+GENESIS = "0" * 64
+EVENT_COLUMNS = ("id", "ticket_id", "actor", "at", "kind", "from_value", "to_value", "detail")
+EVENT_SELECT = f"SELECT {', '.join(EVENT_COLUMNS)}, hash FROM events"
+_CHAIN_BATCH = 5000
+
+# The same append-only trigger as V1: BEFORE UPDATE covers every column, the hash included.
+EVENTS_NO_UPDATE = """CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END"""
+
+
+def event_hash(previous: str | None, row: Sequence[Any]) -> str:
+    """The chain link of one event: ``row`` holds its EVENT_COLUMNS values as stored; ``previous`` is the hash
+    of the event before it (GENESIS for the first; a missing one, only ever found in a tampered file, as empty)."""
+    canonical = json.dumps(list(row), ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(((previous or "") + canonical).encode("utf-8")).hexdigest()
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    """Adds events.hash and chains the existing events in id order (the UPDATE trigger is lifted for this
+    transaction only and put back before it commits)."""
+    conn.execute("ALTER TABLE events ADD COLUMN hash TEXT")
+    conn.execute("DROP TRIGGER events_no_update")
+    previous, last_id = GENESIS, -1
+    while True:
+        rows = conn.execute(
+            f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE id > ? ORDER BY id LIMIT ?", [last_id, _CHAIN_BATCH]
+        ).fetchall()
+        if not rows:
+            break
+        links = []
+        for row in rows:
+            previous = event_hash(previous, row)
+            links.append((previous, row[0]))
+        conn.executemany("UPDATE events SET hash = ? WHERE id = ?", links)
+        last_id = rows[-1][0]
+    conn.execute(EVENTS_NO_UPDATE)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
 LATEST = len(MIGRATIONS)
 
 
@@ -228,3 +279,23 @@ def migrate(conn: sqlite3.Connection, before: Callable[[int], None] | None = Non
             conn.execute("ROLLBACK")
             raise
     return LATEST
+
+
+@cache
+def expected_objects() -> dict[tuple[str, str], str]:
+    """Every index and trigger the migrations create, as ``(type, name) -> SQL`` (whitespace collapsed): read
+    from a scratch in-memory database brought to LATEST, so it is what this file creates and nothing else."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        migrate(conn)
+        return schema_objects(conn)
+    finally:
+        conn.close()
+
+
+def schema_objects(conn: sqlite3.Connection) -> dict[tuple[str, str], str]:
+    """The named indexes and triggers of a database (SQLite's own automatic indexes have no SQL and are left out)."""
+    rows = conn.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND sql IS NOT NULL"
+    )
+    return {(str(kind), str(name)): " ".join(str(sql).split()) for kind, name, sql in rows}

@@ -7,6 +7,7 @@ Writers open ``BEGIN IMMEDIATE`` (a deferred read-then-write transaction cannot 
 from __future__ import annotations
 
 import json
+import os
 import random
 import sqlite3
 import threading
@@ -20,8 +21,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import sqlite_utils
 
 from db import schema
-from db.connection import connect, copy_database, is_busy
-from db.errors import Conflict, DatabaseUnavailable, Duplicate, NotFound, ReadOnly, StoreError
+from db.connection import connect, copy_database, file_mode, is_busy
+from db.errors import Conflict, DatabaseUnavailable, Duplicate, NotFound, ReadOnly, SameFile, StoreError
 from db.models import Agent, Csat, Customer, Event, KbArticle, Message, Presence, QueueItem, Ticket
 from db.records import TicketFilter
 
@@ -366,27 +367,47 @@ class Store:
         to_value: str | None = None,
         detail: Mapping[str, Any] | None = None,
     ) -> Event:
+        """The only writer of events: each is chained to the one before it (db/schema.py's event_hash). The
+        caller's write transaction (BEGIN IMMEDIATE) makes reading the last link and appending one step; called
+        outside one, it opens its own."""
         payload = json.dumps(dict(detail or {}), ensure_ascii=False, sort_keys=True)
-        eid = self._insert(
-            "events",
-            {
-                "ticket_id": ticket_id,
-                "actor": actor,
-                "at": ts(at),
-                "kind": kind,
-                "from_value": from_value,
-                "to_value": to_value,
-                "detail": payload,
-            },
-        )
+        # Hashed as SQLite will store and return them: column affinity would turn a number into text.
+        from_text = None if from_value is None else str(from_value)
+        to_text = None if to_value is None else str(to_value)
+        row = [
+            None if ticket_id is None else int(ticket_id),
+            str(actor),
+            ts(at),
+            str(kind),
+            from_text,
+            to_text,
+            payload,
+        ]
+
+        def append() -> int:
+            last = self.conn.execute("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1").fetchone()
+            eid, previous = (1, schema.GENESIS) if last is None else (int(last[0]) + 1, last[1])
+            link = schema.event_hash(previous, [eid, *row])
+            self.conn.execute(
+                "INSERT INTO events (id, ticket_id, actor, at, kind, from_value, to_value, detail, hash)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [eid, *row, link],
+            )
+            return eid
+
+        with self._lock:
+            if self.conn.in_transaction:
+                eid = append()
+            else:
+                eid = self.write(append)
         return Event(
             id=eid,
             ticket_id=ticket_id,
             actor=actor,
             at=at,
             kind=kind,
-            from_value=from_value,
-            to_value=to_value,
+            from_value=from_text,
+            to_value=to_text,
             detail=dict(detail or {}),
         )
 
@@ -549,21 +570,34 @@ class Store:
 
     def backup(self, dest: str | Path) -> Path:
         """SQLite's online backup in one step (a consistent snapshot while others write), written to a temporary
-        file and renamed into place so a failed backup never leaves a half-written file."""
+        file and renamed into place so a failed backup never leaves a half-written file. The backup gets the
+        database's mode limited to 0660 (db/connection.py's `file_mode`), never wider; SameFile when ``dest`` is
+        the database itself or its -wal/-shm, under whatever name (symlink, other spelling, hard link)."""
         target = Path(dest)
         if target.is_dir():
             target = target / f"helpdesk-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.db"
         if not target.parent.exists():
             raise DatabaseUnavailable(f"directory {target.parent} does not exist")
         tmp = target.with_name(f".{target.name}.tmp")
+        if self._is_own_file(target) or self._is_own_file(tmp):  # the temporary file replaces any leftover
+            raise SameFile(dest)
         try:
             with self._lock:
-                copy_database(self.conn, tmp)
+                copy_database(self.conn, tmp, file_mode(self.path))
             tmp.replace(target)
         except (OSError, sqlite3.Error) as exc:
             tmp.unlink(missing_ok=True)
             raise StoreError(f"backup to {target} failed: {exc}") from exc
         return target
+
+    def _is_own_file(self, target: Path) -> bool:
+        for own in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
+            try:
+                if os.path.samefile(target, own):
+                    return True
+            except OSError:  # either does not exist
+                continue
+        return False
 
     def integrity_problems(self) -> list[str]:
         problems: list[str] = []
@@ -572,6 +606,50 @@ class Store:
                 problems += [str(r[0]) for r in self.conn.execute("PRAGMA integrity_check") if str(r[0]) != "ok"]
                 for row in self.conn.execute("PRAGMA foreign_key_check"):
                     problems.append(f"foreign key: {row[0]} row {row[1]} refers to missing {row[2]}")
+            except sqlite3.DatabaseError as exc:  # a check that cannot finish is itself the finding
+                problems.append(str(exc))
+        return problems
+
+    def schema_problems(self) -> list[str]:
+        """Every index and trigger db/schema.py creates is there with the SQL it creates, and no other: a dropped
+        append-only trigger would let history be rewritten, an altered one would not stop it."""
+        expected = schema.expected_objects()
+        with self._lock:
+            try:
+                found = schema.schema_objects(self.conn)
+            except sqlite3.DatabaseError as exc:
+                return [str(exc)]
+        problems: list[str] = []
+        for (kind, name), sql in expected.items():
+            if (kind, name) not in found:
+                problems.append(f"{kind} {name} is missing (dropped?)")
+            elif found[kind, name] != sql:
+                problems.append(f"{kind} {name} is not the one the schema creates (altered?)")
+        for kind, name in sorted(found.keys() - expected.keys()):
+            problems.append(f"{kind} {name} is not part of the schema (added by hand?)")
+        return problems
+
+    def chain_problems(self) -> list[str]:
+        """The events' hash chain recomputed in id order (db/schema.py's event_hash), one line per broken link:
+        each link is checked against the stored hash before it, so an edited event is named alone, and a deleted
+        one shows at the next id (ids are given out without gaps)."""
+        problems: list[str] = []
+        previous, previous_id = schema.GENESIS, 0
+        with self._lock:
+            try:
+                for *row, stored in self.conn.execute(f"{schema.EVENT_SELECT} ORDER BY id"):
+                    eid = row[0]
+                    if stored is None:
+                        problems.append(f"event {eid}: has no hash (written outside the helpdesk?)")
+                    elif schema.event_hash(previous, row) != stored:
+                        if eid == previous_id + 1:
+                            problems.append(f"event {eid}: its hash does not match its content (edited?)")
+                        else:
+                            problems.append(
+                                f"event {eid}: does not chain to the event before it"
+                                " (an event was deleted or reordered?)"
+                            )
+                    previous, previous_id = stored, eid
             except sqlite3.DatabaseError as exc:  # a check that cannot finish is itself the finding
                 problems.append(str(exc))
         return problems

@@ -288,7 +288,7 @@ def test_an_escalation_committed_meanwhile_is_not_undone(shared: Callable[..., H
     tid = li.create_ticket("Core switch down", customer="Acme").id
     li.assign(tid)
     while_another_agent_commits(li, clock, lambda: sue.escalate(tid, "L3", "vendor bug", "tried: reboot"))
-    with pytest.raises(Refused, match="already at L3"):
+    with pytest.raises(Refused, match="at L3"):
         li.escalate(tid, "L2", "needs L2", "tried: reboot")  # no version given, as from the CLI
     assert li.ticket(tid).tier == "L3"
 

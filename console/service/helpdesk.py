@@ -242,7 +242,10 @@ class HelpdeskService:
         message: tuple[str, str] | None = None,
         check: Callable[[Ticket, Agent], None] | None = None,
         after: Callable[[Ticket, datetime], None] | None = None,
+        open_to_all: bool = False,
     ) -> Ticket:
+        """One action as one transaction. Unless ``open_to_all`` (recording what the customer said, internal notes),
+        a plain agent may act only on their own tickets and the unassigned ones of their tier (see `_work_check`)."""
         me = self.me()
 
         def work() -> Ticket:
@@ -252,6 +255,8 @@ class HelpdeskService:
             when = self.core.at(at)
             self.core.check_order(ticket_id, when)
             new_status = workflow.transition(ticket_id, ticket.status, action)
+            if not open_to_all:
+                self._work_check(ticket, me)
             if check is not None:
                 check(ticket, me)
             # Fields computed from the ticket or the time are computed here, under the write lock: values read
@@ -293,6 +298,25 @@ class HelpdeskService:
         if kind == "customer" and ticket.customer_id is not None:
             return self.core.store.get_customer(ticket.customer_id).name
         return self.actor_name if kind != "customer" else _("customer")
+
+    def _work_check(self, ticket: Ticket, me: Agent) -> None:
+        """Plain agents work their own tickets and the unassigned tickets of their tier (or a lower one): taking an
+        unassigned ticket is the way in. Supervisors and admins may act on any ticket. Judged under the write lock,
+        on the ticket as it is now."""
+        if me.role != "agent" or ticket.assignee == me.name:
+            return
+        if ticket.assignee is not None:
+            raise PermissionDenied(
+                _("ticket {id} is assigned to {owner}; only {owner} or a supervisor may act on it").format(
+                    id=ticket.id, owner=ticket.assignee
+                )
+            )
+        if workflow.tier_rank(ticket.tier) > workflow.tier_rank(me.tier):
+            raise PermissionDenied(
+                _(
+                    "ticket {id} is at {tier} ({name} works {own}); an {tier} agent or a supervisor may act on it"
+                ).format(id=ticket.id, tier=ticket.tier, name=me.name, own=me.tier)
+            )
 
     def _owner_check(self, ticket: Ticket, me: Agent) -> None:
         """Plain agents may not take a ticket from, or change the ownership of, another agent's ticket."""
@@ -341,6 +365,7 @@ class HelpdeskService:
             at=at,
             expected_version=expected_version,
             kind="note",
+            open_to_all=True,
             message=("note", text),
             detail={"chars": len(text)},
         )
@@ -362,6 +387,7 @@ class HelpdeskService:
                 at=at,
                 expected_version=None,
                 kind="customer_message",
+                open_to_all=True,
                 message=("customer", text),
                 detail={"reopened": True, "chars": len(text)},
                 fields=lambda current, _when: {"reopens": current.reopens + 1, "confirmed": None},
@@ -372,6 +398,7 @@ class HelpdeskService:
             at=at,
             expected_version=None,
             kind="customer_message",
+            open_to_all=True,
             message=("customer", text),
             detail={"chars": len(text)},
         )
@@ -438,6 +465,7 @@ class HelpdeskService:
             at=at,
             expected_version=expected_version,
             kind="assigned",
+            open_to_all=True,
             fields={"assignee": target},
             check=check,
         )
@@ -506,7 +534,6 @@ class HelpdeskService:
             kind="escalated",
             fields=fields,
             detail={"to": to, "reason": why, "notes": handoff, "customer_told": True},
-            check=self._owner_check,
             after=handoff_note,
         )
 

@@ -155,6 +155,8 @@ class TicketIntake:
         self.core.write(work)
 
     def export_records(self) -> list[dict[str, Any]]:
+        """Every ticket with its customer's contact details (helpdesk export): supervisors and admins only."""
+        self.core.require_role("supervisor", "admin")
         customers = {c.id: c for c in self.core.store.list_customers()}
         records: list[dict[str, Any]] = []
         for t in self.core.store.all_tickets():

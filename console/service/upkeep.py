@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from console.i18n import _
 from console.rules import workflow
-from console.rules.errors import Unavailable
+from console.rules.errors import BadInput, Unavailable
 from console.service.core import TRACKED, ServiceCore
-from db.errors import StoreError
+from db.errors import SameFile, StoreError
 
 PRESENCE_TTL_S = 30.0
 
@@ -35,14 +36,23 @@ class Upkeep:
     # -- maintenance --------------------------------------------------------------------------------------
 
     def backup(self, dest: str | Path) -> Path:
+        """A copy of the whole database, customers included: supervisors and admins only. The file's mode is the
+        database's limited to 0660 (db/connection.py's `file_mode`)."""
+        self.core.require_role("supervisor", "admin")
         try:
             return self.core.store.backup(dest)
+        except SameFile as exc:
+            raise BadInput(
+                _("{path} is the database itself; back up to another file (nothing was changed)").format(path=exc.path)
+            ) from exc
         except StoreError as exc:
             raise Unavailable(str(exc)) from exc
 
     def check(self) -> list[str]:
-        """Integrity, foreign keys, and every ticket equal to the replay of its events."""
-        problems = self.core.store.integrity_problems()
+        """Integrity, foreign keys, the schema's indexes and triggers, the events' hash chain, and every ticket
+        equal to the replay of its events."""
+        store = self.core.store
+        problems = store.integrity_problems() + store.schema_problems() + store.chain_problems()
         try:
             self._check_histories(problems)
         except StoreError as exc:  # a damaged file: what could be read is reported, then why the rest could not
@@ -51,7 +61,11 @@ class Upkeep:
 
     def _check_histories(self, problems: list[str]) -> None:
         for ticket in self.core.store.all_tickets():
-            events = self.core.store.events(ticket.id)
+            try:
+                events = self.core.store.events(ticket.id)
+            except ValueError:  # an event edited by hand into something that is not one (bad JSON, bad time)
+                problems.append(f"ticket {ticket.id}: its history cannot be read (an event was edited?)")
+                continue
             if not events or events[0].kind != "created":
                 problems.append(f"ticket {ticket.id}: history does not start with its creation")
                 continue
