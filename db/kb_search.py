@@ -34,6 +34,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from db.errors import DatabaseUnavailable
+
 __all__ = [
     "KB_FTS_SQL",
     "KbHit",
@@ -452,11 +454,26 @@ def search_articles(
     """Articles matching a user's query, best first; drafts only with ``include_drafts``. For a few
     keywords, articles holding all of them come before those holding some. With ``prefix_last`` the
     last word also matches as a prefix while it is being typed (no trailing space)."""
-    return _search(conn, query, limit, include_drafts, prefix_last=prefix_last)
+    try:
+        return _search(conn, query, limit, include_drafts, prefix_last=prefix_last)
+    except sqlite3.ProgrammingError:
+        raise
+    except sqlite3.DatabaseError as exc:
+        raise _unreadable(exc) from exc
 
 
 def suggest_for_text(conn: sqlite3.Connection, text: str, limit: int = 5) -> list[KbHit]:
     """Published articles for a ticket's subject and body: any of its salient terms (stopwords and
     Chinese function words dropped, the most repeated kept for a long text), ranked by bm25 and title."""
     strategy = replace(DEFAULT_STRATEGY, and_first_max_terms=0)
-    return _search(conn, text, limit, False, prefix_last=False, strategy=strategy)
+    try:
+        return _search(conn, text, limit, False, prefix_last=False, strategy=strategy)
+    except sqlite3.ProgrammingError:
+        raise
+    except sqlite3.DatabaseError as exc:
+        raise _unreadable(exc) from exc
+
+
+def _unreadable(exc: sqlite3.DatabaseError) -> DatabaseUnavailable:
+    """A damaged index or table met by a search: one line for every layer above (as the store's reads do)."""
+    return DatabaseUnavailable(f"the knowledge base cannot be searched: {exc}")

@@ -26,6 +26,8 @@ class Agent(Record):
     tier: Tier = "L1"
     active: bool = True
     created_at: datetime
+    login: str | None = None
+    board_only: bool = False
 
 
 class Customer(Record):
@@ -58,6 +60,9 @@ class Event(Record):
     from_value: str | None = Field(default=None, serialization_alias="from")
     to_value: str | None = Field(default=None, serialization_alias="to")
     detail: dict[str, Any] = Field(default_factory=dict)
+    recorded_at: datetime | None = None  # when it was written (None: before the audit trail recorded it)
+    backfilled: bool = False  # its time was claimed by an admin (--at), not taken from the clock
+    entered_by: str | None = None  # the admin who recorded it acting as the actor (--as)
 
 
 class Ticket(Record):

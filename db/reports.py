@@ -85,10 +85,19 @@ def period_tickets(store: Store, start: datetime | None, end: datetime | None) -
         " c.name, c.tier, t.public_replies, t.escalations, t.reopens, t.confirmed"
         f" FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id WHERE {where} ORDER BY t.created_at, t.id"
     )
-    with store._lock:
-        rows = store.conn.execute(sql, params).fetchall()
+    rows = store._tuples(sql, params)
     # Positional rows, in ReportTicket's field order: for a year of tickets a dict per row costs more than the query.
     return [ReportTicket(*row) for row in rows]
+
+
+def period_backfilled(store: Store, start: datetime | None, end: datetime | None) -> set[int]:
+    """Tickets created in ``[start, end)`` with any event whose time was claimed, not clocked (backfilled)."""
+    where, params = _period(start, end)
+    sql = (
+        "SELECT DISTINCT e.ticket_id FROM events e JOIN tickets t ON t.id = e.ticket_id"
+        f" WHERE {where} AND e.backfilled = 1"
+    )
+    return {int(row[0]) for row in store._tuples(sql, params)}
 
 
 def period_clock_events(store: Store, start: datetime | None, end: datetime | None) -> list[ClockEvent]:
@@ -100,8 +109,7 @@ def period_clock_events(store: Store, start: datetime | None, end: datetime | No
         f" AND (e.kind IN ('created', 'reply', 'customer_message') OR {_STATUS_SQL} IS NOT NULL)"
         " ORDER BY e.ticket_id, e.id"
     )
-    with store._lock:
-        rows = store.conn.execute(sql, params).fetchall()
+    rows = store._tuples(sql, params)
     return [ClockEvent(tid, at, kind, status) for tid, at, kind, status in rows]
 
 

@@ -195,7 +195,7 @@ def target_state(target: Path) -> str:
 
 
 def agent_role(path: Path, name: str) -> str | None:
-    """The role of an active agent in the database at ``path`` (None if unknown), read without migrating it."""
+    """The role of the active agent ``name`` in the database at ``path`` (None if unknown), read without migrating."""
     try:
         conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True, timeout=10)
     except sqlite3.Error:
@@ -207,6 +207,25 @@ def agent_role(path: Path, name: str) -> str | None:
     finally:
         conn.close()
     return str(row[0]) if row else None
+
+
+def agent_for_login(path: Path, login: str) -> tuple[str, str] | None:
+    """``(name, role)`` of the active agent bound to ``login`` in the database at ``path`` (None if none), read
+    without migrating it: a file from before logins were recorded binds each agent to its name."""
+    try:
+        conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True, timeout=10)
+    except sqlite3.Error:
+        return None
+    try:
+        try:
+            row = conn.execute("SELECT name, role FROM agents WHERE login = ? AND active = 1", [login]).fetchone()
+        except sqlite3.OperationalError:  # schema 1: no login column
+            row = conn.execute("SELECT name, role FROM agents WHERE name = ? AND active = 1", [login]).fetchone()
+    except sqlite3.DatabaseError:
+        return None
+    finally:
+        conn.close()
+    return (str(row[0]), str(row[1])) if row else None
 
 
 # -- the target -------------------------------------------------------------------------------------------

@@ -206,7 +206,19 @@ def _split(script: str) -> list[str]:
 # edit onwards; for that, keep the newest hash somewhere else (a backup) and compare.
 
 GENESIS = "0" * 64
-EVENT_COLUMNS = ("id", "ticket_id", "actor", "at", "kind", "from_value", "to_value", "detail")
+EVENT_COLUMNS = (
+    "id",
+    "ticket_id",
+    "actor",
+    "at",
+    "kind",
+    "from_value",
+    "to_value",
+    "detail",
+    "recorded_at",
+    "backfilled",
+    "entered_by",
+)
 EVENT_SELECT = f"SELECT {', '.join(EVENT_COLUMNS)}, hash FROM events"
 _CHAIN_BATCH = 5000
 
@@ -223,8 +235,24 @@ def event_hash(previous: str | None, row: Sequence[Any]) -> str:
 
 
 def _v2(conn: sqlite3.Connection) -> None:
-    """Adds events.hash and chains the existing events in id order (the UPDATE trigger is lifted for this
-    transaction only and put back before it commits)."""
+    """The audit trail made trustworthy.
+
+    Events: ``recorded_at`` (the clock when the event was written, beside ``at``, the time it says it happened;
+    unknown for older events), ``backfilled`` (1 when ``at`` was claimed by an admin, not taken from the clock),
+    ``entered_by`` (the admin who recorded it acting as ``actor``), and ``hash``, chaining every event to the one
+    before it, computed here for the existing events in id order (the UPDATE trigger is lifted for this
+    transaction only and put back before it commits).
+    Agents: ``login``, the operating-system login that acts as the agent (existing agents: their name), and
+    ``board_only`` for the logins that may only watch the wallboard.
+    """
+    conn.execute("ALTER TABLE agents ADD COLUMN login TEXT")
+    conn.execute("ALTER TABLE agents ADD COLUMN board_only INTEGER NOT NULL DEFAULT 0")
+    conn.execute("UPDATE agents SET login = name")
+    conn.execute("CREATE UNIQUE INDEX agents_login ON agents(login) WHERE login IS NOT NULL")
+    conn.execute("ALTER TABLE events ADD COLUMN recorded_at TEXT")
+    conn.execute("ALTER TABLE events ADD COLUMN backfilled INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE events ADD COLUMN entered_by TEXT")
+    conn.execute("CREATE INDEX events_backfilled ON events(ticket_id) WHERE backfilled = 1")
     conn.execute("ALTER TABLE events ADD COLUMN hash TEXT")
     conn.execute("DROP TRIGGER events_no_update")
     previous, last_id = GENESIS, -1

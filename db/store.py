@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import sqlite_utils
 
 from db import schema
-from db.connection import connect, copy_database, file_mode, is_busy
+from db.connection import connect, copy_database, file_mode, is_busy, quick_check, unclean_shutdown
 from db.errors import Conflict, DatabaseUnavailable, Duplicate, NotFound, ReadOnly, SameFile, StoreError
 from db.models import Agent, Csat, Customer, Event, KbArticle, Message, Presence, QueueItem, Ticket
 from db.records import TicketFilter
@@ -67,8 +67,16 @@ class Store:
     def __init__(self, path: str | Path, *, readonly: bool = False, create: bool = True, migrate: bool = True):
         self.path = Path(path)
         self.readonly = readonly
-        existed = self.path.exists() and self.path.stat().st_size > 0
-        self.conn = connect(self.path, readonly=readonly, create=create)
+        # What `PRAGMA quick_check` found at open (see `_open_checked`); while not empty, nothing is written.
+        self.damage: list[str] = []
+        try:
+            existed = self.path.exists() and self.path.stat().st_size > 0
+        except PermissionError as exc:  # a directory on the way this user may not enter
+            raise DatabaseUnavailable(f"{self.path} cannot be reached: permission denied") from exc
+        if not readonly and existed and unclean_shutdown(self.path):  # before our own connection makes a -wal
+            self.conn = self._open_checked(create)
+        else:
+            self.conn = connect(self.path, readonly=readonly, create=create)
         # No plugins: finding them scans every installed package (~40 ms on each start), and none may add SQL
         # functions or change settings on the connection that keeps the service records.
         self.db = sqlite_utils.Database(self.conn, execute_plugins=False)
@@ -78,7 +86,7 @@ class Store:
             if readonly:
                 if current != schema.LATEST:
                     raise DatabaseUnavailable(f"{self.path} is not a helpdesk database at schema {schema.LATEST}")
-            elif migrate:
+            elif migrate and not self.damage:
                 if existed and current == 0 and self._is_foreign():
                     raise DatabaseUnavailable(f"{self.path} is a SQLite database of another application")
                 # Processes opening a new database together all try to migrate it: busy is retried like a write.
@@ -91,6 +99,28 @@ class Store:
             if isinstance(exc, DatabaseUnavailable) and str(self.path) in str(exc):
                 raise
             raise DatabaseUnavailable(f"{self.path}: {exc}") from exc
+
+    def _open_checked(self, create: bool) -> sqlite3.Connection:
+        """After an unclean shutdown (a -wal left behind, see `unclean_shutdown`), the pages are checked before
+        anything is written on them: writing on a damaged b-tree spreads the damage. The check runs on a read-only
+        connection, and a damaged file keeps it: SQLite can then neither write (`query_only` refuses at BEGIN, see
+        `_damage_reported` for the message) nor, on close, checkpoint the log into the damaged file and delete it —
+        so the next open finds the log and checks again. Reads still work: `helpdesk check`, backups. Not done on
+        every open: it reads the whole file (about 0.3 s for 100,000 tickets)."""
+        conn = connect(self.path, readonly=True, create=False)
+        try:
+            self.damage = quick_check(conn)
+            if self.damage:
+                conn.execute("PRAGMA query_only = ON")
+                return conn
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise DatabaseUnavailable(f"{self.path} cannot be used: {exc}") from exc
+        conn.close()
+        return connect(self.path, readonly=False, create=create)
+
+    def damaged_message(self) -> str:
+        return f"{self.path} is damaged: run 'helpdesk check'; restore from a backup"
 
     # -- plumbing -----------------------------------------------------------------------------------------
 
@@ -164,9 +194,25 @@ class Store:
         try:
             yield
         except sqlite3.DatabaseError as exc:
+            if self.damage and getattr(exc, "sqlite_errorname", "") == "SQLITE_READONLY":
+                # a write refused on the query-only connection of a file found damaged at open (_open_checked)
+                raise DatabaseUnavailable(self.damaged_message()) from exc
             if str(getattr(exc, "sqlite_errorname", "")).startswith(DAMAGE):
                 raise DatabaseUnavailable(f"{self.path} cannot be used: {exc}") from exc
             raise
+
+    @contextmanager
+    def _read_reported(self) -> Iterator[None]:
+        """A read SQLite cannot finish is one line naming the file (a StoreError for every layer above), whatever
+        the damage looks like: a malformed page, but also a damaged schema or search index ("no such table",
+        "vtable constructor failed"). Misuse of the API (ProgrammingError) stays the program's error."""
+        try:
+            with self._damage_reported():
+                yield
+        except sqlite3.ProgrammingError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise DatabaseUnavailable(f"{self.path} cannot be read: {exc}") from exc
 
     @staticmethod
     def _retry_busy(unit: Callable[[], T], attempts: int = 12) -> T:
@@ -184,8 +230,13 @@ class Store:
         raise StoreError("the database stayed busy; try again in a moment")  # pragma: no cover
 
     def _rows(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict[str, Any]]:
-        with self._lock, self._damage_reported():
+        with self._lock, self._read_reported():
             return list(self.db.query(sql, params if isinstance(params, dict) else list(params)))
+
+    def _tuples(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows as plain tuples, in the SELECT's column order (bulk reads where a dict per row costs too much)."""
+        with self._lock, self._read_reported():
+            return self.conn.execute(sql, list(params)).fetchall()
 
     def _one(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> dict[str, Any] | None:
         rows = self._rows(sql, params)
@@ -206,6 +257,10 @@ class Store:
         row = self._one("SELECT * FROM agents WHERE name = ?", [name])
         return Agent(**row) if row else None
 
+    def agent_by_login(self, login: str) -> Agent | None:
+        row = self._one("SELECT * FROM agents WHERE login = ?", [login])
+        return Agent(**row) if row else None
+
     def list_agents(self) -> list[Agent]:
         return [Agent(**r) for r in self._rows("SELECT * FROM agents ORDER BY tier, name")]
 
@@ -213,9 +268,23 @@ class Store:
         row = self._one("SELECT count(*) AS n FROM agents")
         return int(row["n"]) if row else 0
 
-    def insert_agent(self, name: str, role: str, tier: str, display_name: str, at: datetime) -> Agent:
+    def insert_agent(
+        self,
+        name: str,
+        role: str,
+        tier: str,
+        display_name: str,
+        at: datetime,
+        *,
+        login: str | None = None,
+        board_only: bool = False,
+    ) -> Agent:
+        """``login`` defaults to the name (the usual case: the agent's login on the host is their name)."""
         if self.get_agent(name) is not None:
             raise Duplicate(f"agent {name} already exists")
+        login = name if login is None else login
+        if self.agent_by_login(login) is not None:
+            raise Duplicate(f"login {login} already belongs to an agent")
         self._insert(
             "agents",
             {
@@ -225,6 +294,8 @@ class Store:
                 "display_name": display_name,
                 "active": 1,
                 "created_at": ts(at),
+                "login": login,
+                "board_only": int(board_only),
             },
         )
         agent = self.get_agent(name)
@@ -366,6 +437,10 @@ class Store:
         from_value: str | None = None,
         to_value: str | None = None,
         detail: Mapping[str, Any] | None = None,
+        *,
+        recorded_at: datetime | None = None,
+        backfilled: bool = False,
+        entered_by: str | None = None,
     ) -> Event:
         """The only writer of events: each is chained to the one before it (db/schema.py's event_hash). The
         caller's write transaction (BEGIN IMMEDIATE) makes reading the last link and appending one step; called
@@ -382,6 +457,9 @@ class Store:
             from_text,
             to_text,
             payload,
+            None if recorded_at is None else ts(recorded_at),
+            int(backfilled),
+            None if entered_by is None else str(entered_by),
         ]
 
         def append() -> int:
@@ -389,8 +467,8 @@ class Store:
             eid, previous = (1, schema.GENESIS) if last is None else (int(last[0]) + 1, last[1])
             link = schema.event_hash(previous, [eid, *row])
             self.conn.execute(
-                "INSERT INTO events (id, ticket_id, actor, at, kind, from_value, to_value, detail, hash)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO events ({', '.join(schema.EVENT_COLUMNS)}, hash)"
+                f" VALUES ({', '.join('?' * (len(schema.EVENT_COLUMNS) + 1))})",
                 [eid, *row, link],
             )
             return eid
@@ -409,6 +487,9 @@ class Store:
             from_value=from_text,
             to_value=to_text,
             detail=dict(detail or {}),
+            recorded_at=recorded_at,
+            backfilled=backfilled,
+            entered_by=entered_by,
         )
 
     def events(self, ticket_id: int) -> list[Event]:

@@ -18,6 +18,7 @@ import pytest
 from console.i18n import set_language
 from console.rules.holiday_cache import CACHE_ENV, forget
 from console.service.helpdesk import HelpdeskService
+from console.tui.drafts import STATE_ENV
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
 
@@ -55,6 +56,12 @@ def _holiday_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The console's drafts go to a temporary directory, never the user's (subprocesses inherit it too)."""
+    monkeypatch.setenv(STATE_ENV, str(tmp_path_factory.mktemp("state")))
+
+
+@pytest.fixture(autouse=True)
 def _english() -> Iterator[None]:
     set_language("en")
     yield
@@ -74,7 +81,7 @@ def db_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def team(db_path: Path, clock: FrozenClock) -> Iterator[Callable[[str], HelpdeskService]]:
     """A database with admin `boss`, supervisor `sue` (L2), agents `li.wei` (L1), `ann` (L1), `kai` (L2), `zoe` (L3);
-    returns a factory of services acting as a given agent, all sharing the frozen clock."""
+    returns a factory of services acting as a given agent (entered by boss), all sharing the frozen clock."""
     admin = HelpdeskService.open(db_path, "boss", clock=clock, create=True)
     admin.init("boss")
     for name, role, tier in (
@@ -88,7 +95,10 @@ def team(db_path: Path, clock: FrozenClock) -> Iterator[Callable[[str], Helpdesk
     services: list[HelpdeskService] = [admin]
 
     def as_agent(name: str) -> HelpdeskService:
-        svc = HelpdeskService(admin.store, name, clock=clock)
+        # History built by the tests is entered by the admin for each agent, as an import would be: times given
+        # with at= are claims (backfilled), allowed because an admin enters them (tests/test_identity.py checks
+        # that an agent on their own may not claim a time).
+        svc = HelpdeskService(admin.store, name, clock=clock, entered_by=None if name == "boss" else "boss")
         services.append(svc)
         return svc
 

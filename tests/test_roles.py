@@ -111,6 +111,7 @@ def test_cli_only_supervisors_and_admins_publish_drafts(seeded: Cli) -> None:
 @pytest.fixture
 def no_screen(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """The console is built and opens its service, but takes no screen: what it would show is recorded instead."""
+    from console.cli import common
     from console.tui.app import HelpdeskApp
 
     shown: list[bool] = []
@@ -120,6 +121,7 @@ def no_screen(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
             shown.append(self.show_customers)
 
     monkeypatch.setattr(HelpdeskApp, "run", run)
+    monkeypatch.setattr(common, "has_terminal", lambda: True)  # pytest's streams are not one
     return shown
 
 

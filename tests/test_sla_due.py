@@ -22,8 +22,13 @@ def line(**fields: object) -> str:
     return json.dumps(fields)
 
 
+def run(lines: list[str] | tuple[str, ...]) -> tuple[list[str], bool]:
+    out = list(run_due(lines))
+    return [a.text for a in out], any(a.error for a in out)
+
+
 def answers(*lines: str) -> tuple[list[dict[str, str]], bool]:
-    out, any_error = run_due(lines)
+    out, any_error = run(lines)
     return [json.loads(x) for x in out], any_error
 
 
@@ -67,7 +72,7 @@ def test_dst_calendar_answers_in_its_own_offset() -> None:
 
 
 def test_blank_lines_are_skipped_but_counted() -> None:
-    out, any_error = run_due(
+    out, any_error = run(
         [
             line(calendar="24x7", start="2026-01-30T17:30:00+08:00", minutes=1),
             "",
@@ -151,7 +156,17 @@ def test_blank_lines_are_skipped_but_counted() -> None:
         ),
         ("[1, 2]", "must be a JSON object"),
         ('{"calendar": "24x7", ', "not valid JSON"),
-        (line(calendar="24x7", start="9999-12-31T00:00:00+00:00", minutes=9_000_000), "minutes"),
+        (line(calendar="24x7", start="9999-12-31T00:00:00+00:00", minutes=9_000_000), "start must be between"),
+        (line(calendar="24x7", start="1969-12-31T23:00:00+00:00", minutes=5), "start must be between"),
+        (
+            line(
+                calendar="24x7",
+                start="2026-03-02T09:00:00+08:00",
+                minutes=5,
+                pauses=[["0001-01-01T00:00:00+01:00", "2026-03-02T10:00:00+08:00"]],
+            ),
+            r"pauses\[0\]\[0\] must be between",
+        ),
     ],
 )
 def test_each_bad_line_names_its_field_and_the_rest_still_run(request_line: str, field: str) -> None:
@@ -166,8 +181,8 @@ def test_each_bad_line_names_its_field_and_the_rest_still_run(request_line: str,
 
 def test_identical_specs_share_one_calendar() -> None:
     sla_due._spec_cache.clear()
-    run_due([line(calendar=LUNCH, start="2026-03-02T09:00:00+08:00", minutes=m) for m in range(50)])
-    run_due([line(calendar=dict(reversed(list(LUNCH.items()))), start="2026-03-02T09:00:00+08:00", minutes=5)])
+    run([line(calendar=LUNCH, start="2026-03-02T09:00:00+08:00", minutes=m) for m in range(50)])
+    run([line(calendar=dict(reversed(list(LUNCH.items()))), start="2026-03-02T09:00:00+08:00", minutes=5)])
     assert len(sla_due._spec_cache) == 1
 
 
@@ -180,7 +195,7 @@ def test_thousands_of_requests_per_second() -> None:
         for minutes in (30, 240, 1440, 4800)
     ]
     started = time.perf_counter()
-    out, any_error = run_due(requests)
+    out, any_error = run(requests)
     elapsed = time.perf_counter() - started
     assert not any_error and len(out) == len(requests) == 2688
     # Generous bound so a busy machine does not fail it; the benchmark measures the real rate.

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from console.cli import common
 from console.cli import main as cli
 from console.rules.errors import PermissionDenied
 from console.service.helpdesk import HelpdeskService
@@ -108,7 +109,10 @@ def test_unknown_agent_leaves_the_terminal_with_one_line(team: Team, db_path: Pa
     ]
 
 
-def test_a_bad_database_is_refused_before_the_screen_opens(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_database_is_refused_before_the_screen_opens(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(common, "has_terminal", lambda: True)  # pytest's streams are not one
     damaged = tmp_path / "damaged.db"
     damaged.write_bytes(b"not a database at all" * 100)
     for path, words in ((tmp_path / "missing" / "x.db", "does not exist"), (damaged, "not a SQLite database")):

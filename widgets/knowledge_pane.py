@@ -21,7 +21,7 @@ from textual.widgets.option_list import Option
 
 from console.i18n import N_, _
 from widgets.bindings import translate_bindings
-from widgets.safe_text import clean
+from widgets.safe_text import clean, plain
 
 DEBOUNCE_S = 0.12
 
@@ -117,7 +117,7 @@ class KnowledgePane(Widget):
 
     def show_results(self, heading: str, results: list[KbResult]) -> None:
         self._results = results
-        self.query_one("#kb-heading", Label).update(heading)
+        self.query_one("#kb-heading", Label).update(plain(heading))  # it quotes the search text
         options = self.query_one("#kb-results", OptionList)
         options.clear_options()
         for result in results:
@@ -141,7 +141,7 @@ class KnowledgePane(Widget):
         if article.tags:
             text.append(clean(article.tags) + "\n", style="dim")
         text.append("\n")
-        text.append("\n".join(clean(line) for line in article.body.split("\n")))
+        text.append(clean(article.body, multiline=True))
         self.query_one("#kb-article", Static).update(text)
         self.add_class("-preview")
 

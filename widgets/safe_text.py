@@ -7,13 +7,23 @@ window-title change, CR/LF/TAB move the cursor and wreck column alignment, bidi 
 follows (the "Trojan Source" trick), and a lone surrogate cannot be encoded at all and would crash the
 write. ``clean`` swaps every one of them for a visible stand-in, so an agent can see that something odd
 was there.
+
+``plain`` is the one way untrusted text (customers', agents', and configuration's: macro titles, article titles,
+names, tiers, phrase rules) is handed to a Textual or Rich renderer that would otherwise read a ``str`` as markup:
+``Static``/``Label``, ``OptionList`` options, ``Select`` choices, ``DataTable`` cells, the command palette. Code
+that styles parts of a line appends ``clean`` text to a ``Text`` (``Text.append`` never parses markup) or draws
+``Segment``s of it; a widget that only takes a ``str`` (``TextArea``, ``notify``) is given ``clean`` text with
+markup off.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from rich.cells import cell_len, get_character_cell_size
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 ELLIPSIS = "…"
 
@@ -34,13 +44,26 @@ _INVISIBLE_FORMAT = (
 )
 _SUBSTITUTES.update(dict.fromkeys(_INVISIBLE_FORMAT, "\ufffd"))
 _TABLE = str.maketrans(_SUBSTITUTES)
+# Multi-line text keeps its line breaks and tabs (Textual expands tabs; nothing else moves the cursor).
+_BLOCK_TABLE = str.maketrans({code: sub for code, sub in _SUBSTITUTES.items() if code not in (0x09, 0x0A)})
 
 
-def clean(text: str) -> str:
-    """Replace control, bidi and zero-width characters with visible substitutes (one cell each)."""
+def clean(text: str, *, multiline: bool = False) -> str:
+    """Replace control, bidi and zero-width characters with visible substitutes (one cell, one character each,
+    so offsets into ``text`` still hold). ``multiline`` keeps newlines and tabs."""
     if text.isascii() and text.isprintable():
         return text  # the common case costs one scan
-    return text.translate(_TABLE)
+    return text.translate(_BLOCK_TABLE if multiline else _TABLE)
+
+
+def plain(text: str, style: str = "", *, multiline: bool = False) -> Text:
+    """Untrusted ``text`` as a renderable drawn literally: never read as markup, controls made visible.
+
+    A Rich ``Text`` (not Textual ``Content``) because every sink the console uses takes it: ``DataTable`` measures
+    it and ``Select`` searches it, where ``Content`` is measured as one cell and skipped."""
+    from rich.text import Text  # imported here: the CLI uses this module and stays free of rendering imports
+
+    return Text(clean(text, multiline=multiline), style=style)
 
 
 def fit(text: str, width: int, align: Literal["left", "right"] = "left") -> str:

@@ -18,7 +18,7 @@ from textual.widget import Widget
 from textual.widgets import Digits, Static
 
 from widgets.countdown import Countdown, widest_countdown
-from widgets.safe_text import clean, fit
+from widgets.safe_text import clean, fit, plain
 
 Tone = Literal["plain", "good", "warning", "bad"]
 _TONES: tuple[Tone, ...] = ("plain", "good", "warning", "bad")
@@ -76,7 +76,7 @@ class NumberTile(Vertical):
             self.query_one(".tile-value", Static).update(Content(value))
         if caption != self._caption:
             self._caption = caption
-            self.query_one(".tile-caption", Static).update(Content(clean(caption)))
+            self.query_one(".tile-caption", Static).update(plain(caption))
         if tone != self._tone:
             self._tone = tone
             for name in _TONES:
@@ -155,11 +155,11 @@ class CountdownLine(Horizontal):
         )
         countdown.styles.width = widest_countdown() + 1  # one column wide enough in the active language
         yield countdown
-        yield Static(Content(clean(self.item.text)), markup=False)
+        yield Static(plain(self.item.text), markup=False)
 
     def update_item(self, item: CountdownItem) -> None:
         if item.text != self.item.text:
-            self.query_one(Static).update(Content(clean(item.text)))
+            self.query_one(Static).update(plain(item.text))
         if (item.due_at, item.warn_at) != (self.item.due_at, self.item.warn_at):
             countdown = self.query_one(Countdown)
             countdown.set_deadline(item.due_at, warn_at=item.warn_at, remaining=item.remaining)

@@ -1,9 +1,10 @@
 """`helpdesk restore SRC`: put a backup back in place of the database (admins only; the service decides who may
-and words every refusal)."""
+and words every refusal). `helpdesk sudo-config`: the sudoers rule of the shared-host deployment."""
 
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,17 +18,11 @@ def _target(args: argparse.Namespace) -> Path:
     return Path(args.db) if args.db else default_db_path()
 
 
-def _actor(args: argparse.Namespace) -> str:
-    from console.rules.whoami import default_agent_name
-
-    return str(args.actor or default_agent_name())
-
-
 def cmd_restore(args: argparse.Namespace) -> int:
     from console.cli.common import emit_json, emit_line
     from console.service.restore import restore_database
 
-    done = restore_database(Path(args.src), _target(args), _actor(args))
+    done = restore_database(Path(args.src), _target(args), args.actor)
     if args.json:
         emit_json(
             {
@@ -50,8 +45,49 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+# POSIX account and group names, as useradd accepts them: nothing that could end a sudoers line or add a rule.
+_ACCOUNT = re.compile(r"[a-z_][a-z0-9_.-]{0,31}")
+
+
+def sudo_config(script: str, group: str, account: str) -> str:
+    """A sudoers file: members of ``group`` may run the helpdesk, and only it, as ``account`` (which alone can open
+    the database). sudo records who ran it (SUDO_UID), and the helpdesk believes that record only when it runs as
+    the database's owner. No SETENV: the environment is sudo's, not the caller's."""
+    return "\n".join(
+        (
+            f"# helpdesk: members of {group} run the console and CLI as {account}, the owner of the database",
+            f"Defaults!{script} env_reset",
+            f"%{group} ALL=({account}) NOPASSWD: {script}",
+            "",
+        )
+    )
+
+
+def cmd_sudo_config(args: argparse.Namespace) -> int:
+    import sys
+
+    from console.cli.wallboard import helpdesk_script
+    from console.rules.errors import BadInput
+
+    for what, value in ((_("group"), args.group), (_("account"), args.account)):
+        if not _ACCOUNT.fullmatch(value):
+            raise BadInput(_("{what} {value!r} is not a valid account or group name").format(what=what, value=value))
+    script = helpdesk_script()
+    if not script.startswith("/") or any(c.isspace() or c in ",:=\\\"'" for c in script):
+        raise BadInput(_("the helpdesk script's path {path!r} cannot be used in sudoers").format(path=script))
+    sys.stdout.write(sudo_config(script, args.group, args.account))
+    return 0
+
+
 def register(sub: Any, common: Any, command: Callable[..., Any]) -> None:
-    """Adds `restore` to the parser."""
+    """Adds `restore` and `sudo-config` to the parser."""
+    p = command(
+        "sudo-config",
+        _("print the sudoers rule that lets a group of agents run the helpdesk as the database's owner"),
+        cmd_sudo_config,
+    )
+    p.add_argument("--group", required=True, help=_("the agents' group (e.g. support)"))
+    p.add_argument("--account", default="helpdesk", help=_("the account that owns the database (default: helpdesk)"))
     p = command(
         "restore",
         _("replace the database with a backup (admins only; refused while anyone has it open)"),

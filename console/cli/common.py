@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -42,20 +43,62 @@ def instant_arg(text: str) -> datetime:
 
 
 def date_arg(text: str) -> date:
+    from console.rules.clock import parse_date
+
     try:
-        return date.fromisoformat(text)
+        return parse_date(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(_("not a date (YYYY-MM-DD): {text}").format(text=text)) from exc
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def ticket_id_arg(text: str) -> int:
+# Record ids are SQLite integers (signed 64-bit): a larger number cannot name a record, and SQLite itself would
+# refuse it with an OverflowError rather than "not found".
+MAX_ID = 2**63 - 1
+
+
+def _record_id(text: str, message: str) -> int:
     try:
         value = int(text.lstrip("#"))
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(_("not a ticket number: {text}").format(text=text)) from exc
-    if value <= 0:
-        raise argparse.ArgumentTypeError(_("not a ticket number: {text}").format(text=text))
+        raise argparse.ArgumentTypeError(message.format(text=text)) from exc
+    if not 0 < value <= MAX_ID:
+        raise argparse.ArgumentTypeError(message.format(text=text))
     return value
+
+
+def ticket_id_arg(text: str) -> int:
+    return _record_id(text, _("not a ticket number: {text}"))
+
+
+def article_id_arg(text: str) -> int:
+    return _record_id(text, _("not an article number: {text}"))
+
+
+def limit_arg(text: str) -> int:
+    """A row limit as SQLite takes it: a signed 64-bit integer (a negative one means no limit)."""
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(_("not a whole number: {text}").format(text=text)) from exc
+    if not -MAX_ID - 1 <= value <= MAX_ID:
+        raise argparse.ArgumentTypeError(_("not a whole number of rows: {text}").format(text=text))
+    return value
+
+
+def read_document(path: str) -> str:
+    """A document an admin loads (TOML), as text with universal newlines. Only the first bytes past the size limit
+    are read: a file over it is refused without being read into memory."""
+    from console.rules.documents import MAX_DOCUMENT_BYTES, too_large_message
+
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_DOCUMENT_BYTES + 1)
+        if len(data) > MAX_DOCUMENT_BYTES:
+            raise BadInput(f"{path}: {too_large_message()}")
+        text = data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(_("cannot read {file}: {error}").format(file=path, error=exc)) from exc
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 # -- output ---------------------------------------------------------------------------------------------
@@ -101,7 +144,7 @@ def console_db_path(args: argparse.Namespace) -> str:
     from console.service.preflight import check_database
 
     path = db_path(args)
-    check_database(path)
+    check_database(path, readonly=bool(getattr(args, "wallboard", False)))  # the board account may only read it
     return str(path)
 
 
@@ -116,14 +159,24 @@ def with_service(fn: Callable[[HelpdeskService, argparse.Namespace], int], *, cr
     return run
 
 
+def has_terminal() -> bool:
+    """Input, output and the error stream (where Textual draws the screen) are all a terminal."""
+    return all(os.isatty(fd) for fd in (0, 1, 2))
+
+
 def run_console(args: argparse.Namespace) -> int:
     """Open the console, or the wallboard when ``args.wallboard`` is set."""
+    wallboard = bool(getattr(args, "wallboard", False))
+    # First of all: without a terminal nobody can use the screen, and Textual's input thread would spin at end of
+    # input for ever (Textualize/textual#6690), e.g. under cron or `ssh host helpdesk wallboard` (no -t).
+    if not has_terminal():
+        raise BadInput(_("the wallboard needs a terminal") if wallboard else _("the console needs a terminal"))
     from console.tui.app import run_app
 
     path = console_db_path(args)  # a bad path is reported here, before the screen is taken over
     return run_app(
         path,
         args.actor,
-        wallboard=bool(getattr(args, "wallboard", False)),
+        wallboard=wallboard,
         show_customers=bool(getattr(args, "show_customers", False)),
     )

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from console.i18n import _
-from console.rules.errors import BadInput
 
 if TYPE_CHECKING:
     from console.service.helpdesk import HelpdeskService
@@ -61,13 +60,9 @@ def cmd_policy_show(service: HelpdeskService, args: argparse.Namespace) -> int:
 
 
 def cmd_policy_load(service: HelpdeskService, args: argparse.Namespace) -> int:
-    from console.cli.common import emit_json, emit_line
+    from console.cli.common import emit_json, emit_line, read_document
 
-    try:
-        text = Path(args.file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(_("cannot read {file}: {error}").format(file=args.file, error=exc)) from exc
-    policy = service.load_policy(text)
+    policy = service.load_policy(read_document(args.file))
     if args.json:
         emit_json(json.loads(policy.to_json()))
     else:
@@ -76,11 +71,26 @@ def cmd_policy_load(service: HelpdeskService, args: argparse.Namespace) -> int:
 
 
 def cmd_sla_due(args: argparse.Namespace) -> int:
-    from console.rules.sla_due import run_due
+    """Each answer is written and flushed as soon as its request line is read, so a program talking to this one
+    over a pipe gets one answer per request, and memory does not grow with the input."""
+    from console.rules.sla_due import MAX_LINE, run_due
 
-    outputs, had_error = run_due(sys.stdin)
-    sys.stdout.write("".join(line + "\n" for line in outputs))
+    had_error = False
+    for answer in run_due(_bounded_lines(sys.stdin, MAX_LINE)):
+        sys.stdout.write(answer.text + "\n")
+        sys.stdout.flush()
+        had_error = had_error or answer.error
     return 2 if had_error else 0
+
+
+def _bounded_lines(stream: TextIO, limit: int) -> Iterator[str]:
+    """The stream's lines, each cut to ``limit + 1`` characters: the rest of a longer line is read in pieces and
+    dropped (the cut line is still too long, and is answered as such), so a line without end cannot fill memory."""
+    while line := stream.readline(limit + 1):
+        if len(line) > limit and not line.endswith("\n"):
+            while (rest := stream.readline(limit)) and not rest.endswith("\n"):
+                pass
+        yield line
 
 
 def cmd_sweep(service: HelpdeskService, args: argparse.Namespace) -> int:

@@ -109,6 +109,8 @@ def _positive(text: str) -> int:
 
 
 def register(sub: Any, common: Any, command: Callable[..., Any]) -> None:
+    from console.cli.common import article_id_arg
+
     group = sub.add_parser("kb", help=_("knowledge base"), parents=[common])
     ksub = group.add_subparsers(dest="kb_command", required=True, parser_class=type(group))
     p = command("import", _("import Markdown files, a directory of them, or JSON Lines"), _with(cmd_import), ksub)
@@ -118,7 +120,7 @@ def register(sub: Any, common: Any, command: Callable[..., Any]) -> None:
     p.add_argument("--limit", type=_positive, default=10)
     p.add_argument("--drafts", action="store_true", help=_("include drafts"))
     p = command("show", _("show an article"), _with(cmd_show), ksub)
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=article_id_arg)
     p = command("publish", _("publish a draft (supervisors and admins)"), _with(cmd_publish), ksub)
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=article_id_arg)
     command("drafts", _("list drafts awaiting publication"), _with(cmd_drafts), ksub)

@@ -23,7 +23,7 @@ from console.cli.common import (
     with_service,
 )
 from console.i18n import _, detect_language, set_language
-from console.rules.errors import HelpdeskError
+from console.rules.errors import BadInput, HelpdeskError
 from db.errors import StoreError
 
 if TYPE_CHECKING:
@@ -42,11 +42,31 @@ def cmd_init(service: HelpdeskService, args: argparse.Namespace) -> int:
 
 
 def cmd_agent_add(service: HelpdeskService, args: argparse.Namespace) -> int:
-    agent = service.add_agent(args.name, args.role, args.tier, args.display_name or "")
+    from console.rules.validation import check_display_name
+
+    check_display_name(args.display_name or "")
+    agent = service.add_agent(
+        args.name, args.role, args.tier, args.display_name or "", login=args.login, board_only=args.board
+    )
+    if args.json:
+        emit_json(agent.model_dump(mode="json"))
+    elif agent.board_only:
+        emit_line(_("Added wallboard login {login} (it may only open the wallboard).").format(login=agent.login))
+    else:
+        emit_line(
+            _("Added {role} {name} ({tier}), login {login}.").format(
+                role=_(agent.role), name=agent.name, tier=agent.tier, login=agent.login
+            )
+        )
+    return 0
+
+
+def cmd_agent_login(service: HelpdeskService, args: argparse.Namespace) -> int:
+    agent = service.set_login(args.name, args.login)
     if args.json:
         emit_json(agent.model_dump(mode="json"))
     else:
-        emit_line(_("Added {role} {name} ({tier}).").format(role=_(agent.role), name=agent.name, tier=agent.tier))
+        emit_line(_("{name} now logs in as {login}.").format(name=agent.name, login=agent.login))
     return 0
 
 
@@ -56,8 +76,17 @@ def cmd_agent_list(service: HelpdeskService, args: argparse.Namespace) -> int:
         emit_json([a.model_dump(mode="json") for a in agents])
     else:
         emit_table(
-            [_("Name"), _("Role"), _("Tier"), _("Active")],
-            [[a.name, _(a.role), a.tier, _("yes") if a.active else _("no")] for a in agents],
+            [_("Name"), _("Role"), _("Tier"), _("Login"), _("Active")],
+            [
+                [
+                    a.name,
+                    _("wallboard") if a.board_only else _(a.role),
+                    a.tier,
+                    a.login or "—",
+                    _("yes") if a.active else _("no"),
+                ]
+                for a in agents
+            ],
         )
     return 0
 
@@ -66,8 +95,11 @@ def cmd_agent_list(service: HelpdeskService, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from console.cli.common import has_terminal
     from console.demo.seed import ensure_demo
 
+    if not args.no_ui and not has_terminal():  # refused before filling anything (see run_console)
+        raise BadInput(_("the console needs a terminal"))
     service = open_service(args, create=True)
     try:
         summary = ensure_demo(service, seed=args.seed)
@@ -145,7 +177,14 @@ def build_parser() -> CliParser:
     p.add_argument("--role", default="agent", choices=["agent", "supervisor", "admin"])
     p.add_argument("--tier", default="L1", choices=["L1", "L2", "L3"])
     p.add_argument("--display-name")
+    p.add_argument("--login", help=_("the host login that acts as this agent (default: the name)"))
+    p.add_argument("--board", action="store_true", help=_("a login that may only open the wallboard (SSH boards)"))
     command("list", _("list agents"), with_service(cmd_agent_list), agent_sub)
+    p = command(
+        "login", _("bind an agent to another host login (admins only)"), with_service(cmd_agent_login), agent_sub
+    )
+    p.add_argument("name")
+    p.add_argument("login")
 
     for group in _core_commands():
         group(sub, common, command)

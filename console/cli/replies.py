@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from console.i18n import _
-from console.rules.errors import BadInput
 
 
 def cmd_lint_reply(args: argparse.Namespace) -> int:
@@ -36,10 +35,9 @@ def cmd_lint_reply(args: argparse.Namespace) -> int:
 
 
 def _read(path: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(_("cannot read {file}: {error}").format(file=path, error=exc)) from exc
+    from console.cli.common import read_document
+
+    return read_document(path)
 
 
 def cmd_macro_list(args: argparse.Namespace) -> int:

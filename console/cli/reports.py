@@ -23,7 +23,7 @@ def cmd_report(service: HelpdeskService, args: argparse.Namespace) -> int:
     if args.json and args.csv:
         raise BadInput(_("give either --json or --csv, not both"))
     period = make_period(args.from_day, args.to_day, zone_named(args.tz))
-    report = build_report(service, period, args.by, args.now)
+    report = build_report(service, period, args.by, args.now, exclude_backfilled=args.exclude_backfilled)
     if args.json:
         emit_json(report.as_json())
     elif args.csv:
@@ -108,12 +108,21 @@ def register(sub: Any, common: Any, command: Callable[..., Any]) -> None:
     p.add_argument("--by", choices=BY_CHOICES, help=_("one row per agent, tier, priority, channel or customer"))
     p.add_argument("--csv", action="store_true", help=_("CSV on standard output"))
     p.add_argument("--now", type=instant_arg, help=_("measure running clocks and backlog ages at this ISO time"))
+    p.add_argument(
+        "--exclude-backfilled",
+        action="store_true",
+        help=_("leave out tickets whose history was entered with claimed times (--at, imports)"),
+    )
 
     p = command("csat", _("record the customer's satisfaction (1-5) with a closed ticket"), with_service(cmd_csat))
     p.add_argument("id", type=ticket_id_arg)
     p.add_argument("score", type=int, help=_("1 (poor) to 5 (excellent)"))
     p.add_argument("--comment", default="")
-    p.add_argument("--at", type=instant_arg, help=_("record the action at this ISO time (imports, tests)"))
+    p.add_argument(
+        "--at",
+        type=instant_arg,
+        help=_("admins: record history that happened at this ISO time (backfilled, marked as such)"),
+    )
 
     p = command(
         "followups", _("closed P1/P2 tickets whose follow-up call is still to make"), with_service(cmd_followups)
@@ -123,4 +132,8 @@ def register(sub: Any, common: Any, command: Callable[..., Any]) -> None:
     p = command("followup", _("record the follow-up call of a closed ticket"), with_service(cmd_followup))
     p.add_argument("id", type=ticket_id_arg)
     p.add_argument("--note", required=True, help=_("what the customer said"))
-    p.add_argument("--at", type=instant_arg, help=_("record the action at this ISO time (imports, tests)"))
+    p.add_argument(
+        "--at",
+        type=instant_arg,
+        help=_("admins: record history that happened at this ISO time (backfilled, marked as such)"),
+    )

@@ -177,10 +177,14 @@ def cmd_ticket_reopen(service: HelpdeskService, args: argparse.Namespace) -> int
 
 def register(sub: Any, common: Any, command: Callable[..., Any]) -> None:
     """Adds this group's sub-commands to the parser."""
-    from console.cli.common import date_arg, instant_arg, ticket_id_arg, with_service
+    from console.cli.common import article_id_arg, date_arg, instant_arg, limit_arg, ticket_id_arg, with_service
 
     def at_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--at", type=instant_arg, help=_("record the action at this ISO time (imports, tests)"))
+        p.add_argument(
+            "--at",
+            type=instant_arg,
+            help=_("admins: record history that happened at this ISO time (backfilled, marked as such)"),
+        )
 
     ticket = sub.add_parser("ticket", help=_("create, show, list and work tickets"), parents=[common])
     tsub = ticket.add_subparsers(dest="ticket_command", required=True, parser_class=type(ticket))
@@ -210,7 +214,7 @@ def register(sub: Any, common: Any, command: Callable[..., Any]) -> None:
     p.add_argument("--breaching", action="store_true", help=_("only tickets past a due time"))
     p.add_argument("--at-risk", action="store_true", help=_("only tickets past a warning but not yet due"))
     p.add_argument("--search", help=_("text in subject or customer"))
-    p.add_argument("--limit", type=int, default=1000)
+    p.add_argument("--limit", type=limit_arg, default=1000)
     p.add_argument("--now", type=instant_arg)
 
     for name, help_text, handler in (
@@ -270,7 +274,7 @@ def register(sub: Any, common: Any, command: Callable[..., Any]) -> None:
     p.add_argument("--confirmed", action="store_true", help=_("the customer confirmed the fix"))
     p.add_argument("--unconfirmed-reason", help=_("why the customer could not confirm"))
     p.add_argument("--asked-anything-else", action="store_true", help=_("asked whether anything else is needed"))
-    p.add_argument("--kb", type=int, help=_("link this knowledge article"))
+    p.add_argument("--kb", type=article_id_arg, help=_("link this knowledge article"))
     p.add_argument("--kb-needed", action="store_true", help=_("draft a knowledge article from this ticket"))
     p.add_argument("--followup", type=date_arg, help=_("follow-up call date (required for P1/P2)"))
     at_option(p)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import shutil
 import sys
@@ -30,28 +31,51 @@ def helpdesk_script() -> str:
     return shutil.which("helpdesk") or str(beside)
 
 
-def ssh_config(script: str, db: str, supervisor: str, user: str = SSH_USER) -> str:
-    """An sshd_config block: the `user` account can only ever run the read-only board, in a terminal."""
-    command = " ".join(shlex.quote(part) for part in (script, "--db", db, "--as", supervisor, "wallboard"))
+# POSIX account names, as useradd takes them: nothing that could end the `Match User` line or start another.
+ACCOUNT = re.compile(r"[a-z_][a-z0-9_.-]{0,31}")
+
+
+def ssh_config(script: str, db: str, user: str = SSH_USER) -> str:
+    """An sshd_config block: the ``user`` account can only ever run the read-only board, in a terminal. The board
+    account's own login tells the helpdesk who it is (a board-only agent), so the command names nobody. Every value
+    is checked by the caller (no control characters) and quoted for the shell sshd runs the command with."""
+    command = " ".join(shlex.quote(part) for part in (script, "--db", db, "wallboard"))
     return "\n".join(
         (
             f"Match User {user}",
             f"    ForceCommand {command}",
             "    PermitTTY yes",
-            "    AllowTcpForwarding no",
-            "    X11Forwarding no",
+            "    DisableForwarding yes",  # TCP, agent, X11 and stream-local forwarding
             "    PermitTunnel no",
-            "    AllowAgentForwarding no",
+            "    PermitUserRC no",
             "",
         )
     )
 
 
-def cmd_ssh_config(args: argparse.Namespace) -> int:
-    from console.cli.common import default_db_path
+def _has_control(text: str) -> bool:
+    return any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in text)
 
-    db = str(Path(args.db).resolve() if getattr(args, "db", None) else default_db_path())
-    sys.stdout.write(ssh_config(helpdesk_script(), db, args.supervisor, args.user))
+
+def cmd_ssh_config(args: argparse.Namespace) -> int:
+    from console.cli.common import db_path, open_service
+    from console.rules.errors import BadInput
+    from console.service.wallboard import board_account
+
+    user = args.user
+    if not ACCOUNT.fullmatch(user):
+        raise BadInput(_("--user {value!r} is not a valid account name").format(value=user))
+    db = str(db_path(args).resolve())
+    script = helpdesk_script()
+    for what, value in ((_("database path"), db), (_("helpdesk script path"), script)):
+        if _has_control(value):  # a newline would end the ForceCommand line and start a line of its own
+            raise BadInput(_("the {what} {value!r} has control characters").format(what=what, value=value))
+    service = open_service(args)  # the person printing it must be a supervisor or admin of this database
+    try:
+        board_account(service, user)
+    finally:
+        service.shutdown()
+    sys.stdout.write(ssh_config(script, db, user))
     return 0
 
 
@@ -63,5 +87,8 @@ def register(sub: Any, common: Any, command: Callable[..., Any]) -> None:
         help=_("show customer names and contacts (supervisors and admins)"),
     )
     p = command("ssh-config", _("print the sshd_config block that serves the wallboard over SSH"), cmd_ssh_config)
-    p.add_argument("--supervisor", required=True, help=_("the supervisor the board runs as"))
-    p.add_argument("--user", default=SSH_USER, help=_("the system account that connects (default: wallboard)"))
+    p.add_argument(
+        "--user",
+        default=SSH_USER,
+        help=_("the system account that connects, a wallboard login of this database (default: wallboard)"),
+    )

@@ -51,6 +51,9 @@ class DemoBuilder:
 
     def __init__(self, service: HelpdeskService, rng: random.Random, now: datetime, me: str, admin: str) -> None:
         self.service = service
+        # Each step happens at its own time: the staff's services read this clock (history as it would have been
+        # recorded live, not claimed after the fact).
+        self.step_at: datetime | None = None
         self.rng = rng
         self.now = now
         self.me = me
@@ -63,7 +66,7 @@ class DemoBuilder:
 
     def svc(self, name: str) -> HelpdeskService:
         if name not in self.services:
-            self.services[name] = self.service.as_agent(name, lambda: self.now)
+            self.services[name] = self.service.as_agent(name, lambda: self.step_at or self.now)
         return self.services[name]
 
     # -- set-up ---------------------------------------------------------------------------------------------
@@ -76,7 +79,7 @@ class DemoBuilder:
         customers = self._add_customers()
         plans = self._plans(customers)
         self._run(plans)
-        self.svc(self.admin).sweep(self.now)
+        self.svc(self.admin).sweep()
 
     def _pools(self) -> dict[str, list[Staff]]:
         pools: dict[str, list[Staff]] = {"L1": [], "L2": [], "L3": []}
@@ -95,6 +98,7 @@ class DemoBuilder:
             for lang in ("en", "zh"):
                 texts = topic.text[lang]
                 n += 1
+                self.step_at = start + timedelta(days=n * 2, hours=self.rng.randint(1, 8))
                 article = self.svc(authors[n % 2]).add_article(
                     texts["title"][0],
                     texts["md"][0],
@@ -103,9 +107,9 @@ class DemoBuilder:
                     product=topic.product,
                     lang=lang,
                     status="published",
-                    at=start + timedelta(days=n * 2, hours=self.rng.randint(1, 8)),
                 )
                 self.articles[(topic.key, lang)] = article.id
+        self.step_at = None
 
     def _add_customers(self) -> dict[str, list[Customer]]:
         rng = self.rng
@@ -364,6 +368,14 @@ class DemoBuilder:
     def _do(self, plan: Plan, step: Step) -> None:
         s = self.svc(step.actor)
         at = step.at
+        self.step_at = at
+        try:
+            self._apply(s, plan, step)
+        finally:
+            self.step_at = None
+
+    def _apply(self, s: HelpdeskService, plan: Plan, step: Step) -> None:
+        at = step.at
         tid = plan.ticket_id
         a = step.args
         kind = step.kind
@@ -380,31 +392,30 @@ class DemoBuilder:
                 priority=plan.priority,
                 channel=plan.channel,
                 tier="L1",
-                at=at,
             )
             plan.ticket_id = ticket.id
         elif kind == "assign":
-            s.assign(tid, a.get("to"), at=at)
+            s.assign(tid, a.get("to"))
         elif kind == "reply":
-            s.reply(tid, a["text"], at=at)
+            s.reply(tid, a["text"])
         elif kind == "customer":
-            s.customer_reply(tid, a["text"], at=at)
+            s.customer_reply(tid, a["text"])
         elif kind == "note":
-            s.note(tid, a["text"], at=at)
+            s.note(tid, a["text"])
         elif kind == "pending":
-            s.pending(tid, at=at)
+            s.pending(tid)
         elif kind == "resume":
-            s.resume(tid, at=at)
+            s.resume(tid)
         elif kind == "escalate":
-            s.escalate(tid, a["to"], a["reason"], a["notes"], at=at)
+            s.escalate(tid, a["to"], a["reason"], a["notes"])
         elif kind == "restore":
-            s.restore(tid, a["text"], at=at)
+            s.restore(tid, a["text"])
         elif kind == "resolve":
-            s.resolve(tid, a["text"], a["code"], at=at)
+            s.resolve(tid, a["text"], a["code"])
         elif kind == "reopen":
-            s.reopen(tid, a["text"], at=at)
+            s.reopen(tid, a["text"])
         elif kind == "link":
-            s.link_article(tid, a["article"], at=at)
+            s.link_article(tid, a["article"])
         elif kind == "close":
             assert at is not None
             followup = (at + timedelta(days=2)).date() if needs_followup(plan.priority) else None
@@ -418,7 +429,6 @@ class DemoBuilder:
                 kb_id=a.get("kb"),
                 kb_needed=a.get("kb_needed", False),
                 followup=followup,
-                at=at,
             )
         else:  # pragma: no cover - the flow builder only makes the kinds above
             raise ValueError(kind)

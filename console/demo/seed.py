@@ -41,7 +41,8 @@ from db.vocabulary import PRIORITIES
 
 
 def ensure_demo(service: HelpdeskService, seed: int = 7, now: datetime | None = None) -> dict[str, object]:
-    """Fill an empty database with the demo; on a database with tickets only register the current user."""
+    """Fill an empty database with the demo, registering the person running it as an admin; on a database
+    with tickets, change nothing."""
     instant = _instant(now)
     me = service.actor_name
     created = service.count_tickets() == 0
@@ -50,8 +51,8 @@ def ensure_demo(service: HelpdeskService, seed: int = 7, now: datetime | None = 
             admin = _ensure_staff(service, instant)
             _register_user(service, me, instant)
             DemoBuilder(service, random.Random(seed), instant, me, admin).fill()
-    else:
-        _register_user(service, me, instant)
+    # On a database that has its history already, nobody is registered: whoever opens it is an agent of it
+    # already (the service refuses an unknown login), or must be added by an admin.
     return {
         "db": str(service.path),
         "tickets": service.count_tickets(),
@@ -117,7 +118,7 @@ def _ensure_staff(service: HelpdeskService, now: datetime) -> str:
     clock = lambda: now  # noqa: E731 - a frozen clock keeps created_at stable between runs
     agents = service.agents()
     if not agents:
-        service.as_agent(ADMIN, clock).init(ADMIN)
+        service.as_agent(ADMIN, clock).init(ADMIN, login=ADMIN)  # the person running it is a supervisor
         agents = service.agents()
     admins = [a for a in agents if a.role == "admin" and a.active]
     if admins:
@@ -133,8 +134,9 @@ def _ensure_staff(service: HelpdeskService, now: datetime) -> str:
 
 
 def _register_user(service: HelpdeskService, name: str, now: datetime) -> None:
-    """The person running the demo works as a supervisor at L2 straight away."""
-    service.as_agent(name, lambda: now).ensure_agent(name, "supervisor", "L2")
+    """The person running the demo works at L2 straight away, as an admin: it is their database to try every
+    command on (agents, policies, imports), bound to their login like any first admin."""
+    service.as_agent(name, lambda: now).ensure_agent(name, "admin", "L2", login=service.login)
 
 
 # -- helpers -------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 
 from console.i18n import _
 from console.rules.workflow import PRIORITY_LABELS, STATUS_LABELS
-from console.service.ticket_view import TicketDetail, describe_event
+from console.service.ticket_view import TicketDetail, describe_event, provenance
 from db.models import QueueItem
 from db.vocabulary import PRIORITIES
 
@@ -166,6 +166,9 @@ def ticket_json(detail: TicketDetail) -> dict[str, Any]:
                 "from": e.from_value,
                 "to": e.to_value,
                 "detail": e.detail,
+                "recorded_at": _iso(e.recorded_at) if e.recorded_at else None,
+                "backfilled": e.backfilled,
+                "entered_by": e.entered_by,
             }
             for e in detail.events
         ],
@@ -212,7 +215,10 @@ def ticket_text(detail: TicketDetail) -> str:
     lines.append(_("Timeline"))
     for e in detail.events:
         when = e.at.astimezone().strftime("%Y-%m-%d %H:%M")
-        lines.append(f"  {when}  {fit(clean(e.actor), 12)} {clean(describe_event(e))}")
+        how = provenance(e)
+        lines.append(
+            f"  {when}  {fit(clean(e.actor), 12)} {clean(describe_event(e))}" + (f"  ({clean(how)})" if how else "")
+        )
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from console.i18n import N_, _
+from console.rules.spreadsheet import formula_safe, formula_unguarded
 
 if TYPE_CHECKING:
     from console.service.reports import Report, ReportRow
@@ -20,9 +21,6 @@ BY_CHOICES = ("agent", "tier", "priority", "channel", "customer")  # console.ser
 
 _INTS = {"tickets", "closed", "unconfirmed_closures", "csat_count", "kb_linked"}
 _INT_PREFIXES = ("backlog_by_age", "sla_met", "sla_total")
-# A cell a spreadsheet would run as a formula gets a leading apostrophe; a leading apostrophe is doubled so
-# that reading it back is exact.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
 def _flat(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -44,8 +42,8 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return repr(value)  # repr reads back to the same float
-    text = str(value)
-    return "'" + text if isinstance(value, str) and text.startswith(_FORMULA_START) else text
+    # a cell a spreadsheet would run as a formula is guarded (console/rules/spreadsheet.py)
+    return formula_safe(value) if isinstance(value, str) else str(value)
 
 
 def _empty_row(grouped: bool) -> dict[str, Any]:
@@ -70,7 +68,7 @@ def to_csv(rows: Sequence[Mapping[str, Any]], grouped: bool = False) -> str:
 
 def _value(column: str, text: str) -> Any:
     if column == "group":
-        return (text[1:] if text.startswith("'") else text) or None
+        return formula_unguarded(text) or None
     if text == "":
         return None
     if column in _INTS or column.split(".")[0] in _INT_PREFIXES:
@@ -175,12 +173,16 @@ def table(report: Report) -> tuple[list[str], list[list[str]]]:
 
 def period_text(report: Report) -> str:
     p = report.period
-    return _("Tickets created {first} – {last} ({zone}), figures at {now}").format(
+    text = _("Tickets created {first} – {last} ({zone}), figures at {now}").format(
         first=p.first.isoformat() if p.first else _("the start"),
         last=p.last.isoformat() if p.last else _("now"),
         zone=p.zone,
         now=report.now.astimezone(p.zone).strftime("%Y-%m-%d %H:%M"),
     )
+    if report.backfilled:
+        how = _("excluded") if report.backfilled_excluded else _("included; --exclude-backfilled leaves them out")
+        text += " · " + _("{n} tickets with backfilled history ({how})").format(n=report.backfilled, how=how)
+    return text
 
 
 # -- commands -----------------------------------------------------------------------------------------------

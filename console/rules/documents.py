@@ -9,13 +9,38 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from console.i18n import _
+
+# The documents admins load are a few kilobytes; a bound far above that keeps a wrong or hostile file from
+# holding the parser (and memory) for long.
+MAX_DOCUMENT_BYTES = 1024 * 1024
+
+
+def too_large(text: str) -> bool:
+    """Whether a document is over `MAX_DOCUMENT_BYTES` in UTF-8."""
+    return len(text) > MAX_DOCUMENT_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_DOCUMENT_BYTES
+
+
+def too_large_message() -> str:
+    return _("the document is too large (over {size} KiB)").format(size=MAX_DOCUMENT_BYTES // 1024)
+
+
+def nested_too_deeply() -> str:
+    """What a parser's RecursionError means for the person who wrote the file."""
+    return _("nested too deeply")
+
 
 def parse(text: str, fmt: Literal["toml", "json"], error: type[ValueError], invalid: str) -> Any:
-    """The document's data, or ``error(invalid)`` naming the syntax problem (``invalid`` holds ``{error}``)."""
+    """The document's data, or ``error(invalid)`` naming the syntax problem (``invalid`` holds ``{error}``).
+    A TOML document (what admins load) over `MAX_DOCUMENT_BYTES` is refused before it is parsed."""
+    if fmt == "toml" and too_large(text):
+        raise error(too_large_message())
     try:
         return tomllib.loads(text) if fmt == "toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         raise error(invalid.format(error=exc)) from exc
+    except RecursionError:  # both parsers recurse per nesting level: `a = [[[…` deep enough exhausts the stack
+        raise error(invalid.format(error=nested_too_deeply())) from None
 
 
 M = TypeVar("M", bound=BaseModel)

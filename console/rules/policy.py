@@ -24,6 +24,7 @@ from console.rules.calendars import (
     calendar_from_spec,
     get_calendar,
 )
+from console.rules.documents import nested_too_deeply, too_large, too_large_message
 from console.rules.sla import CLOCKS, Targets
 from db.vocabulary import PRIORITIES
 
@@ -307,10 +308,14 @@ def _policy_error(exc: ValidationError) -> PolicyError:
 
 def load_policy_toml(text: str) -> Policy:
     """Parse and validate a policy written in TOML; raises `PolicyError` naming the field."""
+    if too_large(text):
+        raise PolicyError(too_large_message())
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(_("not valid TOML: {detail}").format(detail=exc)) from None
+    except RecursionError:  # tomllib recurses per nesting level
+        raise PolicyError(_("not valid TOML: {detail}").format(detail=nested_too_deeply())) from None
     return Policy.from_dict(data)
 
 

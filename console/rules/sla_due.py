@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from console.i18n import _
 from console.rules.calendars import BusinessCalendar, CalendarError, calendar_from_spec, get_calendar
+from console.rules.clock import in_range, out_of_range
+from console.rules.documents import nested_too_deeply
 
-__all__ = ["MAX_MINUTES", "due_one", "run_due"]
+__all__ = ["MAX_LINE", "MAX_MINUTES", "Answer", "due_one", "run_due"]
 
 # About 19 years of round-the-clock time: keeps one request from walking the calendar for long.
 MAX_MINUTES = 10_000_000
+# A request is a few hundred characters (a thousand pauses fit well within this): a longer line is refused, and
+# the CLI reads no more than this much of one, so memory stays bounded whatever comes in.
+MAX_LINE = 1024 * 1024
 _FIELDS = frozenset({"calendar", "start", "minutes", "pauses"})
 # Requests repeat the same few calendars; key by the spec's JSON so equal specs share one calendar
 # (and so its per-date cache).
@@ -57,6 +62,8 @@ def _instant(value: Any, field: str) -> datetime:
         raise _RequestError(_("{field}: malformed date-time {value!r}").format(field=field, value=value)) from None
     if parsed.tzinfo is None:
         raise _RequestError(_("{field}: a UTC offset is required").format(field=field))
+    if not in_range(parsed):
+        raise _RequestError(out_of_range(field, value))
     return parsed
 
 
@@ -95,30 +102,42 @@ def due_one(request: Any) -> str:
     return due.isoformat(timespec="seconds")
 
 
-def run_due(lines: Iterable[str]) -> tuple[list[str], bool]:
-    """Answer each request line; blank lines are skipped but still counted for line numbers."""
-    out: list[str] = []
-    any_error = False
+class Answer(NamedTuple):
+    """One line of output: ``{"due_at": …}`` or ``{"error": …}`` (``error`` says which)."""
+
+    text: str
+    error: bool
+
+
+def run_due(lines: Iterable[str]) -> Iterator[Answer]:
+    """Answer each request line as it is read (a stream: nothing is held back for the end of the input); blank
+    lines are skipped but still counted for line numbers."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        try:
-            request = json.loads(line)
-        except json.JSONDecodeError as exc:
-            message = _("line {number}: {message}").format(
-                number=number, message=_("not valid JSON: {detail}").format(detail=exc.msg)
-            )
+        if len(line.rstrip("\r\n")) > MAX_LINE:
+            outcome: Answer | str = _("longer than {limit} characters").format(limit=MAX_LINE)
         else:
-            try:
-                out.append(json.dumps({"due_at": due_one(request)}, ensure_ascii=False))
-                continue
-            except (_RequestError, CalendarError) as exc:
-                message = _("line {number}: {message}").format(number=number, message=exc)
-            except (OverflowError, OSError, ValueError):
-                # datetime cannot represent the answer (beyond year 9999 and the like)
-                message = _("line {number}: {message}").format(
-                    number=number, message=_("minutes: the due time is out of range")
-                )
-        any_error = True
-        out.append(json.dumps({"error": message}, ensure_ascii=False))
-    return out, any_error
+            outcome = _answer(line)
+        if isinstance(outcome, Answer):
+            yield outcome
+            continue
+        text = _("line {number}: {message}").format(number=number, message=outcome)
+        yield Answer(json.dumps({"error": text}, ensure_ascii=False), True)
+
+
+def _answer(line: str) -> Answer | str:
+    """The answer to one request line, or what is wrong with it."""
+    try:
+        request = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return _("not valid JSON: {detail}").format(detail=exc.msg)
+    except RecursionError:  # the decoder recurses per nesting level: `[[[…` deep enough exhausts the stack
+        return _("not valid JSON: {detail}").format(detail=nested_too_deeply())
+    try:
+        return Answer(json.dumps({"due_at": due_one(request)}, ensure_ascii=False), False)
+    except (_RequestError, CalendarError) as exc:
+        return str(exc)
+    except (OverflowError, OSError, ValueError):
+        # datetime cannot represent the answer (beyond year 9999 and the like)
+        return _("minutes: the due time is out of range")

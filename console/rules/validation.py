@@ -76,6 +76,46 @@ def require_text(value: str | None, what: str) -> str:
     return text
 
 
+# Bidirectional formatting characters: in a name they reorder what follows on screen (the "Trojan Source" trick),
+# so "li.wei" can be made to look like another agent.
+_BIDI_CONTROLS = frozenset((0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+
+
+def _unsafe_in_name(ch: str) -> bool:
+    """C0 and C1 controls, DEL, bidi controls, line/paragraph separators, and lone surrogates (undecodable bytes
+    on the command line, which could not be stored)."""
+    code = ord(ch)
+    return (
+        code < 0x20
+        or 0x7F <= code < 0xA0
+        or code in _BIDI_CONTROLS
+        or code in (0x2028, 0x2029)
+        or 0xD800 <= code < 0xE000
+    )
+
+
 def check_agent_name(name: str) -> None:
-    if not name or len(name) > 64 or any(ch.isspace() or ord(ch) < 32 for ch in name):
+    """Names identify agents (assignees, the audit log, logins): refused, never cleaned, when they carry a
+    character that would hide or disguise them."""
+    if any(_unsafe_in_name(ch) for ch in name):
+        raise BadInput(
+            _("agent names must not contain control or bidirectional formatting characters: {name!r}").format(name=name)
+        )
+    if not name or len(name) > 64 or any(ch.isspace() for ch in name):
         raise BadInput(_("agent names are 1-64 characters without spaces: {name!r}").format(name=name))
+
+
+def check_display_name(name: str) -> None:
+    """The same refusal for an agent's display name (spaces allowed), which is also bounded."""
+    if any(_unsafe_in_name(ch) for ch in name):
+        raise BadInput(
+            _("display names must not contain control or bidirectional formatting characters: {name!r}").format(
+                name=name
+            )
+        )
+    if len(name) > MAX_NAME:
+        raise BadInput(
+            _("{field} is too long ({n} characters; at most {limit})").format(
+                field="display_name", n=len(name), limit=MAX_NAME
+            )
+        )

@@ -1,32 +1,66 @@
-"""What every service action stands on: the store, the acting agent and their role, and one write transaction."""
+"""What every service action stands on: the store, who acts (from the login, never from what the caller types), the
+time of each change (from the clock, or claimed by an admin and marked), and one write transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from console.i18n import _
 from console.rules.clock import Clock, utcnow
 from console.rules.errors import BadInput, PermissionDenied, Refused, Stale, Unavailable
-from console.rules.whoami import default_agent_name
+from console.rules.whoami import default_agent_name, invoking_login
 from console.service.ticket_view import describe_event
 from db.errors import Conflict, DatabaseUnavailable, Duplicate, NotFound, ReadOnly, StoreError
-from db.models import Agent, Ticket
+from db.models import Agent, Event, Ticket
 from db.store import Store
 
 T = TypeVar("T")
 
 # Which fields an event records as changes; replaying them rebuilds the ticket (helpdesk check).
 TRACKED = ("status", "assignee", "tier", "priority")
+# A claimed time this far past the clock is refused as the future (clocks of two hosts may differ a little).
+CLOCK_SKEW = timedelta(minutes=2)
 
 
-def open_store(path: str | Path, *, create: bool = False) -> Store:
+def open_store(path: str | Path, *, create: bool = False, readonly: bool = False) -> Store:
+    """``readonly``: the wallboard's store, which never writes (the board account may only read the file)."""
     try:
-        return Store(path, readonly=False, create=create)
+        return Store(path, readonly=readonly, create=create and not readonly)
     except DatabaseUnavailable as exc:
         raise Unavailable(str(exc)) from exc
+
+
+def identify(
+    store: Store, requested: str | None, *, bootstrap: bool = False, wallboard: bool = False
+) -> tuple[str, str | None]:
+    """``(actor, entered_by)`` for the person running this process: the agent whose login is theirs. ``requested``
+    (``--as``) names another agent: admins only, and every event then records the admin as ``entered_by``.
+    ``bootstrap``: an empty database (``init``, ``demo``) lets the first user in to register."""
+    login = invoking_login(store.path)
+    agent = store.agent_by_login(login)
+    if agent is None or not agent.active:
+        if bootstrap and store.count_agents() == 0:
+            return requested or login, None
+        raise PermissionDenied(
+            _(
+                "login {login} is not an agent here: an admin can add it with 'helpdesk agent add NAME --login {login}'"
+            ).format(login=login)
+        )
+    if agent.board_only and not wallboard:
+        raise PermissionDenied(_("{login} is a wallboard login: it may only open the wallboard").format(login=login))
+    if requested is None or requested == agent.name:
+        return agent.name, None
+    if agent.role != "admin":
+        raise PermissionDenied(
+            _("only admins may act as another agent (--as {name}); {me} is {role}").format(
+                name=requested, me=agent.name, role=_(agent.role)
+            )
+        )
+    return requested, agent.name
 
 
 class ServiceCore:
@@ -40,11 +74,15 @@ class ServiceCore:
         *,
         clock: Clock = utcnow,
         wallboard: bool = False,
+        entered_by: str | None = None,
     ) -> None:
         self.store = store
         self.actor_name = actor or default_agent_name()
         self.clock = clock
         self.wallboard = wallboard
+        self.entered_by = entered_by  # the admin acting as actor_name (--as), recorded on every event
+        self.login = invoking_login(store.path)
+        self._claims = threading.local()  # whether the change being written claims its time (--at)
 
     # -- identity and permissions -----------------------------------------------------------------------
 
@@ -85,21 +123,89 @@ class ServiceCore:
             raise Refused(str(exc)) from exc
         except StoreError as exc:
             raise Unavailable(str(exc)) from exc
+        finally:
+            self._claims.claimed = False
 
     def at(self, at: datetime | None) -> datetime:
+        """``at`` (or the clock's now) in UTC to the second: for reading, what-ifs included (``--now``)."""
         value = at or self.clock()
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value.astimezone(UTC).replace(microsecond=0)
 
-    def check_order(self, ticket_id: int, at: datetime) -> None:
+    def when(self, at: datetime | None) -> datetime:
+        """The time a change is recorded at: the clock's now, or ``at``, a time claimed for history entered later
+        (imports, migrations, a call logged after the fact). Claiming is for admins (also when acting as another
+        agent with --as), never in the future, and every event of the change is marked as backfilled."""
+        now = self.at(None)
+        self._claims.claimed = False
+        if at is None:
+            return now
+        value = self.at(at)
+        # The future is judged by the wall clock too: a service run on a clock of its own (a what-if, a test) may
+        # still enter history that happened before the real present, never after it.
+        if value > max(now, utcnow()) + CLOCK_SKEW:
+            raise BadInput(
+                _(
+                    "--at {at} is in the future (the clock says {now}); history can only be recorded after it happened"
+                ).format(at=value.isoformat(), now=now.isoformat())
+            )
+        if self.entered_by is None:
+            agent = self.me()
+            if agent.role != "admin":
+                raise PermissionDenied(
+                    _("only admins may record history at another time (--at); {name} is {role}").format(
+                        name=agent.name, role=_(agent.role)
+                    )
+                )
+        self._claims.claimed = True
+        return value
+
+    def claim(self, claimed: bool) -> None:
+        """Mark (or not) the events of the change being written as backfilled: for the sweep's several writes
+        under one ``--now`` (each write ends its own claim)."""
+        self._claims.claimed = claimed
+
+    def check_order(self, ticket_id: int, at: datetime) -> datetime:
+        """The time to record a change of ``ticket_id`` at: a claimed time earlier than the ticket's last event is
+        refused; the clock's own time, if the clock stepped back since, is taken as that event's time, so a ticket
+        is never frozen by it (``recorded_at`` keeps the clock's word)."""
         last = self.store.last_event_at(ticket_id)
-        if last is not None and at < last:
+        if last is None or at >= last:
+            return at
+        if getattr(self._claims, "claimed", False):
             raise BadInput(
                 _("--at {at} is earlier than ticket {id}'s last event ({last})").format(
                     at=at.isoformat(), id=ticket_id, last=last.isoformat()
                 )
             )
+        return last
+
+    def record(
+        self,
+        ticket_id: int | None,
+        when: datetime,
+        kind: str,
+        from_value: str | None = None,
+        to_value: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+        *,
+        actor: str | None = None,
+    ) -> Event:
+        """Append the change's event: who (the actor, and the admin who entered it for them), when it happened,
+        when it was written, and whether its time was claimed."""
+        return self.store.add_event(
+            ticket_id,
+            actor or self.actor_name,
+            when,
+            kind,
+            from_value,
+            to_value,
+            detail,
+            recorded_at=self.at(None),
+            backfilled=bool(getattr(self._claims, "claimed", False)),
+            entered_by=None if actor is not None else self.entered_by,
+        )
 
     def _stale_message(self, ticket_id: int) -> str:
         event = self.store.last_event(ticket_id)

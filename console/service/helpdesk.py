@@ -17,8 +17,8 @@ from console.i18n import _
 from console.rules import workflow
 from console.rules.clock import Clock, utcnow
 from console.rules.errors import BadInput, PermissionDenied, Refused
-from console.rules.validation import check_agent_name, require_text, validate_new_ticket
-from console.service.core import TRACKED, ServiceCore, open_store
+from console.rules.validation import check_agent_name, check_display_name, require_text, validate_new_ticket
+from console.service.core import TRACKED, ServiceCore, identify, open_store
 from console.service.intake import TicketIntake
 from console.service.kb import KnowledgeActions
 from console.service.sla_book import SlaBook
@@ -42,8 +42,11 @@ class HelpdeskService:
         *,
         clock: Clock = utcnow,
         wallboard: bool = False,
+        entered_by: str | None = None,
     ) -> None:
-        self.core = ServiceCore(store, actor, clock=clock, wallboard=wallboard)
+        """A service acting as ``actor`` as given: for code that has already decided who acts (the demo, tests);
+        `open` decides it from the login."""
+        self.core = ServiceCore(store, actor, clock=clock, wallboard=wallboard, entered_by=entered_by)
         self.sla_book = SlaBook(self.core)
         self.intake = TicketIntake(self.core, self.sla_book)
         self.knowledge = KnowledgeActions(self.core)
@@ -88,7 +91,13 @@ class HelpdeskService:
         """Open the database at ``path``. ``require_agent``: refuse now an actor who is not an active agent (the
         console asks before its first screen). ``show_customers`` (the wallboard unmasked) is for supervisors and
         admins only, checked here so the console and the `wallboard` command ask the same rule."""
-        service = cls(open_store(path, create=create), actor, clock=clock, wallboard=wallboard)
+        store = open_store(path, create=create, readonly=wallboard)  # the board reads only (ssh-config)
+        try:
+            name, entered_by = identify(store, actor, bootstrap=create, wallboard=wallboard)
+        except BaseException:
+            store.close()
+            raise
+        service = cls(store, name, clock=clock, wallboard=wallboard, entered_by=entered_by)
         if show_customers or require_agent:
             try:
                 if show_customers and service.me().role not in ("supervisor", "admin"):
@@ -114,6 +123,16 @@ class HelpdeskService:
     @property
     def clock(self) -> Clock:
         return self.core.clock
+
+    @property
+    def login(self) -> str:
+        """The host login running this service (sudo's invoking user in the shared-host deployment)."""
+        return self.core.login
+
+    @property
+    def entered_by(self) -> str | None:
+        """The admin acting as another agent (--as), else None."""
+        return self.core.entered_by
 
     @property
     def wallboard(self) -> bool:
@@ -143,29 +162,82 @@ class HelpdeskService:
 
     # -- agents -------------------------------------------------------------------------------------------
 
-    def init(self, admin: str) -> Agent:
-        """Create the first admin of an empty database."""
+    def init(self, admin: str, *, login: str | None = None) -> Agent:
+        """Create the first admin of an empty database, bound to the login running this (or ``login``)."""
+        bound = login or self.core.login
+        check_agent_name(admin)
+        check_agent_name(bound)
 
         def work() -> Agent:
             if self.core.store.count_agents() > 0:
                 raise Refused(_("this database already has agents; use 'helpdesk agent add'"))
-            agent = self.core.store.insert_agent(admin, "admin", "L3", admin, self.core.at(None))
+            now = self.core.at(None)
+            agent = self.core.store.insert_agent(admin, "admin", "L3", admin, now, login=bound)
+            self._agent_event("agent_added", agent, now)
             self.sla_book.save_policy_if_missing(admin)
             return agent
 
-        check_agent_name(admin)
         return self.core.write(work)
 
-    def add_agent(self, name: str, role: str = "agent", tier: str = "L1", display_name: str = "") -> Agent:
+    def add_agent(
+        self,
+        name: str,
+        role: str = "agent",
+        tier: str = "L1",
+        display_name: str = "",
+        *,
+        login: str | None = None,
+        board_only: bool = False,
+    ) -> Agent:
+        """Admins add agents; ``login`` (default: the name) is the host login that acts as the agent;
+        ``board_only``: a login that may only open the wallboard (the SSH board account)."""
         check_agent_name(name)
+        check_display_name(display_name)
+        if login is not None:
+            check_agent_name(login)
         if role not in ROLES:
             raise BadInput(_("role must be one of: {values}").format(values=", ".join(ROLES)))
         if tier not in TIERS:
             raise BadInput(_("tier must be one of: {values}").format(values=", ".join(TIERS)))
+        if board_only and role != "agent":
+            raise BadInput(_("a wallboard login has the role agent: it sees what the board masks, nothing more"))
         self.core.require_role("admin")
-        return self.core.write(
-            lambda: self.core.store.insert_agent(name, role, tier, display_name or name, self.core.at(None))
-        )
+
+        def work() -> Agent:
+            now = self.core.at(None)
+            agent = self.core.store.insert_agent(
+                name, role, tier, display_name or name, now, login=login, board_only=board_only
+            )
+            self._agent_event("agent_added", agent, now)
+            return agent
+
+        return self.core.write(work)
+
+    def set_login(self, name: str, login: str) -> Agent:
+        """Admins bind an agent to another host login (one login per agent)."""
+        check_agent_name(login)
+        self.core.require_role("admin")
+
+        def work() -> Agent:
+            agent = self.core.store.get_agent(name)
+            if agent is None:
+                raise BadInput(_("unknown agent {name}").format(name=name))
+            holder = self.core.store.agent_by_login(login)
+            if holder is not None and holder.name != name:
+                raise Refused(_("login {login} already belongs to {name}").format(login=login, name=holder.name))
+            self.core.store.update_agent(name, {"login": login})
+            updated = self.core.store.get_agent(name)
+            assert updated is not None
+            self._agent_event("agent_login", updated, self.core.at(None), previous=agent.login)
+            return updated
+
+        return self.core.write(work)
+
+    def _agent_event(self, kind: str, agent: Agent, now: datetime, **extra: object) -> None:
+        detail = {"name": agent.name, "role": agent.role, "tier": agent.tier, "login": agent.login, **extra}
+        if agent.board_only:
+            detail["board_only"] = True
+        self.core.record(None, now, kind, None, agent.name, detail)
 
     def agents(self) -> list[Agent]:
         return self.core.store.list_agents()
@@ -173,12 +245,20 @@ class HelpdeskService:
     def agent(self, name: str) -> Agent | None:
         return self.core.store.get_agent(name)
 
-    def ensure_agent(self, name: str, role: str, tier: str) -> Agent:
-        """Register ``name`` if missing (demo set-up only; not reachable from the CLI's agent commands)."""
+    def ensure_agent(self, name: str, role: str, tier: str, *, login: str | None = None) -> Agent:
+        """Register ``name`` if missing (demo set-up only, on a database it is building; not reachable from the
+        CLI's agent commands)."""
         existing = self.core.store.get_agent(name)
         if existing is not None:
             return existing
-        return self.core.write(lambda: self.core.store.insert_agent(name, role, tier, name, self.core.at(None)))
+
+        def work() -> Agent:
+            now = self.core.at(None)
+            agent = self.core.store.insert_agent(name, role, tier, name, now, login=login)
+            self._agent_event("agent_added", agent, now)
+            return agent
+
+        return self.core.write(work)
 
     # -- tickets: reading ---------------------------------------------------------------------------------
 
@@ -252,8 +332,7 @@ class HelpdeskService:
             ticket = self.core.store.get_ticket(ticket_id)
             if expected_version is not None and ticket.version != expected_version:
                 raise Conflict(ticket_id, expected_version, ticket.version)
-            when = self.core.at(at)
-            self.core.check_order(ticket_id, when)
+            when = self.core.check_order(ticket_id, self.core.when(at))
             new_status = workflow.transition(ticket_id, ticket.status, action)
             if not open_to_all:
                 self._work_check(ticket, me)
@@ -274,9 +353,8 @@ class HelpdeskService:
             headline = next(iter(changes), None)
             from_value = _text(changes[headline][0]) if headline else None
             to_value = _text(changes[headline][1]) if headline else None
-            self.core.store.add_event(
+            self.core.record(
                 ticket_id,
-                self.actor_name,
                 when,
                 kind,
                 from_value,
@@ -379,7 +457,7 @@ class HelpdeskService:
         if ticket.status == "closed":
             window = timedelta(days=self.policy().settings.reopen_window_days)
             if ticket.closed_at is not None and when - ticket.closed_at > window:
-                return self._followup_ticket(ticket, text, when)
+                return self._followup_ticket(ticket, text, at)
         if ticket.status in ("resolved", "closed"):
             return self._act(
                 ticket_id,
@@ -403,12 +481,12 @@ class HelpdeskService:
             detail={"chars": len(text)},
         )
 
-    def _followup_ticket(self, old: Ticket, text: str, when: datetime) -> Ticket:
+    def _followup_ticket(self, old: Ticket, text: str, at: datetime | None) -> Ticket:
         self.me()
         customer = self.core.store.get_customer(old.customer_id) if old.customer_id is not None else None
 
         def work() -> Ticket:
-            self.core.check_order(old.id, when)
+            when = self.core.check_order(old.id, self.core.when(at))
             fields = validate_new_ticket(
                 _("Follow-up to #{id}: {subject}").format(id=old.id, subject=old.subject)[:200],
                 text,
@@ -424,9 +502,7 @@ class HelpdeskService:
                 parent_id=old.id,
             )
             self.core.store.add_message(new.id, "customer", self._author(new, "customer"), text, when)
-            self.core.store.add_event(
-                new.id, self.actor_name, when, "customer_message", None, None, {"chars": len(text)}
-            )
+            self.core.record(new.id, when, "customer_message", None, None, {"chars": len(text)})
             self.sla_book.refresh(self.core.store.get_ticket(new.id), when)
             return self.core.store.get_ticket(new.id)
 

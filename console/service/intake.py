@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
+from console.i18n import _
+from console.rules.errors import Unavailable
 from console.rules.validation import validate_customer, validate_new_ticket
 from console.service.core import TRACKED, ServiceCore
 from console.service.sla_book import SlaBook
 from db.models import Customer, Ticket
+
+IMPORT_BATCH = 1000  # rows taken from an import's stream at a time
 
 
 class TicketIntake:
@@ -37,7 +42,7 @@ class TicketIntake:
     ) -> Ticket:
         self.core.me()
         fields = validate_new_ticket(subject, body, priority, channel, tier)
-        when = self.core.at(at)
+        when = self.core.when(at)
 
         def work() -> Ticket:
             return self.insert_ticket(
@@ -114,32 +119,47 @@ class TicketIntake:
         detail: dict[str, Any] = {"initial": initial, "subject": fields["subject"]}
         if parent_id is not None:
             detail["parent_id"] = parent_id
-        self.core.store.add_event(ticket_id, self.core.actor_name, at, "created", None, status, detail)
+        self.core.record(ticket_id, at, "created", None, status, detail)
         ticket = self.core.store.get_ticket(ticket_id)
         self.sla_book.refresh(ticket, at)
         return self.core.store.get_ticket(ticket_id)
 
-    def import_rows(self, rows: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> list[int]:
-        """Insert validated rows in one transaction: all of them or none."""
+    def import_rows(
+        self, rows: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]], *, batch: int = IMPORT_BATCH
+    ) -> list[int]:
+        """Insert validated rows in one transaction: all of them or none.
+
+        ``rows`` may be a stream: it is taken ``batch`` rows at a time, so only one batch is held however many
+        rows there are. SQLite may ask for the whole transaction again (busy); ``rows`` is then iterated again
+        from the start, so it must be re-iterable (a list, or an object whose ``__iter__`` starts over) — a
+        one-shot iterator is refused rather than imported in part."""
         self.core.me()
         now = self.core.at(None)
+        one_shot = iter(rows) is rows
+        attempts = 0
 
         def work() -> list[int]:
+            nonlocal attempts
+            attempts += 1
+            if one_shot and attempts > 1:
+                raise Unavailable(_("the database was busy; nothing was imported, try again"))
             ids: list[int] = []
-            for fields, extra in rows:
-                when = self.core.at(extra.get("at") or now)
-                ticket = self.insert_ticket(
-                    fields,
-                    when,
-                    customer=extra.get("customer"),
-                    email=extra.get("email"),
-                    phone=extra.get("phone"),
-                    organisation=extra.get("organisation"),
-                    customer_tier=extra.get("customer_tier"),
-                    status=extra.get("status") or "new",
-                    assignee=extra.get("assignee"),
-                )
-                ids.append(ticket.id)
+            stream = iter(rows)
+            while chunk := list(islice(stream, batch)):
+                for fields, extra in chunk:
+                    when = self.core.at(extra.get("at") or now)
+                    ticket = self.insert_ticket(
+                        fields,
+                        when,
+                        customer=extra.get("customer"),
+                        email=extra.get("email"),
+                        phone=extra.get("phone"),
+                        organisation=extra.get("organisation"),
+                        customer_tier=extra.get("customer_tier"),
+                        status=extra.get("status") or "new",
+                        assignee=extra.get("assignee"),
+                    )
+                    ids.append(ticket.id)
             return ids
 
         return self.core.write(work)

@@ -25,12 +25,11 @@ class KnowledgeActions:
 
         def work() -> bool:
             self.core.store.get_article(article_id)
-            when = self.core.at(at)
+            when = self.core.when(at)
             linked = self.core.store.link_article(ticket_id, article_id, self.core.actor_name, when)
             if linked:
-                self.core.store.add_event(
+                self.core.record(
                     ticket_id,
-                    self.core.actor_name,
                     when,
                     "kb_linked",
                     None,
@@ -66,7 +65,7 @@ class KnowledgeActions:
             "status": status,
             "created_by": me.name,
         }
-        return self.core.write(lambda: self.core.store.insert_article(record, self.core.at(at)))
+        return self.core.write(lambda: self.core.store.insert_article(record, self.core.when(at)))
 
     def import_articles(self, path: Path) -> list[int]:
         from console.service.kb_files import read_articles
@@ -109,9 +108,8 @@ class KnowledgeActions:
         def work() -> KbArticle:
             now = self.core.at(None)
             updated = self.core.store.update_article(article_id, {"status": "published"}, now)
-            self.core.store.add_event(
+            self.core.record(
                 article.source_ticket_id,
-                self.core.actor_name,
                 max(now, self.core.store.last_event_at(article.source_ticket_id) or now)
                 if article.source_ticket_id
                 else now,

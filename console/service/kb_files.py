@@ -9,13 +9,25 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from console.i18n import _
-from console.rules.errors import ImportFailed
+from console.rules.documents import nested_too_deeply
+from console.rules.errors import BadInput, ImportFailed
+from console.rules.validation import clean_text
 
 MAX_TITLE = 300
 MAX_BODY = 200_000
+MAX_FIELD = 2_000  # tags, ref, product, lang: one line each
+
+
+def _cleaned(value: str, field: str, limit: int, *, multiline: bool = False) -> str:
+    """The stated rule for untrusted text (`clean_text`), as a field validator: control characters removed,
+    over the limit refused (a ValueError, which pydantic reports with the field's name)."""
+    try:
+        return clean_text(value, field=field, limit=limit, multiline=multiline).strip()
+    except BadInput as exc:
+        raise ValueError(str(exc)) from None
 
 
 class ArticleIn(BaseModel):
@@ -38,20 +50,28 @@ class ArticleIn(BaseModel):
     @field_validator("title")
     @classmethod
     def _title(cls, value: str) -> str:
+        value = _cleaned(value, "title", MAX_TITLE)
         if not value:
             raise ValueError("must not be empty")
-        if len(value) > MAX_TITLE:
-            raise ValueError(f"longer than {MAX_TITLE} characters")
         return value
 
     @field_validator("body")
     @classmethod
     def _body(cls, value: str) -> str:
+        value = _cleaned(value, "body", MAX_BODY, multiline=True)
         if not value:
             raise ValueError("must not be empty")
-        if len(value) > MAX_BODY:
-            raise ValueError(f"longer than {MAX_BODY} characters")
         return value
+
+    @field_validator("tags", "product", "lang")
+    @classmethod
+    def _line(cls, value: str, info: ValidationInfo) -> str:
+        return _cleaned(value, info.field_name or "", MAX_FIELD)
+
+    @field_validator("ref")
+    @classmethod
+    def _ref(cls, value: str | None) -> str | None:
+        return None if value is None else _cleaned(value, "ref", MAX_FIELD) or None
 
 
 def guess_lang(text: str) -> str:
@@ -102,12 +122,13 @@ def read_articles(path: Path) -> list[ArticleIn]:
                         raise ValueError(_("expected a JSON object"))
                     article = ArticleIn.model_validate(data)
                     if not article.lang:
-                        article = article.model_copy(
-                            update={"lang": data.get("lang") or guess_lang(article.title + article.body)}
-                        )
+                        # (a lang given but empty once cleaned is guessed too: model_copy does not validate)
+                        article = article.model_copy(update={"lang": guess_lang(article.title + article.body)})
                     articles.append(article)
                 except json.JSONDecodeError as exc:
                     errors.append(f"{file}:{number}: " + _("not JSON: {error}").format(error=exc.msg))
+                except RecursionError:  # the decoder recurses per nesting level: `[[[…` deep enough exhausts it
+                    errors.append(f"{file}:{number}: " + _("not JSON: {error}").format(error=nested_too_deeply()))
                 except ValidationError as exc:
                     first = exc.errors()[0]
                     errors.append(f"{file}:{number}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")

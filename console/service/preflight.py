@@ -10,9 +10,10 @@ from db.connection import connect
 from db.errors import DatabaseUnavailable
 
 
-def check_database(path: Path) -> None:
-    """A missing, unreadable or damaged file raises Unavailable (one line, exit 5)."""
+def check_database(path: Path, *, readonly: bool = False) -> None:
+    """A missing, unreadable or damaged file raises Unavailable (one line, exit 5). ``readonly``: the wallboard,
+    which needs to read the file only."""
     try:
-        connect(path, create=False).close()
+        connect(path, readonly=readonly, create=False).close()
     except DatabaseUnavailable as exc:
         raise Unavailable(str(exc)) from exc

@@ -35,7 +35,7 @@ def _load(service: HelpdeskService, key: str, document: str, kind: str) -> None:
     def work() -> None:
         now = service.core.at(None)
         service.store.set_setting(key, document, service.actor_name, now)
-        service.store.add_event(None, service.actor_name, now, f"{kind}_loaded")
+        service.core.record(None, now, f"{kind}_loaded")
 
     service.core.write(work)
 

@@ -445,6 +445,8 @@ class Report:
     total: ReportRow
     groups: list[ReportRow]
     days: list[DayRow]
+    backfilled: int = 0  # tickets of the period whose history holds claimed times (--at, imports)
+    backfilled_excluded: bool = False
 
     def as_json(self) -> dict[str, Any] | list[dict[str, Any]]:
         """With ``by``: the list of group objects; else the one object, with its period and days."""
@@ -453,6 +455,7 @@ class Report:
         return {
             **self.total.as_json(grouped=False),
             "period": {**self.period.as_json(), "now": self.now.isoformat()},
+            "backfilled": {"tickets": self.backfilled, "excluded": self.backfilled_excluded},
             "daily": [d.as_json() for d in self.days],
         }
 
@@ -462,14 +465,32 @@ class Report:
 
 
 def build_report(
-    service: HelpdeskService, period: Period, by: str | None = None, now: datetime | None = None
+    service: HelpdeskService,
+    period: Period,
+    by: str | None = None,
+    now: datetime | None = None,
+    *,
+    exclude_backfilled: bool = False,
 ) -> Report:
-    """Read-only: any agent may see the figures."""
+    """Read-only: any agent may see the figures. Tickets whose history holds claimed times (backfilled: imports,
+    --at) are counted, and left out of every figure with ``exclude_backfilled``."""
     service.me()
     instant = service.core.at(now)
     figs = collect(service, period, instant)
+    backfilled = db_reports.period_backfilled(service.store, period.start, period.end)
+    if exclude_backfilled:
+        figs = [f for f in figs if f.id not in backfilled]
     groups = group_rows(figs, by, instant) if by else []
-    return Report(period, instant, by, summarise(figs, instant), groups, daily(figs, period, instant))
+    return Report(
+        period,
+        instant,
+        by,
+        summarise(figs, instant),
+        groups,
+        daily(figs, period, instant),
+        backfilled=len(backfilled),
+        backfilled_excluded=exclude_backfilled,
+    )
 
 
 # -- satisfaction and follow-up calls ----------------------------------------------------------------------
@@ -484,21 +505,19 @@ def record_csat(
         raise BadInput(_("a satisfaction score is 1 to 5, not {score}").format(score=score))
     text = clean_text(comment or "", field=_("comment"), limit=MAX_COMMENT).strip()
     service.ticket(ticket_id)
-    when = service.core.at(at)
     store = service.store
 
     def work() -> Csat:
         ticket = store.get_ticket(ticket_id)
         if ticket.status != "closed":
             raise Refused(_("ticket {id} is not closed; satisfaction is asked after closing").format(id=ticket_id))
-        service.core.check_order(ticket_id, when)
+        when = service.core.check_order(ticket_id, service.core.when(at))
         closure = db_reports.closures(store, ticket_id)
         if db_reports.has_csat(store, ticket_id, closure):
             raise Refused(_("ticket {id} already has a satisfaction score for this closure").format(id=ticket_id))
         row = store.add_csat(ticket_id, closure, score, text, when)
-        store.add_event(
+        service.core.record(
             ticket_id,
-            service.actor_name,
             when,
             "csat",
             None,
@@ -530,19 +549,17 @@ def record_followup(service: HelpdeskService, ticket_id: int, note: str, *, at: 
     if not text:
         raise BadInput(_("{what} must not be empty").format(what=_("note")))
     service.ticket(ticket_id)
-    when = service.core.at(at)
     store = service.store
 
     def work() -> Ticket:
         ticket = store.get_ticket(ticket_id)
         if ticket.followup_due is None:
             raise Refused(_("ticket {id} has no follow-up call planned").format(id=ticket_id))
-        service.core.check_order(ticket_id, when)
+        when = service.core.check_order(ticket_id, service.core.when(at))
         if ticket.followup_done_at is not None or not db_reports.mark_followup_done(store, ticket_id, when):
             raise Refused(_("the follow-up call of ticket {id} is already recorded").format(id=ticket_id))
-        store.add_event(
+        service.core.record(
             ticket_id,
-            service.actor_name,
             when,
             "followup",
             None,

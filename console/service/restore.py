@@ -11,6 +11,7 @@ from pathlib import Path
 
 from console.i18n import _
 from console.rules.errors import BadInput, HelpdeskError, PermissionDenied, Refused, Unavailable
+from console.rules.whoami import invoking_login
 from db import restore
 from db.restore import RestoreError, Staged
 
@@ -25,14 +26,15 @@ class Restored:
     events: int
 
 
-def restore_database(source: Path, target: Path, actor: str) -> Restored:
-    """Replace ``target`` with the checked copy of ``source``, if ``actor`` is an admin (see `_authorise`)."""
+def restore_database(source: Path, target: Path, requested: str | None = None) -> Restored:
+    """Replace ``target`` with the checked copy of ``source``, if the login running this is an admin's (see
+    `_authorise`); acting as another agent (``requested``, --as), that agent must be an admin too."""
     try:
         staged = restore.stage(source, target)
     except RestoreError as exc:
         raise _explain(exc) from exc
     try:
-        _authorise(actor, target, staged)
+        _authorise(invoking_login(target), requested, target, staged)
         done = restore.install(staged, target)
     except RestoreError as exc:
         raise _explain(exc) from exc
@@ -41,18 +43,34 @@ def restore_database(source: Path, target: Path, actor: str) -> Restored:
     return Restored(done.target, staged.source, done.previous, staged.version, staged.tickets, staged.events)
 
 
-def _authorise(actor: str, target: Path, staged: Staged) -> None:
-    """An admin of the database being replaced; when that one cannot be read (missing or damaged, the reason to
-    restore), an admin of the backup being restored."""
+def _authorise(login: str, requested: str | None, target: Path, staged: Staged) -> None:
+    """The login must be an admin's in the database being replaced; when that one cannot be read (missing or
+    damaged, the reason to restore), in the backup being restored."""
     where = target if restore.target_state(target) == "helpdesk" else staged.path
-    role = restore.agent_role(where, actor)
-    if role is None:
+    found = restore.agent_for_login(where, login)
+    if found is None:
         raise PermissionDenied(
-            _("unknown agent {name}: ask an admin to run 'helpdesk agent add {name}'").format(name=actor)
+            _(
+                "login {login} is not an agent here: an admin can add it with 'helpdesk agent add NAME --login {login}'"
+            ).format(login=login)
         )
+    name, role = found
+    if requested is not None and requested != name:
+        if role != "admin":
+            raise PermissionDenied(
+                _("only admins may act as another agent (--as {name}); {me} is {role}").format(
+                    name=requested, me=name, role=_(role)
+                )
+            )
+        acting = restore.agent_role(where, requested)
+        if acting is None:
+            raise PermissionDenied(
+                _("unknown agent {name}: ask an admin to run 'helpdesk agent add {name}'").format(name=requested)
+            )
+        name, role = requested, acting
     if role != "admin":
         raise PermissionDenied(
-            _("{name} is {role}; this needs {roles}").format(name=actor, role=_(role), roles=_("admin"))
+            _("{name} is {role}; this needs {roles}").format(name=name, role=_(role), roles=_("admin"))
         )
 
 

@@ -57,9 +57,7 @@ class SlaBook:
         def work() -> Policy:
             now = self.core.at(None)
             self.core.store.set_setting(POLICY_KEY, policy.to_json(), self.core.actor_name, now)
-            self.core.store.add_event(
-                None, self.core.actor_name, now, "policy_loaded", detail={"policy": json.loads(policy.to_json())}
-            )
+            self.core.record(None, now, "policy_loaded", detail={"policy": json.loads(policy.to_json())})
             self._policy_cache = None
             for ticket_id in self.core.store.ticket_ids((*OPEN_STATUSES, "resolved")):
                 self.refresh(self.core.store.get_ticket(ticket_id), now)
@@ -115,19 +113,21 @@ class SlaBook:
         tickets the customer never confirmed after the policy's number of days."""
         if self.core.wallboard:
             return {"warnings": 0, "breaches": 0, "auto_closed": 0}
-        instant = self.core.at(now)
+        instant = self.core.when(now)  # a --now given is a claimed time: admins only, never the future
+        claimed = now is not None
         counts = {"warnings": 0, "breaches": 0, "auto_closed": 0}
         for ticket_id in self.core.store.tickets_due_for_marks(instant.timestamp()):
-            counts_for = self.core.write(lambda tid=ticket_id: self._mark_ticket(tid, instant))  # type: ignore[misc]
+            counts_for = self.core.write(lambda tid=ticket_id: self._mark_ticket(tid, instant, claimed))  # type: ignore[misc]
             counts["warnings"] += counts_for[0]
             counts["breaches"] += counts_for[1]
         days = self.policy().settings.auto_close_days
         for ticket_id in self.core.store.resolved_before(instant - timedelta(days=days)):
-            if self._auto_close(ticket_id, instant, days):
+            if self._auto_close(ticket_id, instant, days, claimed):
                 counts["auto_closed"] += 1
         return counts
 
-    def _mark_ticket(self, ticket_id: int, now: datetime) -> tuple[int, int]:
+    def _mark_ticket(self, ticket_id: int, now: datetime, claimed: bool) -> tuple[int, int]:
+        self.core.claim(claimed)
         from console.rules import sla
 
         ticket = self.core.store.get_ticket(ticket_id)
@@ -144,9 +144,8 @@ class SlaBook:
                 if crossed_at is None or crossed_at > now or (kind == "breach" and crossed_at == now):
                     continue
                 if self.core.store.add_sla_mark(ticket_id, status.clock, kind, status.started_at):
-                    self.core.store.add_event(
+                    self.core.record(
                         ticket_id,
-                        SYSTEM,
                         max(crossed_at, self.core.store.last_event_at(ticket_id) or crossed_at),
                         "sla_warning" if kind == "warning" else "sla_breach",
                         None,
@@ -155,6 +154,7 @@ class SlaBook:
                             "clock": status.clock,
                             "due_at": status.due_at.isoformat() if status.due_at else None,
                         },
+                        actor=SYSTEM,
                     )
                     if kind == "warning":
                         warnings += 1
@@ -162,8 +162,9 @@ class SlaBook:
                         breaches += 1
         return (warnings, breaches)
 
-    def _auto_close(self, ticket_id: int, now: datetime, days: int) -> bool:
+    def _auto_close(self, ticket_id: int, now: datetime, days: int, claimed: bool) -> bool:
         def work() -> bool:
+            self.core.claim(claimed)
             ticket = self.core.store.get_ticket(ticket_id)
             if ticket.status != "resolved":
                 return False
@@ -180,9 +181,8 @@ class SlaBook:
                 },
                 ticket.version,
             )
-            self.core.store.add_event(
+            self.core.record(
                 ticket_id,
-                SYSTEM,
                 when,
                 "closed",
                 "resolved",
@@ -193,6 +193,7 @@ class SlaBook:
                     "confirmed": False,
                     "unconfirmed_reason": reason,
                 },
+                actor=SYSTEM,
             )
             self.refresh(self.core.store.get_ticket(ticket_id), when)
             return True

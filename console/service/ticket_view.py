@@ -81,6 +81,20 @@ def clock_view(status: sla.ClockStatus) -> ClockView:
     )
 
 
+def provenance(event: Event) -> str:
+    """How an event came to be recorded, when it is not simply "by its actor, as it happened": entered by an admin
+    acting for the actor (--as), or its time claimed afterwards (--at, imports: backfilled)."""
+    parts: list[str] = []
+    if event.entered_by:
+        parts.append(_("entered by {admin}").format(admin=event.entered_by))
+    if event.backfilled:
+        if event.recorded_at is not None:
+            parts.append(_("backfilled, recorded {when}").format(when=event.recorded_at.strftime("%Y-%m-%d %H:%M UTC")))
+        else:
+            parts.append(_("backfilled"))
+    return "; ".join(parts)
+
+
 def describe_event(event: Event) -> str:
     """A short human phrase for an event (stale-view messages, the timeline)."""
     changes = event.detail.get("changes", {})

@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
+from console.i18n import _
 from console.rules import metrics, sla
+from console.rules.errors import Refused
 from console.service.helpdesk import HelpdeskService
 from console.service.ticket_view import facts_from_events
 from db import stats
 from db.errors import NotFound
-from db.models import Ticket
+from db.models import Agent, Ticket
 from db.vocabulary import PRIORITIES
 
 URGENT_LIMIT = 12
@@ -67,6 +69,28 @@ class BoardSnapshot:
 
 
 # -- masking --------------------------------------------------------------------------------------------
+
+
+def board_account(service: HelpdeskService, login: str) -> Agent:
+    """The wallboard login ``login`` (`helpdesk ssh-config --user`): asked by supervisors and admins; a login that
+    is not an active board-only agent is refused with what to run, so sshd never serves an account that the
+    database would turn away (or, worse, one that could act)."""
+    service.core.require_role("supervisor", "admin")
+    agent = service.core.store.agent_by_login(login)
+    if agent is not None and agent.active and agent.board_only:
+        return agent
+    if agent is not None and agent.active:
+        raise Refused(
+            _(
+                "login {login} belongs to agent {name}, who may do more than watch the board: give the board an "
+                "account of its own and run 'helpdesk agent add NAME --board'"
+            ).format(login=login, name=agent.name)
+        )
+    raise Refused(
+        _("{login} is not a wallboard login of this database: run 'helpdesk agent add {login} --board'").format(
+            login=login
+        )
+    )
 
 
 def mask_name(name: str | None) -> str:

@@ -4,6 +4,7 @@ both."""
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -13,14 +14,20 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from console.i18n import N_, _, language
 from console.rules.errors import HelpdeskError
+from console.tui.commands import PlainSystemCommands
+from console.tui.drafts import DraftStore
 from console.tui.ui import translate_bindings
 from db.errors import StoreError
+from widgets.safe_text import clean
 
 if TYPE_CHECKING:
+    from textual.driver import Driver
+
     from console.service.helpdesk import HelpdeskService
 
 
@@ -28,6 +35,7 @@ class HelpdeskApp(App[None]):
     CSS_PATH = "styles/app.tcss"
     TITLE = "helpdesk"
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = {PlainSystemCommands}  # the system commands, drawn as plain text (macro titles are config)
     BINDINGS = [
         Binding("ctrl+q", "quit", N_("Quit"), id="app.quit", show=False, priority=True),
         Binding("question_mark", "help", N_("Keys"), id="app.help"),
@@ -43,6 +51,7 @@ class HelpdeskApp(App[None]):
         wallboard: bool = False,
         show_customers: bool = False,
         live_interval: float = 1.0,
+        drafts: DraftStore | None = None,
     ) -> None:
         """``service`` may be a function that opens one: it then runs in a thread after the first frame, because
         importing the service's libraries (pydantic, sqlite-utils) costs about as much again as Textual itself."""
@@ -67,7 +76,19 @@ class HelpdeskApp(App[None]):
         self.wallboard_only = wallboard
         self.show_customers = show_customers
         self.live_interval = live_interval
+        self.drafts = drafts or DraftStore()  # the composer's drafts (console/tui/drafts.py)
         self.title = _("Helpdesk") if not wallboard else _("Wallboard")
+
+    def get_driver_class(self) -> type[Driver]:
+        """On Linux and macOS our driver, whose input survives any byte and ends with the terminal (see
+        console/tui/driver.py); Textual's own elsewhere, or when TEXTUAL_DRIVER names one."""
+        from textual import constants
+
+        if sys.platform == "win32" or constants.DRIVER is not None:
+            return super().get_driver_class()
+        from console.tui.driver import HelpdeskDriver
+
+        return HelpdeskDriver
 
     @property
     def service(self) -> HelpdeskService:
@@ -91,6 +112,8 @@ class HelpdeskApp(App[None]):
             return True
         try:
             self._service = self._opener()
+            # Who acts is the database's word (the agent bound to this login), not the login shown meanwhile.
+            self.actor_name = self._service.actor_name
             return True
         except (HelpdeskError, StoreError) as exc:
             self.open_error = exc
@@ -125,6 +148,21 @@ class HelpdeskApp(App[None]):
         from console.tui.screens.wallboard import WallboardScreen
 
         return WallboardScreen(show_customers=self.show_customers)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification is plain text: messages carry names, subjects and errors quoting what was typed.
+        (Textual's notifications take a ``str`` only, so this is ``plain``'s rule with markup off.)"""
+        super().notify(
+            clean(message, multiline=True), title=clean(title), severity=severity, timeout=timeout, markup=False
+        )
 
     def action_command_palette(self) -> None:
         from textual.command import CommandPalette

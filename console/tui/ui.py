@@ -12,6 +12,7 @@ from widgets.queue_table import QueueRow
 
 if TYPE_CHECKING:
     from console.service.helpdesk import HelpdeskService
+    from console.tui.drafts import DraftStore
     from db.models import QueueItem
 
 __all__ = [
@@ -33,6 +34,7 @@ class Host(Protocol):
     wallboard_only: bool
     show_customers: bool
     live_interval: float
+    drafts: DraftStore
 
     @property
     def service(self) -> HelpdeskService: ...

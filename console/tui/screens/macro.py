@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -12,7 +11,7 @@ from textual.widgets.option_list import Option
 from console.i18n import _, language
 from console.rules.macros import MacroSet
 from console.tui.screens.modals import Dialog
-from widgets.safe_text import clean
+from widgets.safe_text import plain
 
 
 class MacroDialog(Dialog):
@@ -25,7 +24,7 @@ class MacroDialog(Dialog):
         with Vertical(classes="dialog small", id="macro-dialog"):
             yield Label(_("Insert a canned reply"), classes="dialog-title")
             yield OptionList(
-                *[Option(Text(f"[{m.key or ' '}] {clean(m.title(lang))}"), id=m.id) for m in self.macros.macros],
+                *[Option(plain(f"[{m.key or ' '}] {m.title(lang)}"), id=m.id) for m in self.macros.macros],
                 id="macros",
             )
             yield Label(_("Press a macro's key, or Enter; Esc cancels"), classes="dialog-hint")

@@ -34,7 +34,7 @@ from console.i18n import N_, _
 from console.tui.ui import translate_bindings
 from db.models import Agent, Ticket
 from db.vocabulary import needs_followup
-from widgets.safe_text import clean
+from widgets.safe_text import clean, plain
 
 
 class Dialog(ModalScreen[object]):
@@ -58,7 +58,7 @@ class Dialog(ModalScreen[object]):
         raise NotImplementedError
 
     def error(self, message: str) -> None:
-        self.query_one("#dialog-error", Static).update(message)
+        self.query_one("#dialog-error", Static).update(plain(message))
 
     def buttons(self, submit: str) -> ComposeResult:
         yield Static("", id="dialog-error", classes="dialog-error")
@@ -88,10 +88,10 @@ class Escalation:
 def handoff_template(ticket: Ticket, customer: str) -> str:
     return "\n".join(
         [
-            _("Symptoms:") + " " + ticket.subject,
+            _("Symptoms:") + " " + clean(ticket.subject),
             _("Steps already tried:") + " ",
             _("Business impact:") + " ",
-            _("Customer contact:") + " " + customer,
+            _("Customer contact:") + " " + clean(customer),
         ]
     )
 
@@ -110,10 +110,10 @@ class EscalateDialog(Dialog):
         from db.vocabulary import TIERS
 
         targets: list[tuple[Text, str]] = [
-            (Text(_("Tier {tier}").format(tier=t)), t) for t in TIERS if tier_rank(t) > tier_rank(self.ticket.tier)
+            (plain(_("Tier {tier}").format(tier=t)), t) for t in TIERS if tier_rank(t) > tier_rank(self.ticket.tier)
         ]
         targets += [
-            (Text(f"{clean(a.name)} · {a.tier} · {_(a.role)}"), a.name)
+            (plain(f"{a.name} · {a.tier} · {_(a.role)}"), a.name)
             for a in self.agents
             if a.name != self.ticket.assignee and a.active
         ]
@@ -276,9 +276,9 @@ class TextDialog(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog small", id="text-dialog"):
-            yield Label(self.title_text, classes="dialog-title")
-            yield Label(self.prompt)
-            yield TextArea(self.initial, id="text", soft_wrap=True)
+            yield Label(plain(self.title_text), classes="dialog-title")
+            yield Label(plain(self.prompt))
+            yield TextArea(clean(self.initial, multiline=True), id="text", soft_wrap=True)
             yield from self.buttons(self.submit_text)
 
     def on_mount(self) -> None:
@@ -306,7 +306,7 @@ class AgentDialog(Dialog):
             yield OptionList(
                 *[
                     Option(
-                        f"{clean(a.name)}  {a.tier}  {_(a.role)}" + ("  ✓" if a.name == self.current else ""),
+                        plain(f"{a.name}  {a.tier}  {_(a.role)}" + ("  ✓" if a.name == self.current else "")),
                         id=a.name,
                     )
                     for a in self.agents

@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import ClassVar, cast
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -26,7 +25,7 @@ from console.present.report_text import BY_CHOICES, percent, period_text, report
 from console.rules.errors import HelpdeskError
 from console.service.reports import REPORT_ZONE, Period, Report, build_report, make_period
 from console.tui.ui import Host, translate_bindings
-from widgets.safe_text import clean
+from widgets.safe_text import plain
 
 # (value, label) of the grouping choices; "" is the whole period only.
 GROUPINGS: tuple[tuple[str, str], ...] = (
@@ -181,8 +180,8 @@ class ReportScreen(Screen[None]):
         grid = self.query_one(DataTable)
         grid.clear(columns=True)
         for index, header in enumerate(headers):
-            grid.add_column(Text(clean(header)), key=f"c{index}")
-        grid.add_rows([[Text(clean(value)) for value in row] for row in rows])
+            grid.add_column(plain(header), key=f"c{index}")
+        grid.add_rows([[plain(value) for value in row] for row in rows])
         grid.fixed_columns = 1  # the figure's name stays while groups scroll sideways
         self._show_chart(report)
 

@@ -11,6 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.timer import Timer
 from textual.widgets import Footer, Label, Static, TabbedContent, TabPane, TextArea
 from textual.worker import get_current_worker
 
@@ -21,6 +22,7 @@ from console.rules.macros import MacroSet, default_macros
 from console.rules.phrases import PhraseRules, default_rules
 from console.rules.workflow import PRIORITY_LABELS, can
 from console.service.ticket_view import TicketDetail
+from console.tui.drafts import DraftKey
 from console.tui.screens.live import LiveScreen
 from console.tui.screens.modals import AgentDialog, CloseDialog, Closure, EscalateDialog, Escalation, TextDialog
 from console.tui.screens.ticket_panes import conversation, customer_archive, short_time, timeline
@@ -34,6 +36,7 @@ from widgets.safe_text import clean
 CLOCKS = ("first_response", "next_update", "restore", "resolve")
 HEARTBEAT_S = 10.0
 NARROW = 100  # below this many columns the knowledge pane takes the whole width
+DRAFT_SAVE_S = 2.0  # an open composer's text is written to its draft this often, when it changed
 
 
 class TicketScreen(LiveScreen):
@@ -66,6 +69,11 @@ class TicketScreen(LiveScreen):
         self.rules: PhraseRules = default_rules()
         self._compose_kind: str | None = None
         self._macro_used: str | None = None
+        self._draft_timer: Timer | None = None
+        self._draft_area: TextArea | None = None  # held: when the screen unmounts, its children are gone already
+        self._offered: tuple[str, str] | None = None  # (before, after) a notice offered after an action, untouched
+        self._draft_dirty = False  # typed since the draft was last written
+        self._draft_warned = False  # told that the draft could not be written (a second Esc drops the text)
 
     def compose(self) -> ComposeResult:
         yield Static(_("Loading ticket {id}…").format(id=self.ticket_id), id="ticket-header")
@@ -87,7 +95,7 @@ class TicketScreen(LiveScreen):
         with Vertical(id="composer"):
             yield Label("", id="composer-title")
             yield TextArea(id="composer-text", soft_wrap=True)
-            yield Label(_("Ctrl+S send · Esc cancel"), id="composer-help")
+            yield Label(_("Ctrl+S send · Esc close (the draft is kept)"), id="composer-help")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -99,6 +107,8 @@ class TicketScreen(LiveScreen):
         self._heartbeat()
 
     def on_unmount(self) -> None:
+        if self._compose_kind is not None:
+            self._save_draft()  # the composer goes with the screen (quitting, a hang-up): its text stays a draft
         # A write: off the UI thread, in an app worker so it outlives this screen.
         service, ticket_id = self.helpdesk.service, self.ticket_id
 
@@ -231,7 +241,7 @@ class TicketScreen(LiveScreen):
 
     def action_back(self) -> None:
         if self._compose_kind is not None:
-            self._close_composer()
+            self._leave_composer()
             return
         self.app.pop_screen()
 
@@ -442,6 +452,7 @@ class TicketScreen(LiveScreen):
             snippet = _("See knowledge article #{id}: {title}").format(id=article_id, title=title)
         else:
             snippet = f"{title}\n\n{body.strip()}"
+        snippet = clean(snippet, multiline=True)  # a TextArea draws what it holds, escapes included
         area.insert(snippet if not area.text else "\n" + snippet)
         area.focus()
 
@@ -469,18 +480,26 @@ class TicketScreen(LiveScreen):
         if macro is None:
             return
         values = placeholder_values(self.detail, self.helpdesk.service.actor_name, new_owner)
-        text = fill(macro, values, reply_language(self.detail))
+        text = clean(fill(macro, values, reply_language(self.detail)), multiline=True)  # macro bodies are config
         if self._compose_kind != "reply":
             self.action_compose("reply", force=True)
         area = self.query_one("#composer-text", TextArea)
+        before = area.text
         area.insert(text if not area.text else "\n" + text)
         self._macro_used = macro_id
-        if announce:
+        if announce:  # offered, not chosen: skipped untouched, it is no draft of the agent's
+            self._offered = (before, area.text)
             self.notify(_("Suggested customer notice: edit and send with Ctrl+S, or Esc to skip."))
 
     def action_compose(self, kind: str, force: bool = False) -> None:
         if self.detail is None or (not force and not self._allowed("reply" if kind == "reply" else "note")):
             return
+        area = self.query_one("#composer-text", TextArea)
+        previous = self._compose_kind
+        if previous is not None and previous != kind:
+            self._save_draft()  # a note's text stays the note's draft: it never turns into a public reply
+            area.text = ""
+            self._macro_used = None
         self._compose_kind = kind
         self.query_one("#composer-title", Label).update(
             _("Public reply to the customer") if kind == "reply" else _("Internal note (not sent to the customer)")
@@ -488,18 +507,94 @@ class TicketScreen(LiveScreen):
         composer = self.query_one("#composer")
         composer.set_class(kind == "note", "-note")
         composer.display = True
-        self.query_one("#composer-text", TextArea).focus()
+        self._draft_area = area
+        if previous != kind:
+            self._restore_draft(area)
+        if self._draft_timer is None:
+            self._draft_timer = self.set_interval(DRAFT_SAVE_S, self._autosave)
+        area.focus()
 
     def _close_composer(self) -> None:
         self._compose_kind = None
         self._macro_used = None
+        self._draft_dirty = self._draft_warned = False
+        self._offered = None
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+            self._draft_timer = None
         self.query_one("#composer").display = False
         self.query_one("#composer-text", TextArea).text = ""
         self.focus_next()
 
+    # -- drafts: what is typed survives Esc, a refused send, a crash or a dropped session (console/tui/drafts.py)
+
+    def _draft_key(self, kind: str) -> DraftKey:
+        service = self.helpdesk.service
+        return DraftKey(str(service.path.resolve()), service.actor_name, self.ticket_id, kind)
+
+    def _restore_draft(self, area: TextArea) -> None:
+        assert self._compose_kind is not None
+        draft = self.helpdesk.drafts.load(self._draft_key(self._compose_kind))
+        if draft is None:
+            return
+        area.text = draft.text
+        area.move_cursor(area.document.end)
+        self._macro_used = draft.macro
+        self.notify(_("Draft restored."))
+
+    def _save_draft(self) -> bool:
+        """Write the open composer's text to its draft (an empty text removes it); False if that failed."""
+        if self._compose_kind is None or self._draft_area is None:
+            return True
+        self._draft_dirty = False
+        text, macro = self._kept()
+        return self.helpdesk.drafts.save(self._draft_key(self._compose_kind), text, macro)
+
+    def _kept(self) -> tuple[str, str | None]:
+        """What the draft holds: the composer's text and macro, or what it held before an untouched offered notice."""
+        text = self._draft_area.text if self._draft_area is not None else ""
+        if self._offered is not None and text == self._offered[1]:
+            return self._offered[0], None
+        return text, self._macro_used
+
+    def _autosave(self) -> None:
+        if self._draft_dirty:
+            self._save_draft()
+
+    def _leave_composer(self) -> None:
+        """Esc: the composer closes and what it held stays a draft, as mature helpdesks do (no question asked)."""
+        has_text = bool(self._kept()[0].strip())
+        saved = self._save_draft()
+        if not saved and has_text and not self._draft_warned:
+            self._draft_warned = True
+            self.notify(
+                _("The draft could not be saved in {dir}: send it, or press Esc again to drop it.").format(
+                    dir=self.helpdesk.drafts.directory
+                ),
+                severity="error",
+                timeout=10,
+            )
+            return
+        self._close_composer()
+        if saved and has_text:
+            self.notify(_("Draft kept: it comes back when you open the composer on this ticket again."))
+
+    def _sending(self, kind: str, text: str) -> Callable[[], None]:
+        """Before a send: the text is written to its draft, so a refused send (the ticket changed meanwhile) loses
+        nothing. Returns what removes the draft once the send went through (unless a newer draft replaced it)."""
+        drafts, key = self.helpdesk.drafts, self._draft_key(kind)
+        drafts.save(key, text, self._macro_used)
+
+        def sent() -> None:
+            drafts.discard(key, only_if=text)
+
+        return sent
+
     @on(TextArea.Changed, "#composer-text")
     def _typing(self) -> None:
-        pass  # single-letter screen keys do not fire while the text area has focus
+        # (single-letter screen keys do not fire while the text area has focus); written at the next autosave
+        if self._compose_kind is not None:
+            self._draft_dirty = True
 
     def key_ctrl_s(self) -> None:
         if self._compose_kind is None:
@@ -510,7 +605,8 @@ class TicketScreen(LiveScreen):
             return
         svc = self.helpdesk.service
         if self._compose_kind == "note":
-            self._run(_("Note added."), lambda v: svc.note(self.ticket_id, text, expected_version=v))
+            sent = self._sending("note", text)
+            self._run(_("Note added."), lambda v: svc.note(self.ticket_id, text, expected_version=v), then=sent)
             self._close_composer()
             return
         self._send_reply(text)
@@ -533,6 +629,7 @@ class TicketScreen(LiveScreen):
         self._run(
             _("Reply sent."),
             lambda v: svc.reply(self.ticket_id, text, expected_version=v, guard_override=override, macro=macro),
+            then=self._sending("reply", text),
         )
         self._close_composer()
 

@@ -12,9 +12,9 @@ from rich.console import Group
 from rich.text import Text
 
 from console.i18n import N_, _
-from console.service.ticket_view import TicketDetail, describe_event
+from console.service.ticket_view import TicketDetail, describe_event, provenance
 from console.tui.ui import status_label
-from widgets.safe_text import clean, fit
+from widgets.safe_text import clean, fit, plain
 
 
 def local(dt: Any) -> str:
@@ -50,7 +50,7 @@ def conversation(detail: TicketDetail, now: float) -> Group:
     t = detail.ticket
     if t.body:
         parts.append(Text(_("Original request") + f" · {local(t.created_at)}", style="bold cyan"))
-        parts.append(Text(clean_block(t.body)))
+        parts.append(plain(t.body, multiline=True))
         parts.append(Text(""))
     styles = {
         "customer": ("bold cyan", _("Customer")),
@@ -65,7 +65,7 @@ def conversation(detail: TicketDetail, now: float) -> Group:
         )
         head.append(f"  {ago(m.created_at, now)}", style="dim")
         parts.append(head)
-        body = Text(clean_block(m.body), style="italic" if m.kind == "note" else "")
+        body = plain(m.body, "italic" if m.kind == "note" else "", multiline=True)
         parts.append(body)
         parts.append(Text(""))
     if detail.articles:
@@ -88,6 +88,9 @@ def timeline(detail: TicketDetail) -> Text:
         reason = e.detail.get("reason")
         if reason:
             text.append(f" — {clean(str(reason))}", style="dim")
+        how = provenance(e)
+        if how:
+            text.append(f"  ({clean(how)})", style="italic dim")
         text.append("\n")
     return text
 
@@ -109,15 +112,10 @@ def customer_archive(detail: TicketDetail) -> Text:
     ]
     for label, value in rows:
         text.append(f"{label}: ", style="bold")
-        text.append(clean_block(value) + "\n")
+        text.append(clean(value, multiline=True) + "\n")
     text.append("\n" + _("Other tickets") + "\n", style="bold")
     if not detail.other_tickets:
         text.append(_("None.") + "\n", style="dim")
     for o in detail.other_tickets:
         text.append(f"  #{o.id}  {fit(status_label(o.status), 10)} {o.priority}  {clean(o.subject)}\n")
     return text
-
-
-def clean_block(text: str) -> str:
-    """Multi-line customer text: keep line breaks, make every other control character visible."""
-    return "\n".join(clean(line) for line in text.split("\n"))
