@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import sqlite_utils
 
 from db import schema
-from db.connection import connect, copy_database, file_mode, is_busy, quick_check, unclean_shutdown
+from db.connection import BUSY_TIMEOUT_MS, connect, copy_database, file_mode, is_busy, quick_check, unclean_shutdown
 from db.errors import Conflict, DatabaseUnavailable, Duplicate, NotFound, ReadOnly, SameFile, StoreError
 from db.models import Agent, Csat, Customer, Event, KbArticle, Message, Presence, QueueItem, Ticket
 from db.records import TicketFilter
@@ -186,6 +186,38 @@ class Store:
 
         with self._damage_reported():
             return self._retry_busy(unit, attempts)
+
+    def try_write(self, work: Callable[[], Any]) -> bool:
+        """Run ``work`` in one write transaction if the database is free this instant; False (nothing done) when
+        another process holds the write lock. For best-effort writes (presence) that must never make this
+        connection's readers wait: a busy wait here would hold the connection for up to the busy timeout."""
+        if self.readonly:
+            return False
+        with self._lock:
+            self.conn.execute("PRAGMA busy_timeout = 0")
+            try:
+                try:
+                    self.conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    if is_busy(exc):
+                        return False
+                    raise
+                try:
+                    work()
+                except BaseException:
+                    self.conn.execute("ROLLBACK")
+                    raise
+                try:
+                    self.conn.execute("COMMIT")
+                except sqlite3.OperationalError as exc:
+                    if self.conn.in_transaction:
+                        self.conn.execute("ROLLBACK")
+                    if is_busy(exc):
+                        return False
+                    raise
+                return True
+            finally:
+                self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     @contextmanager
     def _damage_reported(self) -> Iterator[None]:

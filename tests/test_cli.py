@@ -395,3 +395,18 @@ def test_sla_due_contract(cli: Cli) -> None:
 def test_empty_db_option_is_refused(cli: Cli) -> None:
     r = cli("--db", "", "ticket", "list")
     assert r.code == 2 and "--db is empty" in r.err
+
+
+def test_json_never_carries_terminal_controls(seeded: Callable[..., Result], db_path: Path) -> None:
+    """Names stored before they were checked still reach a terminal as \\u escapes in --json, never raw."""
+    import sqlite3
+
+    conn = sqlite3.connect(db_path)
+    conn.execute("UPDATE agents SET display_name = ? WHERE name = 'sue'", ["Sue\u202e\x85\x7f"])
+    conn.commit()
+    conn.close()
+    r = seeded("--json", "agent", "list")
+    assert r.code == 0, r.err
+    assert not any(ch in r.out for ch in "\u202e\x85\x7f")
+    assert "\\u202e\\u0085\\u007f" in r.out
+    assert [a["display_name"] for a in json.loads(r.out) if a["name"] == "sue"] == ["Sue\u202e\x85\x7f"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -104,8 +105,16 @@ def read_document(path: str) -> str:
 # -- output ---------------------------------------------------------------------------------------------
 
 
+# What json.dumps leaves raw with ensure_ascii=False and a terminal would act on: DEL, C1 controls, bidi formatting
+# and line/paragraph separators (C0 controls are always escaped by json). They can only occur inside strings.
+_TERMINAL_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    """JSON for scripts, readable Chinese included, with anything a terminal would act on written as \\u escapes
+    (the same JSON to a parser: data from before names were checked cannot reorder or restyle a terminal)."""
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write(_TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
 def emit_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from console.i18n import _
@@ -22,16 +23,23 @@ class Upkeep:
     # -- presence -----------------------------------------------------------------------------------------
 
     def heartbeat(self, ticket_id: int) -> None:
+        """Presence is best effort: skipped when another process holds the write lock, so the console's reads never
+        queue behind it (the next heartbeat, a few seconds later, tries again)."""
         if self.core.wallboard:
             return
-        self.core.write(
-            lambda: self.core.store.heartbeat(self.core.actor_name, ticket_id, self.core.at(None).timestamp())
-        )
+        now = self.core.at(None).timestamp()
+        self._best_effort(lambda: self.core.store.heartbeat(self.core.actor_name, ticket_id, now))
 
     def leave(self, ticket_id: int) -> None:
         if self.core.wallboard:
             return
-        self.core.write(lambda: self.core.store.leave(self.core.actor_name, ticket_id))
+        self._best_effort(lambda: self.core.store.leave(self.core.actor_name, ticket_id))
+
+    def _best_effort(self, work: Callable[[], None]) -> None:
+        try:
+            self.core.store.try_write(work)
+        except StoreError as exc:
+            raise Unavailable(str(exc)) from exc
 
     # -- maintenance --------------------------------------------------------------------------------------
 
