@@ -109,6 +109,11 @@ def connect(path: Path, *, readonly: bool = False, create: bool = True) -> sqlit
         _limit_wal_modes(path)
     except sqlite3.DatabaseError as exc:
         _close_quietly(conn)
+        if isinstance(exc, sqlite3.OperationalError) and is_busy(exc):
+            raise DatabaseUnavailable(
+                f"{path} stayed locked by another program for {BUSY_TIMEOUT_MS // 1000} s (one holding it in"
+                " exclusive mode, or a very long write); try again when it is done"
+            ) from exc
         raise DatabaseUnavailable(f"{path} cannot be opened: {exc}") from exc
     except DatabaseUnavailable:
         _close_quietly(conn)

@@ -43,3 +43,27 @@ def test_reads_do_not_queue_behind_a_heartbeat(team: Team, db_path: Path, reques
     elapsed = time.monotonic() - started
     assert detail.ticket.id == tid
     assert elapsed < 1.0, f"the heartbeat and the read took {elapsed:.2f} s behind another process's write lock"
+
+
+@pytest.mark.slow
+def test_a_database_held_in_exclusive_mode_is_one_line(seeded: Callable[..., object], db_path: Path) -> None:
+    code = (
+        "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+        "c.execute('PRAGMA locking_mode=EXCLUSIVE'); c.execute('BEGIN EXCLUSIVE'); c.execute('SELECT 1'); "
+        "print('locked', flush=True); time.sleep(30)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code, str(db_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        r = subprocess.run(
+            [sys.executable, "-m", "console", "--db", str(db_path), "ticket", "list"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    assert r.returncode == 5
+    assert r.stderr.count("\n") == 1 and "stayed locked by another program" in r.stderr and "Traceback" not in r.stderr
