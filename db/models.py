@@ -13,6 +13,7 @@ Status = Literal["new", "open", "pending", "restored", "resolved", "closed"]
 Priority = Literal["P1", "P2", "P3", "P4"]
 Channel = Literal["phone", "email", "chat", "web", "onsite"]
 MessageKind = Literal["customer", "reply", "note"]
+ConfirmedBy = Literal["phone", "email", "onsite", "chat"]
 
 
 class Record(BaseModel):
@@ -85,6 +86,7 @@ class Ticket(Record):
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     confirmed: bool | None = None
+    confirmed_by: ConfirmedBy | None = None  # how the customer confirmed (schema v4)
     unconfirmed_reason: str | None = None
     asked_anything_else: bool | None = None
     kb_needed: bool = False

@@ -26,6 +26,7 @@ class TicketFilter:
     at_risk_or_breaching: float | None = None
     text: str | None = None
     exclude_ids: Sequence[int] = field(default_factory=tuple)
+    now: float | None = None  # the instant the urgency order judges breached / at risk at (None: the current time)
 
     @property
     def needs_customer(self) -> bool:

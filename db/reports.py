@@ -3,8 +3,8 @@ writes behind satisfaction scores and follow-up calls.
 
 A period selects tickets by creation time, ``[start, end)`` in UTC (either bound may be open). Histories are
 fetched for all the period's tickets in one query, and only the events the SLA clocks read (creation, public
-replies, customer messages, status changes), with the new status pulled out of the JSON detail by SQLite, so a
-report over 100,000 tickets builds no per-event record it would throw away.
+replies, customer messages, calls, on-site visits, handover notices, status changes), with the new status pulled
+out of the JSON detail by SQLite, so a report over 100,000 tickets builds no per-event record it would throw away.
 """
 
 from __future__ import annotations
@@ -19,6 +19,14 @@ _STATUS_SQL = (
     "CASE WHEN e.kind = 'created' THEN json_extract(e.detail, '$.initial.status')"
     " ELSE json_extract(e.detail, '$.changes.status[1]') END"
 )
+# What tells apart the clock events of one kind (console.rules.sla.event_fact): a call's direction, a visit's
+# stage, whether an escalation sent the customer its handover notice.
+_SUB_SQL = (
+    "CASE e.kind WHEN 'call' THEN json_extract(e.detail, '$.direction')"
+    " WHEN 'visit' THEN json_extract(e.detail, '$.stage')"
+    " WHEN 'escalated' THEN json_extract(e.detail, '$.notice') END"
+)
+CLOCK_KINDS = ("created", "reply", "customer_message", "call", "visit", "escalated")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +57,7 @@ class ClockEvent:
     at: str  # UTC ISO text
     kind: str
     status: str | None
+    sub: str | int | None = None  # see _SUB_SQL
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +113,13 @@ def period_clock_events(store: Store, start: datetime | None, end: datetime | No
     """The clock-relevant events of every ticket created in ``[start, end)``, by ticket then in order."""
     where, params = _period(start, end)
     sql = (
-        f"SELECT e.ticket_id, e.at, e.kind, {_STATUS_SQL} AS status FROM events e"
+        f"SELECT e.ticket_id, e.at, e.kind, {_STATUS_SQL} AS status, {_SUB_SQL} AS sub FROM events e"
         f" JOIN tickets t ON t.id = e.ticket_id WHERE {where}"
-        f" AND (e.kind IN ('created', 'reply', 'customer_message') OR {_STATUS_SQL} IS NOT NULL)"
+        f" AND (e.kind IN ({', '.join(repr(k) for k in CLOCK_KINDS)}) OR {_STATUS_SQL} IS NOT NULL)"
         " ORDER BY e.ticket_id, e.id"
     )
     rows = store._tuples(sql, params)
-    return [ClockEvent(tid, at, kind, status) for tid, at, kind, status in rows]
+    return [ClockEvent(tid, at, kind, status, sub) for tid, at, kind, status, sub in rows]
 
 
 def period_csat(store: Store, start: datetime | None, end: datetime | None) -> list[tuple[int, int]]:

@@ -157,6 +157,11 @@ def _validate(copy: Path, src: Path) -> Staged:
         if orphans:
             raise RestoreError(RestoreError.SOURCE_CORRUPT, src, f"{len(orphans)} rows refer to missing rows")
         counts = [int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in ("tickets", "events", "agents")]
+        # Every check above only reads: a header that marks the file read-only (write version over 2) passes them
+        # all, and the restored database could then not be opened by the helpdesk. The copy must take a write.
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("CREATE TABLE restore_write_probe (x)")
+        conn.rollback()
     except sqlite3.DatabaseError as exc:
         raise RestoreError(RestoreError.SOURCE_CORRUPT, src, str(exc)) from exc
     finally:

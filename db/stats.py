@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from db.store import Store, ts
+from db.store import URGENCY_BAND, Store, ts, urgency_order
 from db.vocabulary import OPEN_STATUSES
 
 _OPEN = f"status IN ({','.join(repr(s) for s in OPEN_STATUSES)})"
@@ -31,7 +31,9 @@ class UrgentTicket:
     sla_clock: str | None
     sla_due: float
     sla_warn: float | None
+    channel: str
     customer: str | None
+    customer_tier: str | None
     email: str | None
     phone: str | None
 
@@ -73,15 +75,28 @@ def agent_load(store: Store, now: float) -> list[AgentLoad]:
     return [AgentLoad(str(r["agent"]), int(r["open"]), int(r["breached"])) for r in rows]
 
 
-def urgent_tickets(store: Store, limit: int) -> list[UrgentTicket]:
-    """Open tickets with a running clock, soonest (or longest overdue) first, with the customer's contacts."""
+def urgent_tickets(store: Store, now: float, limit: int) -> list[UrgentTicket]:
+    """Open tickets with a running clock in the queue's urgency order at ``now`` (P1 first, then breached and at
+    risk by priority, then the soonest due), with the customer's contacts."""
+    # As the queue reads a page (Store.queue): the ids sorted from the covering index, then only their rows.
+    page = (
+        f"SELECT t.id, {URGENCY_BAND} AS band FROM tickets t WHERE t.{_OPEN} AND t.sla_due IS NOT NULL"
+        f"{urgency_order('band')} LIMIT ?"
+    )
     rows = store._rows(
-        "SELECT t.id, t.subject, t.priority, t.assignee, t.sla_clock, t.sla_due, t.sla_warn,"
-        " c.name AS customer, c.email, c.phone FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id"
-        f" WHERE t.{_OPEN} AND t.sla_due IS NOT NULL ORDER BY t.sla_due, t.id LIMIT ?",
-        [limit],
+        "SELECT t.id, t.subject, t.priority, t.assignee, t.sla_clock, t.sla_due, t.sla_warn, t.channel,"
+        " c.name AS customer, c.tier AS customer_tier, c.email, c.phone"
+        f" FROM ({page}) page JOIN tickets t ON t.id = page.id LEFT JOIN customers c ON c.id = t.customer_id"
+        f"{urgency_order('page.band')}",
+        [now, now, limit],
     )
     return [UrgentTicket(**r) for r in rows]
+
+
+def running_clocks(store: Store) -> int:
+    """Open tickets with a running clock: the urgent list's full length."""
+    row = store._one(f"SELECT count(*) AS n FROM tickets WHERE {_OPEN} AND sla_due IS NOT NULL")
+    return int(row["n"]) if row else 0
 
 
 def created_per_hour(store: Store, since: datetime, hours: int) -> list[int]:

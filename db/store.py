@@ -37,17 +37,31 @@ TICKET_COLUMNS = (
     "id, subject, body, status, priority, channel, tier, assignee, customer_id, parent_id, created_at, updated_at,"
     " version, restore_summary, resolution_summary, resolution_code, resolved_at, closed_at, confirmed,"
     " unconfirmed_reason, asked_anything_else, kb_needed, followup_due, followup_done_at, public_replies,"
-    " escalations, reopens, sla_clock, sla_due, sla_warn, sla_paused_remaining"
+    " escalations, reopens, sla_clock, sla_due, sla_warn, sla_paused_remaining, confirmed_by"
 )
-QUEUE_SELECT = (
-    "SELECT t.id, t.subject, t.status, t.priority, t.channel, t.tier, t.assignee, c.name AS customer,"
+QUEUE_COLUMNS = (
+    "t.id, t.subject, t.status, t.priority, t.channel, t.tier, t.assignee, c.name AS customer,"
     " c.tier AS customer_tier, t.created_at, t.updated_at, t.version, t.sla_clock, t.sla_due, t.sla_warn,"
-    " t.sla_paused_remaining FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id"
+    " t.sla_paused_remaining"
 )
-# Breached and soonest-due first; paused and clock-less tickets after, least remaining first.
-QUEUE_ORDER = (
-    " ORDER BY t.sla_due IS NULL, t.sla_due, t.sla_paused_remaining IS NULL, t.sla_paused_remaining, t.priority, t.id"
+# The queue's urgency order (README, "The queue's order"), in bands judged at an instant ``now``:
+#   1  P1 with a running clock (breached, at risk or running): a major incident is above everything else;
+#   2  P2-P4 breached or at risk (a warning passed): higher priority first, then the earlier due instant
+#      (within a priority, breached come first, longest overdue on top);
+#   3  P2-P4 running: the earlier due instant first, then priority;
+#   4  clock paused (pending): least remaining first, then priority;
+#   5  no running clock: priority;
+# and the ticket number last. Bands 1-3 hold exactly the tickets with a due instant (sla_due).
+URGENCY_BAND = (
+    "CASE WHEN t.sla_due IS NULL THEN (CASE WHEN t.sla_paused_remaining IS NULL THEN 5 ELSE 4 END)"
+    " WHEN t.priority = 'P1' THEN 1 WHEN t.sla_due <= ? OR t.sla_warn <= ? THEN 2 ELSE 3 END"
 )
+_URGENCY_KEYS = "CASE WHEN {band} = 2 THEN t.priority END, t.sla_due, t.sla_paused_remaining, t.priority, t.id"
+
+
+def urgency_order(band: str) -> str:
+    """The ORDER BY of the urgency bands, ``band`` being the band's expression or a column holding it."""
+    return f" ORDER BY {band}, " + _URGENCY_KEYS.format(band=band)
 
 
 def ts(value: datetime) -> str:
@@ -406,9 +420,20 @@ class Store:
             self.db.execute(f"UPDATE tickets SET {sets} WHERE id = :__id", {**record, "__id": ticket_id})
 
     def queue(self, flt: TicketFilter, offset: int = 0, limit: int = 100) -> list[QueueItem]:
+        """One page of the selection in urgency order (URGENCY_BAND), judged at ``flt.now`` (default: now)."""
         where, params = filter_sql(flt)
-        sql = f"{QUEUE_SELECT}{where}{QUEUE_ORDER} LIMIT ? OFFSET ?"
-        return [QueueItem(**r) for r in self._rows(sql, [*params, limit, offset])]
+        now = flt.now if flt.now is not None else time.time()
+        join = " LEFT JOIN customers c ON c.id = t.customer_id" if flt.needs_customer else ""
+        # The page's ids are sorted from the covering index tickets_urgency (schema v3) alone; only those rows are
+        # then read and joined to their customers, and re-sorted by the band kept with each id.
+        page = (
+            f"SELECT t.id, {URGENCY_BAND} AS band FROM tickets t{join}{where}{urgency_order('band')} LIMIT ? OFFSET ?"
+        )
+        sql = (
+            f"SELECT {QUEUE_COLUMNS} FROM ({page}) page JOIN tickets t ON t.id = page.id"
+            f" LEFT JOIN customers c ON c.id = t.customer_id{urgency_order('page.band')}"
+        )
+        return [QueueItem(**r) for r in self._rows(sql, [now, now, *params, limit, offset])]
 
     def queue_count(self, flt: TicketFilter) -> int:
         where, params = filter_sql(flt)

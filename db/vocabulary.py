@@ -13,10 +13,15 @@ PRIORITIES = ("P1", "P2", "P3", "P4")
 CHANNELS = ("phone", "email", "chat", "web", "onsite")
 TIERS = ("L1", "L2", "L3")
 ROLES = ("agent", "supervisor", "admin")
-CLOCKS = ("first_response", "next_update", "restore", "resolve")
+CLOCKS = ("first_response", "next_update", "restore", "resolve", "onsite")
 CLOCK_STATES = ("running", "warning", "paused", "met", "breached", "none")
 LIVE_CLOCK_STATES = ("running", "warning", "breached")
 """A clock in one of these states is counting down (or past due) now."""
+CONFIRMATION_CHANNELS = ("phone", "email", "onsite", "chat")
+"""How a customer confirms a fix before a closure (recorded with it)."""
+CALL_DIRECTIONS = ("in", "out")
+VISIT_STAGES = ("dispatched", "arrived", "left")
+"""An on-site visit, in the order it happens."""
 FOLLOWUP_PRIORITIES = ("P1", "P2")
 """Closing a ticket of these priorities books a follow-up call with the customer (the standards' return visit)."""
 

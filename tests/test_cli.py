@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -66,25 +67,38 @@ def test_ticket_new_and_show_json_shape(seeded: Cli) -> None:
         assert key in t
     assert set(t["customer"]) >= {"name", "organisation", "email", "phone", "tier"}
     assert t["customer"]["name"] == "王芳"
-    assert set(t["sla"]) == {"first_response", "next_update", "restore", "resolve"}
+    assert set(t["sla"]) == {"first_response", "next_update", "restore", "resolve", "onsite"}
     for clock in t["sla"].values():
         assert set(clock) == {"state", "due_at", "remaining_s", "target_min"}
     assert set(t["events"][0]) >= {"at", "actor", "kind", "from", "to", "detail"}
-    shown = seeded("ticket", "show", str(t["id"]), "--json", "--now", "2026-03-02T10:00:00+08:00").json()
+    # a fault phoned in gets its call back within 30 minutes (the default policy's phone channel)
+    shown = seeded("ticket", "show", str(t["id"]), "--json", "--now", "2026-03-02T09:10:00+08:00").json()
     assert shown["sla"]["first_response"]["state"] == "running"
-    assert shown["sla"]["first_response"]["remaining_s"] == 3600
+    assert shown["sla"]["first_response"]["remaining_s"] == 1200
 
 
 def test_every_action_json(seeded: Cli) -> None:
     tid = str(new(seeded)["id"])
+    followup = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()  # the CLI runs on the real clock
     steps = [
         (("ticket", "assign", tid), "open"),
         (("ticket", "reply", tid, "--body", "您好，我是李伟"), "open"),
         (("ticket", "note", tid, "--body", "checked logs"), "open"),
         (("ticket", "pending", tid), "pending"),
         (("ticket", "customer-reply", tid, "--body", "logs attached"), "open"),
+        (("ticket", "call", tid, "--direction", "out", "--notes", "told the customer L2 calls today"), "open"),
         (
-            ("ticket", "escalate", tid, "--to", "L2", "--reason", "needs network team", "--notes", "tried x"),
+            (
+                "ticket",
+                "escalate",
+                tid,
+                "--to",
+                "L2",
+                "--reason",
+                "needs network team",
+                "--notes",
+                "Steps already tried: x\nBusiness impact: office offline\nCustomer told: L2 calls today",
+            ),
             "open",
         ),
         (("ticket", "restore", tid, "--summary", "switched to backup line"), "restored"),
@@ -97,9 +111,11 @@ def test_every_action_json(seeded: Cli) -> None:
                 "--summary",
                 "router replaced",
                 "--confirmed",
+                "--confirmed-by",
+                "phone",
                 "--asked-anything-else",
                 "--followup",
-                "2026-03-09",
+                followup,
             ),
             "closed",
         ),
@@ -118,6 +134,7 @@ def test_every_action_json(seeded: Cli) -> None:
         "note",
         "pending",
         "customer_message",
+        "call",
         "escalated",
         "restored",
         "resolved",

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,15 @@ def perform(svc: HelpdeskService, action: str, tid: int, version: int | None, rn
     if action == "escalate":
         tier = svc.ticket(tid).tier
         to = {"L1": "L2", "L2": "L3"}.get(tier) or rng.choice([f"w{i}" for i in range(WORKERS)])
-        return svc.escalate(tid, to, "needs the next tier", "steps tried: restart", expected_version=version)
+        return svc.escalate(
+            tid,
+            to,
+            "needs the next tier",
+            tried="restart",
+            impact="one office",
+            notice="The next support level takes over.",
+            expected_version=version,
+        )
     if action == "restore":
         return svc.restore(tid, "workaround in place", expected_version=version)
     if action == "resolve":
@@ -79,9 +87,10 @@ def perform(svc: HelpdeskService, action: str, tid: int, version: int | None, rn
             tid,
             summary="fixed and confirmed",
             confirmed=True,
+            confirmed_by="phone",
             asked_anything_else=True,
             kb_needed=rng.random() < 0.2,
-            followup=date(2026, 12, 1),
+            followup=(datetime.now(UTC) + timedelta(days=3)).date(),  # the workers run on the real clock
             expected_version=version,
         )
     if action == "reopen":
@@ -260,6 +269,9 @@ def timed_action(shared: Callable[..., HelpdeskService], action: str) -> Ticket:
     li_clock, sue_clock = FrozenClock(), FrozenClock()
     li, sue = shared("li.wei", li_clock), shared("sue", sue_clock)
     tid = li.create_ticket("Disk full", customer="Acme").id
+    if action == "close":  # only a resolved ticket whose customer was reached closes
+        li.reply(tid, "Old logs removed: please check.")
+        li.resolve(tid, "old logs removed")
     sue_clock.advance(seconds=1)
     while_another_agent_commits(li, li_clock, lambda: sue.note(tid, "freed 2 GB"))
     if action == "reply":
@@ -267,7 +279,7 @@ def timed_action(shared: Callable[..., HelpdeskService], action: str) -> Ticket:
     if action == "resolve":
         return li.resolve(tid, "old logs removed")
     if action == "close":
-        return li.close(tid, summary="old logs removed", confirmed=True, asked_anything_else=True)
+        return li.close(tid, summary="old logs removed", confirmed=True, confirmed_by="email", asked_anything_else=True)
     return li.customer_reply(tid, "still full")
 
 
@@ -287,9 +299,13 @@ def test_an_escalation_committed_meanwhile_is_not_undone(shared: Callable[..., H
     li, sue = shared("li.wei", clock), shared("sue", clock)
     tid = li.create_ticket("Core switch down", customer="Acme").id
     li.assign(tid)
-    while_another_agent_commits(li, clock, lambda: sue.escalate(tid, "L3", "vendor bug", "tried: reboot"))
+
+    def escalate(svc: HelpdeskService, to: str) -> Ticket:
+        return svc.escalate(tid, to, "vendor bug", tried="reboot", impact="site down", notice="Specialists take over.")
+
+    while_another_agent_commits(li, clock, lambda: escalate(sue, "L3"))
     with pytest.raises(Refused, match="at L3"):
-        li.escalate(tid, "L2", "needs L2", "tried: reboot")  # no version given, as from the CLI
+        escalate(li, "L2")  # no version given, as from the CLI
     assert li.ticket(tid).tier == "L3"
 
 
@@ -354,10 +370,12 @@ def test_every_write_runs_inside_a_transaction(team: Team, clock: FrozenClock) -
         li.note(tid, "relay logs")
         li.pending(tid)
         li.customer_reply(tid, "logs attached")
-        li.escalate(tid, "L2", "relay config", "tried: resend")
+        li.escalate(tid, "L2", "relay config", tried="resend", impact="Bob's mail bounces", told="L2 calls Bob")
         sue.restore(tid, "second relay")
         sue.resolve(tid, "relay fixed")
-        sue.close(tid, summary="relay fixed", confirmed=True, asked_anything_else=True, kb_needed=True)
+        sue.close(
+            tid, summary="relay fixed", confirmed=True, confirmed_by="email", asked_anything_else=True, kb_needed=True
+        )
         sue.publish_article(sue.drafts()[0].id)
         sue.reopen(tid, "bounced again")
         li.leave(tid)

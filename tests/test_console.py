@@ -160,33 +160,44 @@ async def test_escalate_modal_submits_and_esc_changes_nothing(team: Team, clock:
         await pilot.pause(0.1)
         assert isinstance(app.screen, EscalateDialog)
         await pilot.press(*"needs network team")
-        app.screen.query_one("#told").focus()
-        await pilot.press("space")
-        await pilot.press("ctrl+s")
+        app.screen.query_one("#tried").focus()
+        await pilot.press(*"power-cycled the switch")
+        app.screen.query_one("#impact").focus()
+        await pilot.press(*"whole floor offline")
+        await pilot.press("ctrl+s")  # the handover notice (ticked) tells the customer
         await settle(pilot)
         t = li.ticket(ids[0])
         assert (t.tier, t.status, t.assignee) == ("L2", "open", None)
         ev = li.store.events(ids[0])[-1]
         assert ev.kind == "escalated" and ev.detail["reason"] == "needs network team"
-        assert "Steps already tried" in ev.detail["notes"]
+        assert ev.detail["tried"] == "power-cycled the switch" and ev.detail["impact"] == "whole floor offline"
+        assert "Symptoms:" in ev.detail["notes"]
         assert li.store.count_events() == before + 1
+        assert [m.kind for m in li.store.messages(ids[0])] == ["reply", "note"]  # the notice, the handoff note
 
 
 async def test_close_modal_closed_loop_and_esc(team: Team, clock: FrozenClock) -> None:
     li = team("li.wei")
     ids = seed(li)
+    li.assign(ids[0])
+    li.reply(ids[0], "An engineer is on the way.")
+    li.restore(ids[0], "Traffic rerouted over the backup link")
     app = make_app(li, clock)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_first(pilot, app)
+        await pilot.pause(0.3)
+        await app.push_screen(TicketScreen(ids[0]))
+        await settle(pilot)
         await pilot.press("c")
         await pilot.pause(0.2)
         assert isinstance(app.screen, CloseDialog)
         await pilot.press("escape")
         await settle(pilot)
-        assert li.ticket(ids[0]).status == "new"
+        assert li.ticket(ids[0]).status == "restored"
         await pilot.press("c")
         await pilot.pause(0.2)
         await pilot.press(*"Replaced the core switch")
+        app.screen.query_one("#confirm").focus()
+        await pilot.press("enter")  # confirmed by phone (the first choice): chosen, never the default
         await pilot.press("ctrl+s")  # not asked whether anything else: refused
         await pilot.pause(0.1)
         assert isinstance(app.screen, CloseDialog)
@@ -198,6 +209,7 @@ async def test_close_modal_closed_loop_and_esc(team: Team, clock: FrozenClock) -
         await settle(pilot)
         t = li.ticket(ids[0])
         assert t.status == "closed" and t.confirmed and t.asked_anything_else and t.kb_needed
+        assert t.confirmed_by == "phone"
         assert t.followup_due == (clock() + timedelta(days=3)).date().isoformat()  # the prefilled default
         assert len(li.drafts()) == 1
 
@@ -339,10 +351,20 @@ def test_snapshot_modals(snap_compare, snap_service: HelpdeskService, clock: Fro
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
+        if key == "c":
+            await restore_by_keys(pilot)
         await pilot.press(key)
         await settle(pilot)
 
     assert snap_compare(_app(snap_service, clock), terminal_size=size, run_before=run_before)
+
+
+async def restore_by_keys(pilot) -> None:  # type: ignore[no-untyped-def]
+    """Restore the open ticket's service (a ticket closes only once restored or resolved)."""
+    await pilot.press("s")
+    await settle(pilot)
+    await pilot.press(*"Rerouted over the backup link", "ctrl+s")
+    await settle(pilot)
 
 
 def test_every_snapshot_on_file_belongs_to_a_test() -> None:

@@ -23,10 +23,12 @@ def closed_ticket(svc: HelpdeskService, priority: str = "P3", followup: date | N
     at = T0 + timedelta(minutes=minutes)
     t = svc.create_ticket("Printer jams", customer="Ann Lee", phone="13812345678", priority=priority, at=at)
     svc.reply(t.id, "Fixed", at=at + timedelta(minutes=5))
+    svc.resolve(t.id, "tray swapped", at=at + timedelta(minutes=6))
     return svc.close(
         t.id,
         summary="tray swapped",
         confirmed=True,
+        confirmed_by="phone",
         asked_anything_else=True,
         followup=followup,
         at=at + timedelta(minutes=10),
@@ -57,7 +59,15 @@ def test_csat_once_per_closure_with_its_event(team: Team) -> None:
     li.reopen(t.id, "printer jams again", at=T0 + timedelta(minutes=30))
     with pytest.raises(Refused, match="not closed"):
         reports.record_csat(li, t.id, 2, at=T0 + timedelta(minutes=31))
-    li.close(t.id, summary="roller replaced", confirmed=True, asked_anything_else=True, at=T0 + timedelta(minutes=40))
+    li.resolve(t.id, "roller replaced", at=T0 + timedelta(minutes=35))
+    li.close(
+        t.id,
+        summary="roller replaced",
+        confirmed=True,
+        confirmed_by="onsite",
+        asked_anything_else=True,
+        at=T0 + timedelta(minutes=40),
+    )
     again = reports.record_csat(li, t.id, 5, at=T0 + timedelta(minutes=41))
     assert again.closure == 2
     assert [(c.closure, c.score) for c in li.store.csat_for()] == [(1, 4), (2, 5)]
@@ -100,6 +110,14 @@ def test_csat_refusals(team: Team) -> None:
     stranger = HelpdeskService(li.store, "nobody", clock=li.clock)
     with pytest.raises(Refused):
         reports.record_csat(stranger, t.id, 5)
+    # satisfaction is the customer's to give: a ticket without one has nobody to ask
+    anonymous = li.create_ticket("Toner low", at=T0 + timedelta(minutes=1))
+    li.note(anonymous.id, "Found by the night round; no caller.", at=T0 + timedelta(minutes=2))
+    li.log_call(anonymous.id, "out", "Rang the floor's front desk.", at=T0 + timedelta(minutes=3))
+    li.resolve(anonymous.id, "toner replaced", at=T0 + timedelta(minutes=4))
+    li.close(anonymous.id, summary="toner replaced", unconfirmed_reason="no customer", at=T0 + timedelta(minutes=5))
+    with pytest.raises(Refused, match="no customer"):
+        reports.record_csat(li, anonymous.id, 5, at=T0 + timedelta(minutes=6))
     assert li.store.csat_for() == []
 
 

@@ -75,7 +75,10 @@ def ticket(f: Floor, tier: str = "L1") -> str:
     assert r.returncode == 0, r.stderr
     tid = str(json.loads(r.stdout)["id"])
     if tier != "L1":
-        r = f.run(f.admin, "ticket", "escalate", tid, "--to", tier, "--reason", "vendor", "--notes", "tried: reboot")
+        r = f.run(
+            f.admin, "ticket", "escalate", tid, "--to", tier, "--reason", "vendor", "--tried", "reboot",
+            "--impact", "one office", "--notice", "Our specialists take over.",
+        )  # fmt: skip
         assert r.returncode == 0, r.stderr
     return tid
 

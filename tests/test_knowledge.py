@@ -73,6 +73,11 @@ def test_kb_import_bad_files_named_nothing_imported(kb_cli: Cli, tmp_path: Path)
 def test_kb_show_and_publish_roles(kb_cli: Cli) -> None:
     r = kb_cli("ticket", "new", "--subject", "Scanner jams", "--json", actor="li.wei")
     tid = str(r.json()["id"])
+    assert (
+        kb_cli("ticket", "call", tid, "--direction", "out", "--notes", "Walked them through it", actor="li.wei").code
+        == 0
+    )
+    assert kb_cli("ticket", "resolve", tid, "--summary", "Cleaned the feed rollers", actor="li.wei").code == 0
     closed = kb_cli(
         "ticket",
         "close",
@@ -80,6 +85,8 @@ def test_kb_show_and_publish_roles(kb_cli: Cli) -> None:
         "--summary",
         "Cleaned the feed rollers",
         "--confirmed",
+        "--confirmed-by",
+        "phone",
         "--asked-anything-else",
         "--kb-needed",
         actor="li.wei",

@@ -20,9 +20,16 @@ Action = Callable[[HelpdeskService, int], object]
 ACTIONS: list[tuple[str, Action]] = [
     ("reply", lambda s, t: s.reply(t, "We are on it.")),
     ("pending", lambda s, t: s.pending(t)),
-    ("escalate", lambda s, t: s.escalate(t, "L3", "needs the vendor", "tried: reboot; impact: one user")),
+    (
+        "escalate",
+        lambda s, t: s.escalate(
+            t, "L3", "needs the vendor", tried="reboot", impact="one user", notice="Our L3 team takes over today."
+        ),
+    ),
     ("restore", lambda s, t: s.restore(t, "spare laptop handed over")),
     ("resolve", lambda s, t: s.resolve(t, "disk replaced")),
+    ("call", lambda s, t: s.log_call(t, "out", "Called back: the disk clicks.")),
+    ("visit", lambda s, t: s.visit(t, "dispatched", "Engineer on the way with a spare disk.")),
 ]
 
 
@@ -74,6 +81,7 @@ def test_unassigned_tickets_of_the_agents_tier_or_below_are_workable(team: Team)
 def test_closing_and_reopening_follow_the_same_rule(team: Team) -> None:
     sue, li, ann = team("sue"), team("li.wei"), team("ann")
     tid = open_ticket(sue, owner="li.wei")
+    li.reply(tid, "The disk is replaced; please check.")
     li.resolve(tid, "disk replaced")
     with pytest.raises(PermissionDenied):
         ann.close(tid, summary="done", unconfirmed_reason="no answer")
@@ -103,7 +111,10 @@ def test_the_cli_asks_the_same_rule(cli: Cli) -> None:
         assert r.code == 3, r.err
         assert r.err.count("\n") == 1 and "only li.wei or a supervisor may act on it" in r.err
     assert cli("ticket", "note", tid, "--body", "seen it too", actor="ann").code == 0
-    r = cli("ticket", "escalate", tid, "--to", "L2", "--reason", "vendor", "--notes", "tried x", actor="li.wei")
+    r = cli(
+        "ticket", "escalate", tid, "--to", "L2", "--reason", "vendor", "--notes", "tried x", "--tried", "x",
+        "--impact", "one office", "--notice", "Our L2 team takes over.", actor="li.wei",
+    )  # fmt: skip
     assert r.code == 0, r.err
     r = cli("ticket", "reply", tid, "--body", "hi", actor="li.wei")  # now an L2 ticket, unassigned
     assert r.code == 3 and "is at L2 (li.wei works L1)" in r.err

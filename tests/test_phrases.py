@@ -1,29 +1,54 @@
-"""The forbidden-phrase guard: defaults, matching decisions, offsets, rule files."""
+"""The forbidden-phrase guard: defaults, matching decisions, offsets, rule files, and its precision and recall on
+the labelled replies in tests/data/phrase_replies.jsonl."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from console.rules.phrases import (
+    LANGS,
+    MAX_FORMS,
+    MAX_SKIP,
     Hit,
     PhraseError,
     PhraseRules,
     check,
     default_rules,
     default_rules_toml,
+    expand,
     lint_reply,
     normalize_lang,
     tokenize,
 )
+from tests.bench.phrases import load_replies, score
+from tests.conftest import Result
 
 RULES = default_rules()
-ALL_PHRASES = [(rule.id, rule.lang, phrase) for rule in RULES.rules for phrase in rule.phrases]
+# Phrases are patterns ({a|b} alternatives, * for a few words); what they stand for are plain forms.
+ALL_PATTERNS = [(rule.id, rule.lang, pattern) for rule in RULES.rules for pattern in rule.phrases]
+# A wildcard in a form is filled with harmless words to make the text it matches.
+_FILLER = {"zh": "那个", "en": "the other"}
+
+
+def literal(lang: str, form: str) -> str:
+    return form.replace("*", _FILLER[lang])
+
+
+ALL_FORMS = [(rule.id, rule.lang, literal(rule.lang, form)) for rule in RULES.rules for form in rule.forms()]
+
+
+def sample_forms(lang: str, pattern: str) -> list[str]:
+    """The first, middle and last plain forms of a pattern (all of them when there are three or fewer)."""
+    forms = expand(pattern)
+    picked = dict.fromkeys([forms[0], forms[len(forms) // 2], forms[-1]])
+    return [literal(lang, form) for form in picked]
 
 
 def ids(text: str, lang: str | None = None) -> list[str]:
@@ -40,30 +65,50 @@ def fullwidth(text: str) -> str:
 
 # --- defaults ---------------------------------------------------------------------------------------
 
-BRIEF_RULES = [
-    "not_my_job",
-    "company_policy",
-    "small_matter",
-    "impossible",
-    "new_here",
-    "vague_dont_know",
-    "vague_unclear",
-    "vague_maybe",
-    "vague_roughly",
-]
+# What 技术服务行为规范 forbids an agent to say (§4.3 items 66-74, and items 119, 120, 123, 85, 52, 84, 31/35/47/82),
+# and the rule that carries it.
+STANDARD_RULES = {
+    "66 不归我管／你找别人吧": "not_my_job",
+    "67 之前谁给你做的，根本不合理": "blame_previous",
+    "68 这是公司规定，我没办法": "company_policy",
+    "69 这是小事，问题不大／无所谓": "small_matter",
+    "70 不可能，从来没有出过这种问题": "impossible",
+    "71 我是新来的，这个我不懂": "new_here",
+    "72 反正我们做不了，只有某厂家能做": "cannot_do",
+    "73 不知道": "vague_dont_know",
+    "73 不清楚": "vague_unclear",
+    "73 可能": "vague_maybe",
+    "73 大概": "vague_roughly",
+    "73 差不多": "vague_about_right",
+    "73 一般情况下": "vague_usually",
+    "74 机器就这样，就是便宜 (85)": "product_badmouth",
+    "119 推卸责任": "blame_shift",
+    "119 怂恿客户投诉": "urge_complaint",
+    "120 强迫客户表示满意": "force_rating",
+    "123 负面评论客户处的人员和环境": "disparage_customer",
+    "31/35/47/82 争执、生硬、粗暴": "impatience",
+    "52 以下班或换班为由": "off_shift",
+    "84 没有把握的事随意承诺": "overpromise",
+}
 
 
-@pytest.mark.parametrize("rule_id", BRIEF_RULES)
-def test_every_forbidden_phrase_of_the_brief_has_a_rule_in_both_languages(rule_id: str) -> None:
-    langs = {rule.lang for rule in RULES.rules if rule.id == rule_id}
+@pytest.mark.parametrize("item", sorted(STANDARD_RULES))
+def test_everything_the_standard_forbids_has_a_rule_in_both_languages(item: str) -> None:
+    langs = {rule.lang for rule in RULES.rules if rule.id == STANDARD_RULES[item]}
     assert langs == {"zh", "en"}
 
 
+def test_no_rule_outside_the_standard() -> None:
+    assert {rule.id for rule in RULES.rules} == set(STANDARD_RULES.values())
+
+
 def test_defaults_hold_the_standards_wording() -> None:
-    zh = {p for rule in RULES.for_lang("zh") for p in rule.phrases}
+    zh = {form for rule in RULES.for_lang("zh") for form in rule.forms()}
     for phrase in ["不归我管", "你找别人吧", "这是公司规定", "我没办法", "这是小事", "问题不大", "无所谓"]:
         assert phrase in zh
     for phrase in ["不可能", "我是新来的", "不知道", "不清楚", "可能", "大概", "差不多", "一般情况下"]:
+        assert phrase in zh
+    for phrase in ["这个我不懂", "反正我们做不了", "根本不合理", "机器就这样", "就是便宜", "之前谁给你做的"]:
         assert phrase in zh
     suggestions = {rule.suggestion for rule in RULES.for_lang("zh")}
     assert "这件事我来处理，请您放心。" in suggestions
@@ -79,6 +124,13 @@ def test_suggestions_are_in_the_rules_language() -> None:
 def test_default_suggestions_pass_the_guard() -> None:
     for rule in RULES.rules:
         assert check(rule.suggestion, RULES, rule.lang) == [], rule.suggestion
+
+
+def test_no_plain_phrase_belongs_to_two_rules() -> None:
+    owner: dict[tuple[str, tuple[str, ...]], str] = {}
+    for rule_id, lang, form in ALL_FORMS:
+        key = (lang, tuple(t.text for t in tokenize(form)))
+        assert owner.setdefault(key, rule_id) == rule_id, form
 
 
 def test_default_toml_is_documented_and_loads_to_the_same_rules() -> None:
@@ -186,7 +238,8 @@ def _embed(lang: str, phrase: str) -> tuple[str, int]:
 def _variants(lang: str, phrase: str) -> list[str]:
     out = [phrase, phrase.upper(), fullwidth(phrase), fullwidth(phrase.upper())]
     if lang == "zh":
-        chars = [ch for ch in phrase if not ch.isspace()]
+        # Characters, and Latin letters or digits as whole words ("10分", "IT"), as the guard reads them.
+        chars = [phrase[tok.start : tok.end] for tok in tokenize(phrase)]
         out += [" ".join(chars), "\u3000".join(chars), "-".join(chars), "·".join(chars)]
         if len(chars) >= 3:
             out += [chars[0] + "，" + "".join(chars[1:]), "、".join(chars)]
@@ -205,18 +258,28 @@ def _variants(lang: str, phrase: str) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize(("rule_id", "lang", "phrase"), ALL_PHRASES)
-def test_each_default_phrase_is_caught_in_every_variant(rule_id: str, lang: str, phrase: str) -> None:
-    for variant in _variants(lang, phrase):
-        text, at = _embed(lang, variant)
-        hits = check(text, RULES, lang)
-        assert [(h.rule_id, h.start, h.end) for h in hits] == [(rule_id, at, at + len(variant))], variant
-        assert hits[0].phrase == variant
+@pytest.mark.parametrize(("rule_id", "lang", "pattern"), ALL_PATTERNS)
+def test_each_default_phrase_is_caught_in_every_variant(rule_id: str, lang: str, pattern: str) -> None:
+    for phrase in sample_forms(lang, pattern):
+        variants = _variants(lang, phrase)
+        if "*" in pattern:
+            # A wildcard stands for words of one clause: commas between every character are not that.
+            variants = [v for v in variants if "、" not in v and "，" not in v and ", " not in v]
+        for variant in variants:
+            text, at = _embed(lang, variant)
+            hits = check(text, RULES, lang)
+            assert [(h.rule_id, h.start, h.end) for h in hits] == [(rule_id, at, at + len(variant))], variant
+            assert hits[0].phrase == variant
 
 
-@pytest.mark.parametrize(("rule_id", "lang", "phrase"), ALL_PHRASES)
-def test_each_default_phrase_is_caught_without_surroundings(rule_id: str, lang: str, phrase: str) -> None:
-    assert [(h.rule_id, h.start, h.end) for h in check(phrase, RULES)] == [(rule_id, 0, len(phrase))]
+def test_every_plain_phrase_is_caught_without_surroundings() -> None:
+    # All of them (thousands once the alternatives are expanded), so one loop rather than one test each.
+    wrong = []
+    for rule_id, _lang, phrase in ALL_FORMS:
+        found = [(h.rule_id, h.start, h.end) for h in check(phrase, RULES)]
+        if found != [(rule_id, 0, len(phrase))]:
+            wrong.append((rule_id, phrase, found))
+    assert wrong == []
 
 
 # --- decisions --------------------------------------------------------------------------------------------
@@ -237,7 +300,11 @@ def test_width_spacing_punctuation_and_case_are_seen_through() -> None:
 def test_english_words_only_match_whole() -> None:
     assert ids("notsure") == []
     assert ids("impossibly good") == []
-    assert ids("as soon as possible, if possible, possibly today") == []
+    assert ids("as soon as possible, if possible, one possible cause") == []
+    # "possibly" used to be allowed here; it hedges like "perhaps" (可能), so it is now a rule, while the
+    # polite "could you possibly…" is an allow-context.
+    assert ids("possibly today") == ["vague_maybe"]
+    assert ids("Could you possibly restart it?") == []
     assert ids("maybelline") == []
     assert ids("unroughly") == []
     assert ids("That's impossible!") == ["impossible"]
@@ -363,7 +430,7 @@ def test_any_text_gives_ordered_disjoint_hits_within_the_text(text: str) -> None
 @settings(max_examples=300, deadline=None)
 @given(
     st.text(max_size=30),
-    st.sampled_from(ALL_PHRASES),
+    st.sampled_from(ALL_FORMS),
     st.text(max_size=30),
     st.sampled_from([str.lower, str.upper, fullwidth]),
 )
@@ -475,3 +542,166 @@ def test_the_module_is_pure() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- patterns: alternatives and wildcards ---------------------------------------------------------------
+
+
+def test_alternatives_expand_to_plain_phrases() -> None:
+    assert expand("不{|太|是很}清楚") == ("不清楚", "不太清楚", "不是很清楚")
+    assert expand("not {|really} sure") == ("not sure", "not really sure")
+    assert expand("{a|b} {c|d}") == ("a c", "a d", "b c", "b d")
+    assert expand("plain") == ("plain",)
+    assert expand("{x|x}") == ("x",)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "problem"),
+    [
+        ("不{太清楚", "no matching"),
+        ("不太}清楚", "outside"),
+        ("a|b", "outside"),
+        ("{a|{b|c}}", "nested"),
+        ("{a|b|c|d|e|f|g|h|i|j}" * 4, "more than"),
+    ],
+)
+def test_bad_patterns_are_refused(pattern: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        expand(pattern)
+    text = f'[[rules]]\nid = "x"\nlang = "zh"\nphrases = ["{pattern}"]\nsuggestion = "s"\n'
+    with pytest.raises(PhraseError, match=r"field rules\[0\]\.phrases"):
+        PhraseRules.from_toml(text)
+
+
+def test_the_expansion_limit_is_generous_but_bounded() -> None:
+    assert len(expand("{a|b}" * 10)) == 1024 <= MAX_FORMS
+
+
+def _rules(phrases: list[str], allow: list[str] | None = None) -> PhraseRules:
+    rule = {"id": "t", "lang": "zh", "phrases": phrases, "allow": allow or [], "suggestion": "s"}
+    return PhraseRules.from_json(json.dumps({"rules": [rule]}))
+
+
+def test_a_wildcard_skips_one_to_six_words_of_one_clause() -> None:
+    rules = _rules(["不归*管"])
+    assert [h.phrase for h in check("这个不归我们 IT 管。", rules)] == ["不归我们 IT 管"]
+    assert check("不归管", rules) == []  # at least one word
+    assert check("不归" + "一二三四五六" + "管", rules) != []
+    assert check("不归" + "一二三四五六七" + "管", rules) == []  # at most MAX_SKIP
+    assert MAX_SKIP == 6
+    assert check("不归我们，管", rules) == []  # never across a comma
+    assert check("不归我们。管", rules) == []
+
+
+@pytest.mark.parametrize("pattern", ["*不归", "不归*", "不*{|*}归"])
+def test_a_wildcard_must_stand_between_words(pattern: str) -> None:
+    with pytest.raises(PhraseError, match="between two words"):
+        _rules([pattern])
+
+
+def test_allow_contexts_take_wildcards_and_never_reach_over_a_comma() -> None:
+    rules = _rules(["差不多"], ["{和|跟}*差不多"])
+    assert check("新打印机和三楼那台差不多。", rules) == []
+    assert ids("这个我真不知道，您问问供应商？") == ["vague_dont_know", "not_my_job"]
+    assert ids("不知道您现在方便吗？") == []
+    with pytest.raises(PhraseError, match="cannot be part of an exception"):
+        _rules(["大概"], ["、大概时间"])
+
+
+# --- only the agent's own words ---------------------------------------------------------------------------
+
+
+def test_quoted_lines_are_skipped() -> None:
+    reply = "> 我也不清楚为什么会这样\n> > 你们说不可能\n您好，原因已找到，已经修复。"
+    assert check(reply, RULES) == []
+    assert ids("  ＞ I don't know why\nFixed now.") == []
+    assert ids("Fixed now.\nI don't know why > it works") == ["vague_dont_know"]  # not at the line start
+
+
+def test_text_between_quotation_marks_is_skipped() -> None:
+    assert ids("提示“可能是网络问题”，实际原因是邮箱满了。") == []
+    assert ids('The error says "probably busy"; the cause was a full disk.') == []
+    assert ids("「不清楚」和『可能』都是报错原文。") == []
+    # An unpaired mark quotes nothing, and a pair never spans lines.
+    assert ids("提示“可能是网络问题，请重试") == ["vague_maybe"]
+    assert ids('He said "fine\nmaybe" later') == ["vague_maybe"]
+    # Only the quoted part is skipped.
+    assert ids("提示“连接已断开”，可能是网线松了。") == ["vague_maybe"]
+
+
+# --- the cases the guard used to get wrong ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("这不是我们的问题。", ["blame_shift"]),
+        ("这不归我们管。", ["not_my_job"]),
+        ("那是你们自己的问题。", ["blame_shift"]),
+        ("This is not our problem.", ["blame_shift"]),
+        ("That's not our department.", ["not_my_job"]),
+        ("You'll have to ask someone else.", ["not_my_job"]),
+        ("我也不太清楚。", ["vague_unclear"]),
+        ("这个我不是很清楚。", ["vague_unclear"]),
+        ("原因我也不怎么清楚。", ["vague_unclear"]),
+        ("我已经说过了，要先连 VPN。", ["impatience"]),
+        ("I already told you.", ["impatience"]),
+        ("可能是网络问题吧。", ["vague_maybe"]),
+        ("大概明天能好。", ["vague_roughly"]),
+        ("差不多可以了。", ["vague_about_right"]),
+        ("为了排除可能的原因，请先重启电脑。", []),
+        ("我们已排除硬件故障的可能性。", []),
+        ("请尽可能详细地描述问题。", []),
+        ("如有可能，请今天送修。", []),
+        ("We'll get back to you as soon as possible.", []),
+        # A polite opener about the customer, like 不知道您是否…; "I don't know if it's the VPN" is not.
+        ("I don't know if you saw my message, but your badge is ready.", []),
+        ("I don't know if it's the VPN.", ["vague_dont_know"]),
+    ],
+)
+def test_the_briefs_cases(reply: str, expected: list[str]) -> None:
+    assert ids(reply) == expected
+
+
+def test_lint_reply_cli_sees_the_new_rules_and_skips_quotes(cli: Callable[..., Result]) -> None:
+    hit = cli("lint-reply", "--lang", "zh", stdin="这不是我们的问题，我也不太清楚。", actor=None)
+    assert hit.code == 1
+    assert [h["phrase"] for h in hit.json()["hits"]] == ["不是我们的问题", "不太清楚"]
+    quoted = cli("lint-reply", "--lang", "zh", stdin="> 我也不太清楚\n已为您修复。", actor=None)
+    assert quoted.code == 0 and quoted.json() == {"hits": []}
+
+
+# --- precision and recall on the labelled replies ---------------------------------------------------------------
+
+REPLIES = load_replies()
+
+
+def test_the_labelled_set_is_big_mixed_and_uses_known_rules() -> None:
+    known = {(rule.lang, rule.id) for rule in RULES.rules}
+    for lang in LANGS:
+        mine = [r for r in REPLIES if r.lang == lang]
+        positives = [r for r in mine if r.expected]
+        assert len(mine) >= 200
+        assert 0.3 <= len(positives) / len(mine) <= 0.7
+        assert {(lang, e) for r in mine for e in r.expected} == {k for k in known if k[0] == lang}
+        assert max(len(r.text) for r in mine) > 5 * min(len(r.text) for r in mine)
+    assert len({(r.lang, r.text) for r in REPLIES}) == len(REPLIES)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_precision_and_recall_on_the_labelled_replies(lang: str) -> None:
+    figures = score(REPLIES, RULES, lang)
+    summary = json.dumps(
+        {
+            "lang": lang,
+            "n": figures["n"],
+            "reply": figures["reply"],
+            "rule": figures["rule"],
+            "wrong": figures["wrong"],
+        },
+        ensure_ascii=False,
+        indent=1,
+    )
+    for level in ("reply", "rule"):
+        assert figures[level]["precision"] >= 0.95, summary
+        assert figures[level]["recall"] >= 0.95, summary

@@ -11,8 +11,10 @@ from console.rules.calendars import get_calendar
 from console.rules.policy import Policy, PolicyError, default_policy, default_policy_toml, load_policy_toml
 from console.rules.sla import Targets
 
-# The shipped policy's priorities alone (its settings are what the default settings are anyway).
-BASE = re.sub(r"\[settings\][^\[]*", "", default_policy_toml())
+# The shipped policy without its settings (what the default settings are anyway).
+SETTINGLESS = re.sub(r"\[settings\][^\[]*", "", default_policy_toml())
+# The shipped policy's priorities alone (without its channel overrides either).
+BASE = "\n".join(re.findall(r"\[priorities\.P\d\][^\[]*", default_policy_toml()))
 
 OVERRIDES = (
     BASE
@@ -44,10 +46,10 @@ resolve = 2400
 def test_default_targets_per_priority() -> None:
     policy = default_policy()
     expected = {
-        "P1": ("24x7", Targets(30, 60, 240, 1440)),
-        "P2": ("cn-business", Targets(120, 240, 480, 1440)),
-        "P3": ("cn-business", Targets(240, 480, None, 1440)),
-        "P4": ("cn-business", Targets(480, 960, None, 4800)),
+        "P1": ("24x7", Targets(30, 60, 240, 1440, onsite=60)),
+        "P2": ("cn-business", Targets(120, 240, 480, 1440, onsite=60)),
+        "P3": ("cn-business", Targets(240, 480, None, 1440, onsite=60)),
+        "P4": ("cn-business", Targets(480, 960, None, 4800, onsite=60)),
     }
     for priority, (calendar, targets) in expected.items():
         cal, got = policy.resolve(priority, "web", "standard")
@@ -56,6 +58,7 @@ def test_default_targets_per_priority() -> None:
         assert got.warning == 0.75
     assert policy.settings.auto_close_days == 4
     assert policy.settings.reopen_window_days == 14
+    assert policy.settings.followup_max_days == 14
 
 
 def test_email_is_answered_within_four_hours_by_default() -> None:
@@ -68,7 +71,7 @@ def test_sample_toml_documents_the_defaults_and_round_trips() -> None:
     sample = load_policy_toml(default_policy_toml())
     assert sample == default_policy()
     assert Policy.from_json(sample.to_json()) == sample
-    assert load_policy_toml(BASE) == default_policy()  # absent settings take their defaults
+    assert load_policy_toml(SETTINGLESS) == default_policy()  # absent settings take their defaults
 
 
 def test_json_round_trip_keeps_overrides() -> None:
@@ -85,7 +88,7 @@ def test_override_precedence_tier_over_channel_over_priority() -> None:
     policy = load_policy_toml(OVERRIDES)
     cal, targets = policy.resolve("P2", "phone", None)
     assert cal.name == "cn-business"
-    assert targets == Targets(15, 240, 480, 1440, warning=0.5)  # only the fields the override sets
+    assert targets == Targets(15, 240, 480, 1440, onsite=60, warning=0.5)  # only the fields the override sets
 
     cal, targets = policy.resolve("P2", "email", None)
     assert cal.name == "support"
@@ -98,10 +101,10 @@ def test_override_precedence_tier_over_channel_over_priority() -> None:
     assert targets.warning == 0.5  # ...but the channel's other fields still apply
 
     _cal, targets = policy.resolve("P4", "email", "Gold")  # tier names match case-insensitively
-    assert targets == Targets(20, None, None, 2400)  # the tier's P4 table refines its general fields
+    assert targets == Targets(20, None, None, 2400, onsite=60)  # the tier's P4 table refines its general fields
 
     _cal, targets = policy.resolve("p3", "fax", "bronze")  # unknown channel and tier: no override
-    assert targets == Targets(240, 480, None, 1440)
+    assert targets == Targets(240, 480, None, 1440, onsite=60)
 
 
 def test_custom_calendar_is_built_from_the_policy() -> None:

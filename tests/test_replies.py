@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.widgets import TextArea
+from textual.widgets import Input, TextArea
 
 from console.rules.macros import macros_toml_sample
 from console.service.helpdesk import HelpdeskService
@@ -119,9 +119,12 @@ async def test_pending_and_escalation_offer_notices(team: Team, clock: FrozenClo
         assert not composer.display
         await pilot.press("E")
         await pilot.pause(0.2)
+        notice = app.screen.query_one("#notice", TextArea).text  # the handover notice is part of the escalation
+        assert "our second-line specialists" in notice and "L2" not in notice
         await pilot.press(*"network team")
-        app.screen.query_one("#told").focus()
-        await pilot.press("space", "ctrl+s")
+        app.screen.query_one("#tried", TextArea).text = "restarted the switch"
+        app.screen.query_one("#impact", Input).value = "floor offline"
+        await pilot.press("ctrl+s")
         await settle(pilot)
-        assert composer.display
-        assert "L2" in screen.query_one("#composer-text", TextArea).text
+        assert not composer.display and screen.detail is not None
+        assert screen.detail.messages[-2].kind == "reply" and screen.detail.messages[-2].body == notice.strip()

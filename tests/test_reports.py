@@ -37,7 +37,8 @@ def seed(team: Team) -> dict[str, int]:
     A  P3  Mon 09:00 created, 09:10 reply, 09:20 resolved, 09:25 closed confirmed; CSAT 5.
     B  P3  Mon 10:00 created, 13:00 reply, pending 13:30-14:30, 15:00 reply, 16:00 resolved; customer reopens
            Tue 10:00, resolved 11:00, closed 11:30 unconfirmed; CSAT 3.
-    C  P2  Mon 17:00 created, escalated 17:30 to L2, kai takes it Tue 09:55 and replies 10:01; still open.
+    C  P2  Mon 17:00 created, escalated 17:30 to L2 with the handover notice (a public reply: the first response),
+           kai takes it Tue 09:55 and replies 10:01; still open.
     D  P1  (24x7) Mon 12:00 created, never touched.
     E  P4  Tue 18:30 created (after hours), never touched.
     """
@@ -46,7 +47,9 @@ def seed(team: Team) -> dict[str, int]:
     li.assign(a.id, at=sh(2, 9, 5))
     li.reply(a.id, "Use tray 2", at=sh(2, 9, 10))
     li.resolve(a.id, "tray swapped", at=sh(2, 9, 20))
-    li.close(a.id, summary="tray swapped", confirmed=True, asked_anything_else=True, at=sh(2, 9, 25))
+    li.close(
+        a.id, summary="tray swapped", confirmed=True, confirmed_by="phone", asked_anything_else=True, at=sh(2, 9, 25)
+    )
 
     b = li.create_ticket("Mail sync", customer="Globex", email="ops@globex.test", at=sh(2, 10))
     li.assign(b.id, at=sh(2, 10, 5))
@@ -60,7 +63,16 @@ def seed(team: Team) -> dict[str, int]:
     li.close(b.id, summary="cache cleared", unconfirmed_reason="unreachable", at=sh(3, 11, 30))
 
     c = li.create_ticket("VPN drops", customer="Ann Lee", email="ann@example.test", priority="P2", at=sh(2, 17))
-    li.escalate(c.id, "L2", "network team", "drops hourly", at=sh(2, 17, 30))
+    li.escalate(
+        c.id,
+        "L2",
+        "network team",
+        "drops hourly",
+        tried="client reinstalled",
+        impact="one user, works offline",
+        notice="Our network team takes over and will call you tomorrow morning.",
+        at=sh(2, 17, 30),
+    )
     kai.assign(c.id, at=sh(3, 9, 55))
     kai.reply(c.id, "Looking at the tunnel", at=sh(3, 10, 1))
 
@@ -99,12 +111,14 @@ def test_each_ticket_clocks_to_the_second(week: tuple[HelpdeskService, dict[str,
     assert (a.first_response_s, a.resolution_s) == (600, 1200)
     # B: 10:00 -> 13:00; resolution 10:00-16:00 less the pending hour, plus Tue 10:00-11:00 after the reopen.
     assert (b.first_response_s, b.resolution_s) == (3 * 3600, 6 * 3600)
-    # C: Mon 17:00-18:00 and Tue 09:00-10:01 of business time; not resolved.
-    assert (c.first_response_s, c.resolution_s) == (3600 + 3660, None)
+    # C: the handover notice at Mon 17:30 answered it; not resolved.
+    assert (c.first_response_s, c.resolution_s) == (1800, None)
     assert (d.first_response_s, d.resolution_s) == (None, None)
     assert (e.first_response_s, e.resolution_s) == (None, None)
     assert b.sla["next_update"] == metrics.Attainment(3, 3)  # reply->reply, reply->resolved, reopen->resolved
-    assert c.sla["first_response"] == metrics.Attainment(0, 1)  # 121 min against 120
+    assert c.sla["first_response"] == metrics.Attainment(1, 1)  # 30 min against 120
+    # notice Mon 17:30 -> kai Tue 10:01 (91 business minutes, met); from 10:01 none since (overdue)
+    assert c.sla["next_update"] == metrics.Attainment(1, 2)
     assert d.sla["resolve"] == metrics.Attainment(0, 1)  # 24x7: due Tuesday 12:00, still open
     assert c.sla["resolve"] == metrics.Attainment(0, 0)  # 10 of 24 business hours: not settled
     assert e.sla["first_response"] == metrics.Attainment(0, 0)  # created after hours: nothing counted yet
@@ -132,8 +146,8 @@ def test_volume_and_closures(week: tuple[HelpdeskService, dict[str, int]]) -> No
 
 def test_time_medians_and_p90(week: tuple[HelpdeskService, dict[str, int]]) -> None:
     figs = list(figures(week[0]).values())
-    # first responses 600, 7260, 10800: median the middle one, p90 the 3rd of 3 (nearest rank)
-    assert reports.first_response_median(figs) == 7260
+    # first responses 600, 1800, 10800: median the middle one, p90 the 3rd of 3 (nearest rank)
+    assert reports.first_response_median(figs) == 1800
     assert reports.first_response_p90(figs) == 10800
     # resolutions 1200 and 21600: an even count's median is the mean of the two middle values
     assert reports.resolution_median(figs) == (1200 + 21600) / 2
@@ -143,8 +157,8 @@ def test_time_medians_and_p90(week: tuple[HelpdeskService, dict[str, int]]) -> N
 
 def test_sla_attainment_per_clock(week: tuple[HelpdeskService, dict[str, int]]) -> None:
     figs = list(figures(week[0]).values())
-    assert reports.sla_attainment(figs, "first_response") == metrics.Attainment(2, 4)  # A, B met; C, D late
-    assert reports.sla_attainment(figs, "next_update") == metrics.Attainment(4, 5)  # C's update overdue
+    assert reports.sla_attainment(figs, "first_response") == metrics.Attainment(3, 4)  # A, B, C met; D late
+    assert reports.sla_attainment(figs, "next_update") == metrics.Attainment(5, 6)  # C's second update overdue
     assert reports.sla_attainment(figs, "restore") == metrics.Attainment(0, 2)  # only P1/P2 have a target
     assert reports.sla_attainment(figs, "resolve") == metrics.Attainment(2, 3)  # D overdue, C still running
     assert reports.sla_attainment([], "resolve").rate is None
@@ -196,10 +210,16 @@ def test_report_json_fields(week: tuple[HelpdeskService, dict[str, int]]) -> Non
     data = build(week[0]).as_json()
     assert isinstance(data, dict)
     assert data["tickets"] == 5 and data["closed"] == 2
-    assert data["first_response_median_s"] == 7260 and data["first_response_p90_s"] == 10800
+    assert data["first_response_median_s"] == 1800 and data["first_response_p90_s"] == 10800
     assert data["resolution_median_s"] == 11400 and data["resolution_p90_s"] == 21600
-    assert data["sla_attainment"] == {"first_response": 0.5, "next_update": 0.8, "restore": 0.0, "resolve": 2 / 3}
-    assert data["sla_cycles"]["next_update"] == {"met": 4, "total": 5}
+    assert data["sla_attainment"] == {
+        "first_response": 0.75,
+        "next_update": 5 / 6,
+        "restore": 0.0,
+        "resolve": 2 / 3,
+        "onsite": None,  # no engineer was dispatched
+    }
+    assert data["sla_cycles"]["next_update"] == {"met": 5, "total": 6}
     assert (data["fcr_rate"], data["escalation_rate"], data["reopen_rate"]) == (0.5, 0.2, 0.5)
     assert (data["resolution_rate"], data["unconfirmed_closures"]) == (0.4, 1)
     assert (data["csat_avg"], data["csat_count"]) == (4.0, 2)
@@ -280,8 +300,20 @@ def test_knowledge_linked_and_captured(team: Team) -> None:
     two = sue.create_ticket("Scanner jams", customer="Acme").id
     sue.create_ticket("VPN drops", customer="Acme")  # stays open
     sue.link_article(one, article.id)
-    sue.close(one, summary="spooler restarted", confirmed=True, asked_anything_else=True, kb_id=article.id)
-    sue.close(two, summary="rollers cleaned", confirmed=True, asked_anything_else=True, kb_needed=True)
+    for tid, fix in ((one, "spooler restarted"), (two, "rollers cleaned")):
+        sue.reply(tid, f"Fixed: {fix}. Please try again.")
+        sue.resolve(tid, fix)
+    sue.close(
+        one,
+        summary="spooler restarted",
+        confirmed=True,
+        confirmed_by="chat",
+        asked_anything_else=True,
+        kb_id=article.id,
+    )
+    sue.close(
+        two, summary="rollers cleaned", confirmed=True, confirmed_by="email", asked_anything_else=True, kb_needed=True
+    )
     data = build(sue).as_json()
     assert isinstance(data, dict)
     assert data["kb_linked"] == 1  # only the first has an article linked
@@ -322,8 +354,8 @@ def test_table_for_people(week: tuple[HelpdeskService, dict[str, int]]) -> None:
     headers, rows = report_text.table(build(week[0], "agent"))
     assert headers == ["Figure", "All", "kai", "li.wei", "unassigned"]
     by_label = {r[0]: r[1:] for r in rows}
-    assert by_label["First response, median"][0] == "2:01:00"
-    assert by_label["SLA met: proactive updates"][0] == "80.0% (4/5)"
+    assert by_label["First response, median"][0] == "0:30:00"
+    assert by_label["SLA met: proactive updates"][0] == "83.3% (5/6)"
     assert by_label["Satisfaction (1-5)"] == ["4.00", "—", "4.00", "—"]
 
 
@@ -336,13 +368,13 @@ def test_report_command(team: Team, cli: Callable[..., Result]) -> None:
     res = cli("report", "--from", "2026-03-02", "--to", "2026-03-03", "--now", now, "--json")
     assert res.code == 0, res.err
     data = res.json()
-    assert data["tickets"] == 5 and data["sla_attainment"]["next_update"] == 0.8
+    assert data["tickets"] == 5 and data["sla_attainment"]["next_update"] == 5 / 6
     res = cli("report", "--from", "2026-03-02", "--to", "2026-03-03", "--now", now, "--by", "tier", "--csv")
     assert res.code == 0
     rows = report_text.from_csv(res.out)
     assert [(r["group"], r["tickets"]) for r in rows] == [("L1", 4), ("L2", 1)]
     res = cli("report", "--now", now)
-    assert res.code == 0 and "Tickets received" in res.out and "2:01:00" in res.out
+    assert res.code == 0 and "Tickets received" in res.out and "0:30:00" in res.out
     assert cli("report", "--json", "--csv").code == 2
     assert cli("report", "--from", "March").code == 2
     assert cli("report", "--by", "colour").code == 2

@@ -313,37 +313,39 @@ def test_a_failed_swap_changes_nothing(
 # -- a migration backs the file up first -----------------------------------------------------------------
 
 
+CURRENT = schema.LATEST
+
+
 @pytest.fixture
-def v2_database(seeded: Cli, db_path: Path) -> Path:
-    new_ticket(seeded, "Made at schema 2")
-    assert schema.LATEST == 2  # when a real v3 arrives, this test's fake one moves up a number
+def current_database(seeded: Cli, db_path: Path) -> Path:
+    new_ticket(seeded, "Made at the latest schema")  # the fake migration below is the one after it
     return db_path
 
 
-def test_a_migration_backs_up_the_database_first(v2_database: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_migration_backs_up_the_database_first(current_database: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def v3(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE tickets ADD COLUMN mood TEXT")
 
     monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, v3])
-    monkeypatch.setattr(schema, "LATEST", 3)
-    store = Store(v2_database)
+    monkeypatch.setattr(schema, "LATEST", CURRENT + 1)
+    store = Store(current_database)
     store.close()
-    backups = sorted(v2_database.parent.glob(f"{v2_database.name}.v2-*.bak"))
+    backups = sorted(current_database.parent.glob(f"{current_database.name}.v{CURRENT}-*.bak"))
     assert len(backups) == 1
     conn = sqlite3.connect(backups[0])
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == CURRENT
     assert "mood" not in {r[1] for r in conn.execute("PRAGMA table_info(tickets)")}
     conn.close()
-    assert subjects(backups[0]) == ["Made at schema 2"]
-    conn = sqlite3.connect(v2_database)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert subjects(backups[0]) == ["Made at the latest schema"]
+    conn = sqlite3.connect(current_database)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == CURRENT + 1
     conn.close()
-    Store(v2_database).close()  # already migrated: no second backup
-    assert len(list(v2_database.parent.glob(f"{v2_database.name}.v2-*.bak"))) == 1
+    Store(current_database).close()  # already migrated: no second backup
+    assert len(list(current_database.parent.glob(f"{current_database.name}.v{CURRENT}-*.bak"))) == 1
 
 
 def test_a_failed_migration_leaves_the_database_as_it_was(
-    v2_database: Path, monkeypatch: pytest.MonkeyPatch, cli: Cli
+    current_database: Path, monkeypatch: pytest.MonkeyPatch, cli: Cli
 ) -> None:
     def broken(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE tickets ADD COLUMN mood TEXT")
@@ -351,14 +353,14 @@ def test_a_failed_migration_leaves_the_database_as_it_was(
 
     with monkeypatch.context() as patch:
         patch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, broken])
-        patch.setattr(schema, "LATEST", 3)
+        patch.setattr(schema, "LATEST", CURRENT + 1)
         with pytest.raises(DatabaseUnavailable):
-            Store(v2_database)
+            Store(current_database)
         r = cli("ticket", "list", "--json")
     assert r.code == 5 and r.err.count("\n") == 1 and "Traceback" not in r.err
-    conn = sqlite3.connect(v2_database)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    conn = sqlite3.connect(current_database)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == CURRENT
     assert "mood" not in {r[1] for r in conn.execute("PRAGMA table_info(tickets)")}
     conn.close()
-    assert len(list(v2_database.parent.glob(f"{v2_database.name}.v2-*.bak"))) >= 1
+    assert len(list(current_database.parent.glob(f"{current_database.name}.v{CURRENT}-*.bak"))) >= 1
     assert cli("check").code == 0

@@ -52,7 +52,7 @@ def test_service_only_supervisors_and_admins_reassign_others_tickets(team: Team)
         lambda: ann.assign(tid),  # take it
         lambda: ann.assign(tid, to="kai"),  # hand it on
         lambda: li.assign(tid, to="ann"),  # even the owner cannot give it away
-        lambda: ann.escalate(tid, "zoe", "needs L3", "tried: safe mode"),  # nor pass it on by escalation
+        lambda: ann.escalate(tid, "zoe", "needs L3", tried="safe mode", impact="one user", notice="L3 takes over"),
     ):
         with pytest.raises(PermissionDenied):
             attempt()
@@ -60,14 +60,20 @@ def test_service_only_supervisors_and_admins_reassign_others_tickets(team: Team)
     assert [e.kind for e in li.store.events(tid)] == ["created", "assigned"]  # refusals leave no trace
     assert sue.assign(tid, to="ann").assignee == "ann"
     assert boss.assign(tid, to="li.wei").assignee == "li.wei"
-    assert sue.escalate(tid, "zoe", "needs L3", "tried: safe mode").assignee == "zoe"
+    t = sue.escalate(tid, "zoe", "needs L3", tried="safe mode", impact="one user", notice="Zoe (L3) takes over.")
+    assert t.assignee == "zoe"
 
 
 def test_cli_only_supervisors_and_admins_reassign_others_tickets(seeded: Cli) -> None:
     tid = cli_ticket(seeded, owner="li.wei")
     denied(seeded("ticket", "assign", tid, actor="ann"))
     denied(seeded("ticket", "assign", tid, "--to", "ann", actor="li.wei"))
-    denied(seeded("ticket", "escalate", tid, "--to", "sue", "--reason", "r", "--notes", "n", actor="ann"))
+    denied(
+        seeded(
+            "ticket", "escalate", tid, "--to", "sue", "--reason", "r", "--tried", "t", "--impact", "i",
+            "--notice", "Sue takes over.", actor="ann",
+        )
+    )  # fmt: skip
     assert seeded("ticket", "show", tid, "--json").json()["assignee"] == "li.wei"
     assert seeded("ticket", "assign", tid, "--to", "ann", actor="sue").code == 0
     assert seeded("ticket", "assign", tid, "--to", "li.wei", actor="boss").code == 0
@@ -91,9 +97,11 @@ def test_service_only_supervisors_and_admins_publish_drafts(team: Team) -> None:
 
 def test_cli_only_supervisors_and_admins_publish_drafts(seeded: Cli) -> None:
     for tid in (cli_ticket(seeded), cli_ticket(seeded)):
+        assert seeded("ticket", "call", tid, "--direction", "out", "--notes", "RAM reseated", actor="li.wei").code == 0
+        assert seeded("ticket", "resolve", tid, "--summary", "reseated RAM", actor="li.wei").code == 0
         r = seeded(
-            "ticket", "close", tid, "--summary", "reseated RAM", "--confirmed", "--asked-anything-else", "--kb-needed",
-            actor="li.wei",
+            "ticket", "close", tid, "--summary", "reseated RAM", "--confirmed", "--confirmed-by", "phone",
+            "--asked-anything-else", "--kb-needed", actor="li.wei",
         )  # fmt: skip
         assert r.code == 0, r.err
     drafts = [d["id"] for d in seeded("kb", "drafts", "--json").json()]

@@ -43,7 +43,9 @@ def test_create_makes_customer_and_one_event(team: Team) -> None:
         (lambda s, t: s.note(t, "internal"), "note"),
         (lambda s, t: s.assign(t), "assigned"),
         (lambda s, t: s.pending(t), "pending"),
-        (lambda s, t: s.escalate(t, "L2", "needs L2", "tried x"), "escalated"),
+        (lambda s, t: s.escalate(t, "L2", "needs L2", tried="x", impact="y", notice="L2 takes over"), "escalated"),
+        (lambda s, t: s.log_call(t, "out", "called back"), "call"),
+        (lambda s, t: s.visit(t, "dispatched"), "visit"),
         (lambda s, t: s.restore(t, "workaround"), "restored"),
         (lambda s, t: s.resolve(t, "fixed"), "resolved"),
         (lambda s, t: s.customer_reply(t, "more info"), "customer_message"),
@@ -87,25 +89,36 @@ def test_stale_version_is_refused_with_who_and_what(team: Team, clock: FrozenClo
     assert li.ticket(tid).assignee == "ann"
 
 
+HANDOFF = "Steps already tried: restart\nBusiness impact: floor 3 cannot print\nCustomer told: L2 calls today"
+
+
 def test_escalation_rules(team: Team) -> None:
     li = team("li.wei")
     tid = new_ticket(li)
     li.assign(tid)
+    li.reply(tid, "Our second line takes over and will call you today.")
     with pytest.raises(BadInput):
-        li.escalate(tid, "L2", "", "notes")
+        li.escalate(tid, "L2", "", HANDOFF)
     with pytest.raises(BadInput):
         li.escalate(tid, "L2", "reason", "")
-    with pytest.raises(BadInput):
-        li.escalate(tid, "L2", "reason", "notes", customer_told=False)
+    with pytest.raises(BadInput, match="business impact"):
+        li.escalate(tid, "L2", "reason", "symptoms: offline; tried: restart")
     with pytest.raises(Refused, match="already at L1"):
-        li.escalate(tid, "L1", "reason", "notes")
-    t = li.escalate(tid, "L2", "driver problem", "symptoms: offline; tried: restart")
+        li.escalate(tid, "L1", "reason", HANDOFF)
+    t = li.escalate(tid, "L2", "driver problem", HANDOFF)
     assert (t.status, t.tier, t.assignee, t.escalations) == ("open", "L2", None, 1)
     ev = li.store.events(tid)[-1]
     assert ev.detail["reason"] == "driver problem" and ev.detail["changes"]["tier"] == ["L1", "L2"]
-    # to a named agent: assigned, tier raised to theirs
+    assert (ev.detail["tried"], ev.detail["impact"], ev.detail["told"]) == (
+        "restart",
+        "floor 3 cannot print",
+        "L2 calls today",
+    )
+    # to a named agent: assigned, tier raised to theirs; the customer hears of this handover too
     sue = team("sue")
-    t = sue.escalate(tid, "zoe", "vendor bug", "see notes")
+    with pytest.raises(Refused, match="tell the customer who takes over first"):
+        sue.escalate(tid, "zoe", "vendor bug", HANDOFF)
+    t = sue.escalate(tid, "zoe", "vendor bug", HANDOFF, notice="Zoe from our third line takes over.")
     assert (t.tier, t.assignee) == ("L3", "zoe")
 
 
@@ -140,18 +153,24 @@ def test_close_requires_the_closed_loop(team: Team) -> None:
     li = team("li.wei")
     tid = new_ticket(li)
     li.reply(tid, "Hello")
+    with pytest.raises(Refused, match="resolve it"):
+        li.close(tid, summary="done", confirmed=True, confirmed_by="phone", asked_anything_else=True)
     li.resolve(tid, "replaced toner")
     with pytest.raises(BadInput, match="confirmation"):
         li.close(tid, summary="done")
+    with pytest.raises(BadInput, match="confirmed-by"):
+        li.close(tid, summary="done", confirmed=True, asked_anything_else=True)
     with pytest.raises(BadInput, match="anything else"):
-        li.close(tid, summary="done", confirmed=True)
+        li.close(tid, summary="done", confirmed=True, confirmed_by="phone")
     with pytest.raises(BadInput, match="not both"):
         li.close(tid, summary="done", confirmed=True, unconfirmed_reason="x", asked_anything_else=True)
     with pytest.raises(BadInput):
-        li.close(tid, summary="  ", confirmed=True, asked_anything_else=True)
+        li.close(tid, summary="  ", confirmed=True, confirmed_by="phone", asked_anything_else=True)
     assert li.ticket(tid).status == "resolved"
-    t = li.close(tid, summary="replaced toner", confirmed=True, asked_anything_else=True, kb_needed=True)
-    assert t.status == "closed" and t.confirmed is True
+    t = li.close(
+        tid, summary="replaced toner", confirmed=True, confirmed_by="email", asked_anything_else=True, kb_needed=True
+    )
+    assert t.status == "closed" and t.confirmed is True and t.confirmed_by == "email"
     drafts = li.drafts()
     assert len(drafts) == 1 and drafts[0].source_ticket_id == tid and drafts[0].status == "draft"
 
@@ -159,6 +178,8 @@ def test_close_requires_the_closed_loop(team: Team) -> None:
 def test_urgent_close_needs_followup_date(team: Team) -> None:
     li = team("li.wei")
     tid = new_ticket(li, priority="P1")
+    li.log_call(tid, "out", "called back within the half hour")
+    li.resolve(tid, "fixed")
     with pytest.raises(BadInput, match="follow-up"):
         li.close(tid, summary="fixed", unconfirmed_reason="unreachable after 3 calls")
     t = li.close(tid, summary="fixed", unconfirmed_reason="unreachable after 3 calls", followup=date(2026, 3, 5))
@@ -171,7 +192,9 @@ def test_customer_reply_reopens_resolved_and_recently_closed(team: Team, clock: 
     li.resolve(tid, "fixed")
     t = li.customer_reply(tid, "still broken")
     assert t.status == "open" and t.reopens == 1
-    li.close(tid, summary="fixed", confirmed=True, asked_anything_else=True)
+    li.reply(tid, "Fixed for good now: the toner sensor was dirty.")
+    li.resolve(tid, "cleaned the sensor")
+    li.close(tid, summary="fixed", confirmed=True, confirmed_by="phone", asked_anything_else=True)
     clock.advance(days=3)
     t = li.customer_reply(tid, "again")
     assert t.id == tid and t.status == "open" and t.reopens == 2
@@ -180,7 +203,9 @@ def test_customer_reply_reopens_resolved_and_recently_closed(team: Team, clock: 
 def test_customer_reply_long_after_closure_opens_follow_up(team: Team, clock: FrozenClock) -> None:
     li = team("li.wei")
     tid = new_ticket(li)
-    li.close(tid, summary="fixed", confirmed=True, asked_anything_else=True)
+    li.reply(tid, "Fixed: please try again.")
+    li.resolve(tid, "fixed")
+    li.close(tid, summary="fixed", confirmed=True, confirmed_by="chat", asked_anything_else=True)
     clock.advance(days=20)
     t = li.customer_reply(tid, "a new problem")
     assert t.id != tid and t.parent_id == tid and t.status == "new"

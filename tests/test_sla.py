@@ -284,6 +284,7 @@ def test_closed_stops_everything() -> None:
         "next_update": "met",
         "restore": "met",
         "resolve": "met",
+        "onsite": "none",  # no engineer was dispatched
     }
     assert most_urgent(clocks) is None
 

@@ -34,12 +34,28 @@ def seed(service_for: Callable[[str], HelpdeskService], clock: FrozenClock) -> N
     li.assign(t1.id, at=T0 + timedelta(minutes=5))
     li.reply(t1.id, "Try tray 2", at=T0 + timedelta(minutes=10))
     li.resolve(t1.id, summary="tray swapped", at=T0 + timedelta(minutes=20))
-    li.close(t1.id, summary="tray swapped", confirmed=True, asked_anything_else=True, at=T0 + timedelta(minutes=25))
+    li.close(
+        t1.id,
+        summary="tray swapped",
+        confirmed=True,
+        confirmed_by="phone",
+        asked_anything_else=True,
+        at=T0 + timedelta(minutes=25),
+    )
 
     t2 = li.create_ticket("VPN drops", customer="John Smith", email="john@example.com", priority="P2", at=T0)
     li.assign(t2.id, at=T0 + timedelta(minutes=1))
     li.reply(t2.id, "Looking", at=T0 + timedelta(minutes=30))
-    li.escalate(t2.id, "L2", "needs network team", "drops hourly since Friday", at=T0 + timedelta(minutes=40))
+    li.escalate(
+        t2.id,
+        "L2",
+        "needs network team",
+        "drops hourly since Friday",
+        tried="reinstalled the client",
+        impact="one user",
+        told="the network team calls back",
+        at=T0 + timedelta(minutes=40),
+    )
 
     t3 = li.create_ticket("Mail sync", customer="Globex", email="ops@globex.test", priority="P3", at=T0)
     li.assign(t3.id, at=T0 + timedelta(minutes=2))
@@ -91,8 +107,8 @@ def test_formats() -> None:
     assert percent(None) == "—"
     assert percent(2 / 3) == "67%"
     assert duration(None) == "—"
-    assert duration(605) == "10:05"
-    assert duration(3 * 3600 + 20 * 60) == "3:20:00"
+    assert duration(605) == "10m 05s"  # the unit said: "10:05" could be hours or minutes
+    assert duration(3 * 3600 + 20 * 60) == "3h 20m"
 
 
 # -- the snapshot ---------------------------------------------------------------------------------------

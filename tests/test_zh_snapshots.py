@@ -67,6 +67,8 @@ def test_snapshot_ticket_zh(snap_compare, zh_service: HelpdeskService, clock: Fr
 def test_snapshot_modals_zh(snap_compare, zh_service: HelpdeskService, clock: FrozenClock, key: str) -> None:  # type: ignore[no-untyped-def]
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
         await _open_ticket(pilot)
+        if key == "c":
+            await console_tests.restore_by_keys(pilot)
         await pilot.press(key)
         await settle(pilot)
 
@@ -138,6 +140,8 @@ async def test_modals_fit_at_80x24(
     app = _app(zh_service, clock)
     async with app.run_test(size=SIZE) as pilot:
         await _open_ticket(pilot)
+        if key == "c":
+            await console_tests.restore_by_keys(pilot)
         await pilot.press(key)
         await settle(pilot)
         screen = app.screen

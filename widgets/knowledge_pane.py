@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -24,6 +24,14 @@ from widgets.bindings import translate_bindings
 from widgets.safe_text import clean, plain
 
 DEBOUNCE_S = 0.12
+
+
+def search_help() -> str:
+    return _("Type to search · Enter or ↓ the results · Esc close")
+
+
+def results_help() -> str:
+    return _("Enter open · i insert reference · I insert text · l link · P publish · / search · Esc close")
 
 
 @dataclass(frozen=True)
@@ -44,8 +52,10 @@ class KbArticleView:
 
 
 class KnowledgePane(Widget):
-    """Search as you type; Enter opens an article; `i`/`I` insert a reference or the text into the reply;
-    `l` links the article to the ticket; `P` publishes a draft (supervisors)."""
+    """Search as you type; Enter or ↓ goes to the results, where Enter opens an article, `i`/`I` insert a reference
+    or the text into the reply, `l` links the article to the ticket and `P` publishes a draft (supervisors). In the
+    search box every letter is part of the search: the result keys apply on the results only, and the help line
+    says which keys work where. Esc closes the pane (the screen holding it decides)."""
 
     DEFAULT_CSS = """
     KnowledgePane {
@@ -70,7 +80,9 @@ class KnowledgePane(Widget):
         Binding("l", "link", N_("Link to ticket"), id="kb.link"),
         Binding("P", "publish", N_("Publish"), id="kb.publish"),
         Binding("slash", "focus_search", N_("Search"), id="kb.search", show=False),
+        Binding("down", "focus_results", N_("Results"), id="kb.results", show=False),
     ]
+    RESULT_ACTIONS: ClassVar[frozenset[str]] = frozenset({"insert", "link", "publish"})
 
     class SearchChanged(Message):
         def __init__(self, pane: KnowledgePane, query: str) -> None:
@@ -107,7 +119,7 @@ class KnowledgePane(Widget):
             yield Label("", id="kb-heading")
             yield OptionList(id="kb-results")
             yield VerticalScroll(Static(id="kb-article"), id="kb-preview")
-            yield Label(_("Enter open · i insert reference · I insert text · l link · P publish"), id="kb-help")
+            yield Label(search_help(), id="kb-help")
 
     # -- data handed down ---------------------------------------------------------------------------------
 
@@ -152,6 +164,23 @@ class KnowledgePane(Widget):
 
     def action_focus_search(self) -> None:
         self.focus_search()
+
+    def action_focus_results(self) -> None:
+        self.query_one("#kb-results", OptionList).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The result keys are letters: in the search box they are typed, so they are not offered there."""
+        if action in self.RESULT_ACTIONS or action == "focus_results":
+            searching = self.query_one("#kb-query", Input).has_focus
+            return searching if action == "focus_results" else not searching
+        return True
+
+    @on(events.DescendantFocus)
+    @on(events.DescendantBlur)
+    def _focus_moved(self) -> None:
+        searching = self.query_one("#kb-query", Input).has_focus
+        self.query_one("#kb-help", Label).update(search_help() if searching else results_help())
+        self.screen.refresh_bindings()
 
     @on(Input.Changed, "#kb-query")
     def _changed(self, event: Input.Changed) -> None:

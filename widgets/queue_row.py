@@ -30,6 +30,7 @@ CLOCK_LABELS = {
     "next_update": N_("update"),
     "restore": N_("restore"),
     "resolve": N_("resolve"),
+    "onsite": N_("on site"),
 }
 
 

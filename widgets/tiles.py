@@ -158,16 +158,23 @@ class CountdownLine(Horizontal):
         yield Static(plain(self.item.text), markup=False)
 
     def update_item(self, item: CountdownItem) -> None:
+        """Show ``item`` on this line (the same ticket's new figures, or another ticket: lines are reused)."""
         if item.text != self.item.text:
             self.query_one(Static).update(plain(item.text))
-        if (item.due_at, item.warn_at) != (self.item.due_at, self.item.warn_at):
+        if (item.key, item.due_at, item.warn_at) != (self.item.key, self.item.due_at, self.item.warn_at):
             countdown = self.query_one(Countdown)
             countdown.set_deadline(item.due_at, warn_at=item.warn_at, remaining=item.remaining)
         self.item = item
 
 
 class CountdownList(Vertical):
-    """A titled list of lines with a live countdown each, most urgent first; lines are reused by key."""
+    """A titled list of lines with a live countdown each, most urgent first; lines are reused in place.
+
+    It shows as many lines as its height holds, in the order given; when more items exist than fit (``total``
+    counts those not handed over too), the last line says how many are left out, in the words of ``more``
+    (called with the number hidden and the number shown). The caller orders the items so that what must never
+    be hidden comes first.
+    """
 
     DEFAULT_CSS = """
     CountdownList {
@@ -175,34 +182,84 @@ class CountdownList(Vertical):
         padding: 0 1;
         & > .list-title { text-style: bold; height: 1; }
         & > .list-empty { color: $text-muted; height: 1; }
+        & > .list-more { color: $text-muted; text-style: bold; height: 1; display: none; }
     }
     """
 
     def __init__(
-        self, title: str, empty: str, *, clock: Callable[[], float] = time.time, id: str | None = None
+        self,
+        title: str,
+        empty: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        more: Callable[[int, int], str] | None = None,
+        id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self._title = clean(title)
         self._empty = clean(empty)
         self._clock = clock
-        self._keys: list[int] = []
+        self._more = more or (lambda hidden, _shown: f"+{hidden}")
+        self._items: list[CountdownItem] = []
+        self._total = 0
+        # The lines, kept here rather than queried: a removal or mount still pending in the DOM is already
+        # counted, so fits in quick succession (new items, then a resize) never leave extra lines.
+        self._lines: list[CountdownLine] = []
+        self._more_text = ""
 
     def compose(self) -> ComposeResult:
         yield Static(Content(self._title), classes="list-title", markup=False)
         yield Static(Content(self._empty), classes="list-empty", markup=False)
+        yield Static("", classes="list-more", markup=False)
 
     @property
     def keys(self) -> list[int]:
-        return list(self._keys)
+        """The keys of the lines shown, top to bottom."""
+        return [line.item.key for line in self._lines]
 
-    def set_items(self, items: Sequence[CountdownItem]) -> None:
-        keys = [item.key for item in items]
-        self.query_one(".list-empty").display = not items
-        if keys == self._keys:
-            for line, item in zip(self.query(CountdownLine), items, strict=False):
-                line.update_item(item)
+    @property
+    def more_text(self) -> str:
+        """What the last line says of the items left out ("" when all are shown)."""
+        return self._more_text
+
+    def set_items(self, items: Sequence[CountdownItem], total: int | None = None) -> None:
+        """The items in the order to show them; ``total`` (at least ``len(items)``) counts every item there is."""
+        self._items = list(items)
+        self._total = max(len(self._items), total or 0)
+        self._fit()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _rows(self) -> int:
+        """Lines the list has room for under its title."""
+        return max(0, self.content_size.height - 1)
+
+    def _fit(self) -> None:
+        if not self.is_mounted:
             return
-        self._keys = keys
-        with self.app.batch_update():
-            self.query(CountdownLine).remove()
-            self.mount_all([CountdownLine(item, self._clock) for item in items])
+        rows = self._rows()
+        shown = min(len(self._items), rows)
+        hidden = self._total - shown
+        if hidden > 0 and shown > 0 and shown == rows:
+            shown -= 1  # the last line says what is left out
+            hidden += 1
+        items = self._items[:shown]
+        self.query_one(".list-empty").display = not self._items
+        more = self._more(hidden, shown) if hidden > 0 else ""
+        more_line = self.query_one(".list-more", Static)
+        if more != self._more_text:
+            self._more_text = more
+            more_line.update(plain(more))
+        more_line.display = bool(more)
+        for line, item in zip(self._lines, items, strict=False):
+            line.update_item(item)
+        if len(items) > len(self._lines):
+            new = [CountdownLine(item, self._clock) for item in items[len(self._lines) :]]
+            self._lines.extend(new)
+            self.mount_all(new, before=more_line)
+        elif len(items) < len(self._lines):
+            extra, self._lines = self._lines[len(items) :], self._lines[: len(items)]
+            with self.app.batch_update():
+                for line in extra:
+                    line.remove()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -10,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from console.i18n import _
 from console.rules.errors import BadInput
@@ -25,7 +26,11 @@ class CliParser(argparse.ArgumentParser):
     """argparse that reports a bad command line in one line, exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {_('error')}: {message}\n")
+        from widgets.safe_text import clean
+
+        # argparse quotes what it did not recognise as typed: a newline or an escape sequence in an argument
+        # would break the one line or act on the terminal
+        self.exit(2, f"{self.prog}: {_('error')}: {clean(message)}\n")
 
 
 def default_db_path() -> Path:
@@ -102,6 +107,15 @@ def read_document(path: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def text_stdin() -> TextIO:
+    """Standard input as text, bytes that are not UTF-8 read as U+FFFD: under a UTF-8 locale Python would fail on
+    them with a traceback, and under its UTF-8 mode pass them on as lone surrogates, which no UTF-8 writer (the
+    database, the terminal) accepts."""
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(errors="replace")
+    return sys.stdin
+
+
 # -- output ---------------------------------------------------------------------------------------------
 
 
@@ -110,11 +124,15 @@ def read_document(path: str) -> str:
 _TERMINAL_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
+def terminal_safe(json_text: str) -> str:
+    """JSON text with anything a terminal would act on written as \\u escapes (the same JSON to a parser)."""
+    return _TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json_text)
+
+
 def emit_json(data: Any) -> None:
     """JSON for scripts, readable Chinese included, with anything a terminal would act on written as \\u escapes
     (the same JSON to a parser: data from before names were checked cannot reorder or restyle a terminal)."""
-    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
-    sys.stdout.write(_TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
+    sys.stdout.write(terminal_safe(json.dumps(data, ensure_ascii=False, indent=2, default=str)) + "\n")
 
 
 def emit_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:

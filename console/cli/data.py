@@ -46,16 +46,25 @@ def cmd_backup(service: HelpdeskService, args: argparse.Namespace) -> int:
 
 
 def cmd_policy_show(service: HelpdeskService, args: argparse.Namespace) -> int:
-    from console.cli.common import emit_json, emit_table
+    """The priorities' rules, then each channel and customer-tier override with the targets it makes (a value it
+    changes marked *), then the settings; --json: the document as stored plus ``effective``, the same tables."""
+    from console.cli.common import emit_json, emit_line, emit_table
+    from console.present.render import policy_json, policy_settings_text, policy_tables
 
     policy = service.policy()
     if args.json:
-        emit_json(json.loads(policy.to_json()))
-    else:
-        from console.present.render import policy_rows
-
-        headers, rows = policy_rows(policy)
+        emit_json(policy_json(policy))
+        return 0
+    tables = policy_tables(policy)
+    for index, (title, headers, rows) in enumerate(tables):
+        if index:
+            emit_line("")
+        emit_line(title)
         emit_table(headers, rows)
+    if len(tables) > 1:
+        emit_line(_("* set by the override (differs from the priority's own rule)"))
+    emit_line("")
+    emit_line(policy_settings_text(policy))
     return 0
 
 
@@ -73,11 +82,12 @@ def cmd_policy_load(service: HelpdeskService, args: argparse.Namespace) -> int:
 def cmd_sla_due(args: argparse.Namespace) -> int:
     """Each answer is written and flushed as soon as its request line is read, so a program talking to this one
     over a pipe gets one answer per request, and memory does not grow with the input."""
+    from console.cli.common import terminal_safe, text_stdin
     from console.rules.sla_due import MAX_LINE, run_due
 
     had_error = False
-    for answer in run_due(_bounded_lines(sys.stdin, MAX_LINE)):
-        sys.stdout.write(answer.text + "\n")
+    for answer in run_due(_bounded_lines(text_stdin(), MAX_LINE)):
+        sys.stdout.write(terminal_safe(answer.text) + "\n")  # an error may quote the request's text
         sys.stdout.flush()
         had_error = had_error or answer.error
     return 2 if had_error else 0

@@ -13,9 +13,10 @@ from console.i18n import _
 
 
 def cmd_lint_reply(args: argparse.Namespace) -> int:
+    from console.cli.common import text_stdin
     from console.rules.phrases import lint_reply
 
-    text = sys.stdin.read()
+    text = text_stdin().read()
     rules = None
     from console.cli.common import default_db_path
 
@@ -30,7 +31,9 @@ def cmd_lint_reply(args: argparse.Namespace) -> int:
         finally:
             service.shutdown()
     result = lint_reply(text, rules, getattr(args, "lang", None))
-    sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    from console.cli.common import terminal_safe
+
+    sys.stdout.write(terminal_safe(json.dumps(result, ensure_ascii=False)) + "\n")  # hits quote the reply
     return 1 if result["hits"] else 0
 
 

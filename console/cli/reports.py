@@ -18,11 +18,13 @@ def cmd_report(service: HelpdeskService, args: argparse.Namespace) -> int:
 
     from console.cli.common import emit_json, emit_line, emit_table
     from console.rules.errors import BadInput
-    from console.service.reports import build_report, make_period, zone_named
+    from console.service.reports import build_report, make_period, team_zone, zone_named
 
     if args.json and args.csv:
         raise BadInput(_("give either --json or --csv, not both"))
-    period = make_period(args.from_day, args.to_day, zone_named(args.tz))
+    # Without --tz, the days are the team's (the wallboard's "today"): the policy's business-hours zone.
+    zone = zone_named(args.tz) if args.tz else team_zone(service.policy())
+    period = make_period(args.from_day, args.to_day, zone)
     report = build_report(service, period, args.by, args.now, exclude_backfilled=args.exclude_backfilled)
     if args.json:
         emit_json(report.as_json())
@@ -104,7 +106,9 @@ def register(sub: Any, common: Any, command: Callable[..., Any]) -> None:
     p = command("report", _("service-quality report for tickets created in a period"), with_service(cmd_report))
     p.add_argument("--from", dest="from_day", type=date_arg, help=_("first day, inclusive (YYYY-MM-DD)"))
     p.add_argument("--to", dest="to_day", type=date_arg, help=_("last day, inclusive (YYYY-MM-DD)"))
-    p.add_argument("--tz", help=_("time zone of the days (default Asia/Shanghai)"))
+    p.add_argument(
+        "--tz", help=_("time zone of the days (default: the policy's business-hours zone, as on the wallboard)")
+    )
     p.add_argument("--by", choices=BY_CHOICES, help=_("one row per agent, tier, priority, channel or customer"))
     p.add_argument("--csv", action="store_true", help=_("CSV on standard output"))
     p.add_argument("--now", type=instant_arg, help=_("measure running clocks and backlog ages at this ISO time"))

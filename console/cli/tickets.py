@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from console.i18n import _
-from db.vocabulary import PRIORITIES
+from db.vocabulary import CALL_DIRECTIONS, CONFIRMATION_CHANNELS, PRIORITIES, VISIT_STAGES
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -68,6 +68,7 @@ def cmd_ticket_list(service: HelpdeskService, args: argparse.Namespace) -> int:
         due_before=now.timestamp() if args.breaching else None,
         warn_before=now.timestamp() if args.at_risk else None,
         text=args.search,
+        now=now.timestamp(),  # the console's urgency order, judged at the same instant as the Due column
     )
     items = service.list_tickets(flt, 0, args.limit)
     if args.json:
@@ -99,7 +100,9 @@ def _after_action(service: HelpdeskService, args: argparse.Namespace, ticket_id:
 
 def _body(args: argparse.Namespace) -> str:
     if args.body == "-":
-        return sys.stdin.read()
+        from console.cli.common import text_stdin
+
+        return text_stdin().read()
     return str(args.body)
 
 
@@ -140,7 +143,33 @@ def cmd_ticket_resume(service: HelpdeskService, args: argparse.Namespace) -> int
 
 
 def cmd_ticket_escalate(service: HelpdeskService, args: argparse.Namespace) -> int:
-    t = service.escalate(args.id, args.to, args.reason, args.notes, at=args.at)
+    t = service.escalate(
+        args.id,
+        args.to,
+        args.reason,
+        args.notes or "",
+        tried=args.tried,
+        impact=args.impact,
+        told=args.told,
+        notice=args.notice,
+        at=args.at,
+    )
+    return _after_action(service, args, t.id)
+
+
+def cmd_ticket_call(service: HelpdeskService, args: argparse.Namespace) -> int:
+    notes = _body(argparse.Namespace(body=args.notes))
+    t = service.log_call(args.id, args.direction, notes, at=args.at)
+    return _after_action(service, args, t.id)
+
+
+def cmd_ticket_visit(service: HelpdeskService, args: argparse.Namespace) -> int:
+    t = service.visit(args.id, args.stage, args.notes or "", at=args.at)
+    return _after_action(service, args, t.id)
+
+
+def cmd_ticket_priority(service: HelpdeskService, args: argparse.Namespace) -> int:
+    t = service.change_priority(args.id, args.priority, args.reason, at=args.at)
     return _after_action(service, args, t.id)
 
 
@@ -160,6 +189,7 @@ def cmd_ticket_close(service: HelpdeskService, args: argparse.Namespace) -> int:
         summary=args.summary,
         code=args.code,
         confirmed=args.confirmed,
+        confirmed_by=args.confirmed_by,
         unconfirmed_reason=args.unconfirmed_reason,
         asked_anything_else=args.asked_anything_else,
         kb_id=args.kb,
@@ -243,7 +273,50 @@ def register(sub: Any, common: Any, command: Callable[..., Any]) -> None:
     p.add_argument("id", type=ticket_id_arg)
     p.add_argument("--to", required=True, help=_("L2, L3 or an agent's name"))
     p.add_argument("--reason", required=True)
-    p.add_argument("--notes", required=True, help=_("handoff notes: symptoms, steps tried, impact, contact"))
+    p.add_argument(
+        "--notes",
+        help=_(
+            "handoff notes; text under the template's headings ('Steps already tried:', 'Business impact:',"
+            " 'Customer told:') counts as those parts"
+        ),
+    )
+    p.add_argument("--tried", help=_("what was already tried (required, here or under its heading in --notes)"))
+    p.add_argument("--impact", help=_("the business impact (required, here or under its heading in --notes)"))
+    p.add_argument("--told", help=_("what the customer was told (required, here, in --notes or as --notice)"))
+    p.add_argument("--notice", help=_("send the customer this handover notice as a public reply with the escalation"))
+    at_option(p)
+
+    p = command(
+        "call",
+        _("log a phone call with the customer (outbound: answers the callback clock)"),
+        with_service(cmd_ticket_call),
+        tsub,
+    )
+    p.add_argument("id", type=ticket_id_arg)
+    p.add_argument("--direction", required=True, choices=list(CALL_DIRECTIONS), help=_("out: we called; in: they did"))
+    p.add_argument("--notes", required=True, help=_("what was said, or - to read standard input"))
+    at_option(p)
+
+    p = command(
+        "visit",
+        _("record an on-site visit: dispatched, arrived, left (the on-site clock)"),
+        with_service(cmd_ticket_visit),
+        tsub,
+    )
+    p.add_argument("id", type=ticket_id_arg)
+    p.add_argument("stage", choices=list(VISIT_STAGES))
+    p.add_argument("--notes")
+    at_option(p)
+
+    p = command(
+        "priority",
+        _("change a ticket's priority (its owner or a supervisor; the clocks are measured again)"),
+        with_service(cmd_ticket_priority),
+        tsub,
+    )
+    p.add_argument("id", type=ticket_id_arg)
+    p.add_argument("priority", choices=list(PRIORITIES))
+    p.add_argument("--reason", required=True)
     at_option(p)
 
     p = command(
@@ -267,11 +340,21 @@ def register(sub: Any, common: Any, command: Callable[..., Any]) -> None:
     p.add_argument("--code")
     at_option(p)
 
-    p = command("close", _("close after confirming with the customer"), with_service(cmd_ticket_close), tsub)
+    p = command(
+        "close",
+        _("close a restored or resolved ticket after confirming with the customer"),
+        with_service(cmd_ticket_close),
+        tsub,
+    )
     p.add_argument("id", type=ticket_id_arg)
     p.add_argument("--summary", required=True)
     p.add_argument("--code")
     p.add_argument("--confirmed", action="store_true", help=_("the customer confirmed the fix"))
+    p.add_argument(
+        "--confirmed-by",
+        choices=list(CONFIRMATION_CHANNELS),
+        help=_("how the customer confirmed (required with --confirmed)"),
+    )
     p.add_argument("--unconfirmed-reason", help=_("why the customer could not confirm"))
     p.add_argument("--asked-anything-else", action="store_true", help=_("asked whether anything else is needed"))
     p.add_argument("--kb", type=article_id_arg, help=_("link this knowledge article"))

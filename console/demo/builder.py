@@ -320,7 +320,7 @@ class DemoBuilder:
         span = h0 - h_last
         offsets: list[float] = []  # business seconds after creation, for steps up to the last restart
         if restart_idx >= 0:
-            first_reply = next((i for i, s in enumerate(steps) if s.kind == "reply"), restart_idx)
+            first_reply = next((i for i, s in enumerate(steps) if s.answers), restart_idx)
             first_reply = min(first_reply, restart_idx)
             r1 = rng.uniform(0.1, 0.5) * fr
             if first_reply == restart_idx:
@@ -407,7 +407,19 @@ class DemoBuilder:
         elif kind == "resume":
             s.resume(tid)
         elif kind == "escalate":
-            s.escalate(tid, a["to"], a["reason"], a["notes"])
+            s.escalate(
+                tid,
+                a["to"],
+                a["reason"],
+                tried=a["tried"],
+                impact=a["impact"],
+                told=a.get("told"),
+                notice=a.get("notice"),
+            )
+        elif kind == "call":
+            s.log_call(tid, a["direction"], a["notes"])
+        elif kind == "visit":
+            s.visit(tid, a["stage"], a.get("notes", ""))
         elif kind == "restore":
             s.restore(tid, a["text"])
         elif kind == "resolve":
@@ -424,6 +436,7 @@ class DemoBuilder:
                 summary=a["text"],
                 code=a["code"],
                 confirmed=a["confirmed"],
+                confirmed_by=a.get("confirmed_by"),
                 unconfirmed_reason=a.get("reason"),
                 asked_anything_else=a["confirmed"],
                 kb_id=a.get("kb"),

@@ -33,9 +33,19 @@ class Step:
     at: datetime | None = None
 
     @property
+    def answers(self) -> bool:
+        """Whether this step reaches the customer as a public reply does (the first response, a new update cycle):
+        a reply, an outbound call, an escalation sending the handover notice."""
+        return (
+            self.kind == "reply"
+            or (self.kind == "call" and self.args.get("direction") == "out")
+            or (self.kind == "escalate" and bool(self.args.get("notice")))
+        )
+
+    @property
     def restarts(self) -> bool:
         """Whether this step starts a new next-update cycle of the SLA clocks."""
-        return self.kind in ("reply", "customer")
+        return self.answers or self.kind in ("customer", "call")
 
 
 @dataclass
@@ -111,7 +121,13 @@ class Flow:
             self.plan.assignee = None
             return self.steps
         self.take(self.demo.agent("L1", self.lang))
-        self.reply(self.reply_with(self.say("ack"), self.say("reply")), gap=(3, 45))
+        if plan.channel == "phone" and rng.random() < 0.6:
+            # A fault phoned in: the standards' call back within 30 minutes, then the advice in writing.
+            self.add("call", (3, 25), direction="out", notes=self.say("callback"))
+            if rng.random() < 0.5:
+                self.reply(self.say("reply"), gap=(2, 30))
+        else:
+            self.reply(self.reply_with(self.say("ack"), self.say("reply")), gap=(3, 45))
         if rng.random() < 0.3:
             self.add("note", (5, 90), text=self.say("note"))
         if rng.random() < 0.08:
@@ -164,20 +180,35 @@ class Flow:
         if self.tier == "L3":
             return
         target = "L2" if self.tier == "L1" else "L3"
+        # The customer hears who takes over before the handover (规范移交): a reply first, or the handover
+        # notice sent with the escalation.
+        told: dict[str, str] = {}
         if rng.random() < 0.5:
-            self.reply(self.say("handover"), gap=(10, 120))
+            notice = self.say("handover")
+            self.reply(notice, gap=(10, 120))
+            told["told"] = self.say("told")
+        else:
+            told["notice"] = self.say("handover")
         if target == "L2":
-            reason, notes = self.say("escalation"), self.say("handoff")
+            reason, tried = self.say("escalation"), self.say("handoff")
         else:
             reason = self.say("l3reason", product=self.plan.topic.product)
-            notes = self.say("l3handoff")
+            tried = self.say("l3handoff")
         before = self.owner
         exclude = before.name if before else None
         named = rng.random() < 0.35
         staff = self.demo.agent(target, self.lang, exclude=exclude)
         if staff.name == exclude:  # a one-person tier: go to the tier's queue instead
             named = False
-        self.add("escalate", (30, 300), to=staff.name if named else target, reason=reason, notes=notes)
+        self.add(
+            "escalate",
+            (30, 300),
+            to=staff.name if named else target,
+            reason=reason,
+            tried=tried,
+            impact=self.say("impact"),
+            **told,
+        )
         self.tier = target
         if named:
             self.owner = staff
@@ -193,10 +224,19 @@ class Flow:
         self.reply(self.say("fixed", fix=fix), gap=(30, 600))
         self.add("resolve", (1, 30), text=fix, code=self.plan.topic.code)
 
+    def visit(self) -> None:
+        """An engineer on site: dispatched, there within the hour most of the time, gone when the fix is tested."""
+        self.add("visit", (5, 60), stage="dispatched", notes=self.say("dispatch"))
+        late = self.rng.random() < 0.15
+        self.add("visit", (62, 110) if late else (20, 58), stage="arrived", notes=self.say("arrived"))
+        self.add("visit", (30, 180), stage="left", notes=self.say("left"))
+
     def finish(self) -> None:
         rng, plan = self.rng, self.plan
         fix = self.say("fix")
         confirmed = not self.autoclose and rng.random() < 0.8
+        if plan.channel == "onsite" or rng.random() < 0.06:
+            self.visit()
         self.reply(self.say("fixed", fix=fix), gap=(30, 600))
         if confirmed:
             self.customer(self.say("thanks"), gap=(20, 900))
@@ -223,7 +263,10 @@ class Flow:
 
     def close(self, confirmed: bool, fix: str) -> None:
         args: dict[str, Any] = {"text": fix, "code": self.plan.topic.code, "confirmed": confirmed}
-        if not confirmed:
+        if confirmed:
+            # The confirmation comes back the way the customer reached us (a web form's answer comes by e-mail).
+            args["confirmed_by"] = {"web": "email"}.get(self.plan.channel, self.plan.channel)
+        else:
             args["reason"] = self.say("unconfirmed")
         roll = self.rng.random()
         if roll < 0.45:

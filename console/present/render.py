@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from console.i18n import _
+from console.i18n import N_, _
 from console.rules.workflow import PRIORITY_LABELS, STATUS_LABELS
-from console.service.ticket_view import TicketDetail, describe_event, provenance
+from console.service.ticket_view import ClockView, TicketDetail, describe_event, provenance
 from db.models import QueueItem
 from db.vocabulary import PRIORITIES
 
@@ -16,6 +16,7 @@ CLOCK_LABELS = {
     "next_update": "next update",
     "restore": "restore",
     "resolve": "resolve",
+    "onsite": "on-site arrival",
 }
 
 
@@ -25,6 +26,7 @@ def clock_label(code: str | None) -> str:
         "next_update": _("next update"),
         "restore": _("restore deadline"),
         "resolve": _("resolve deadline"),
+        "onsite": _("on-site arrival"),
     }
     return labels.get(code or "", "—")
 
@@ -38,6 +40,14 @@ def state_label(state: str) -> str:
         "breached": _("overdue"),
         "none": _("no target"),
     }.get(state, state)
+
+
+def clock_state_label(view: ClockView) -> str:
+    """A clock's state for people: a clock with a target that has not started (no visit dispatched yet, no reply to
+    update after) is "not started", not "no target"."""
+    if view.state == "none" and view.target_min is not None:
+        return _("not started")
+    return state_label(view.state)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -147,6 +157,7 @@ def ticket_json(detail: TicketDetail) -> dict[str, Any]:
             "resolved_at": _iso(t.resolved_at),
             "closed_at": _iso(t.closed_at),
             "confirmed": t.confirmed,
+            "confirmed_by": t.confirmed_by,
             "unconfirmed_reason": t.unconfirmed_reason,
             "asked_anything_else": t.asked_anything_else,
             "kb_needed": t.kb_needed,
@@ -179,6 +190,25 @@ def ticket_json(detail: TicketDetail) -> dict[str, Any]:
     }
 
 
+CONFIRMED_BY = {"phone": N_("by phone"), "email": N_("by e-mail"), "onsite": N_("on site"), "chat": N_("by chat")}
+
+
+def closure_text(detail: TicketDetail) -> str:
+    """One line on how a closed ticket was closed: confirmed (and how) or why not, and its follow-up call."""
+    from widgets.safe_text import clean
+
+    t = detail.ticket
+    if t.confirmed:
+        how = CONFIRMED_BY.get(t.confirmed_by or "")
+        text = _("Closed: the customer confirmed {how}").format(how=_(how)) if how else _("Closed: confirmed")
+    else:
+        text = _("Closed unconfirmed: {reason}").format(reason=clean(t.unconfirmed_reason or "—"))
+    if t.followup_due:
+        done = _("made") if t.followup_done_at else _("to make")
+        text += " · " + _("follow-up call {date} ({state})").format(date=t.followup_due, state=done)
+    return text
+
+
 def ticket_text(detail: TicketDetail) -> str:
     from widgets.safe_text import clean, fit
 
@@ -199,12 +229,14 @@ def ticket_text(detail: TicketDetail) -> str:
         lines.append(
             f"{_('Customer')}: {clean(c.name)}  {clean(c.organisation)}  {clean(c.email or '')}  {clean(c.phone or '')}"
         )
+    if t.status == "closed":
+        lines.append(closure_text(detail))
     lines.append("")
     for name, view in detail.clocks.items():
         due = view.due_at.astimezone().strftime("%Y-%m-%d %H:%M") if view.due_at else "—"
         remaining = relative(view.remaining_s) if view.remaining_s is not None and view.state != "met" else ""
         # padded by terminal cells, so Chinese labels keep the columns aligned
-        lines.append(f"  {fit(clock_label(name), 18)} {fit(state_label(view.state), 10)} {fit(due, 17)} {remaining}")
+        lines.append(f"  {fit(clock_label(name), 18)} {fit(clock_state_label(view), 11)} {fit(due, 17)} {remaining}")
     lines.append("")
     kinds = {"customer": _("Customer"), "reply": _("Reply"), "note": _("Internal note")}
     for m in detail.messages:
@@ -222,7 +254,56 @@ def ticket_text(detail: TicketDetail) -> str:
     return "\n".join(lines)
 
 
-def policy_rows(policy: Any) -> tuple[list[str], list[list[object]]]:
+def _policy_layers(policy: Any) -> list[tuple[str, str | None, str | None]]:
+    """(title, channel, customer tier) of each table `policy show` prints: the priorities' own rules, then each
+    channel override, then each customer-tier override (their effective targets per priority)."""
+    from console.rules.policy import CHANNELS
+
+    layers: list[tuple[str, str | None, str | None]] = [(_("Priorities"), None, None)]
+    for channel in CHANNELS:
+        if getattr(policy.channels, channel) is not None:
+            layers.append((_("Channel {name}").format(name=_(channel)), channel, None))
+    for tier in policy.tiers:
+        layers.append((_("Customer tier {name}").format(name=tier), None, tier))
+    return layers
+
+
+def _effective(policy: Any, priority: str, channel: str | None, tier: str | None) -> dict[str, Any]:
+    cal, targets = policy.resolve(priority, channel, tier)
+    return {
+        "calendar": cal.name,
+        "first_response": targets.first_response,
+        "next_update": targets.next_update,
+        "restore": targets.restore,
+        "resolve": targets.resolve,
+        "onsite": targets.onsite,
+        "warning": targets.warning,
+    }
+
+
+def policy_json(policy: Any) -> dict[str, Any]:
+    """The policy document as stored, and ``effective``: the calendar and targets (minutes; None: no target) that
+    apply per priority, per channel override and per customer-tier override (precedence applied)."""
+    import json
+
+    document: dict[str, Any] = json.loads(policy.to_json())
+    effective: dict[str, Any] = {
+        "priorities": {p: _effective(policy, p, None, None) for p in PRIORITIES},
+        "channels": {},
+        "tiers": {},
+    }
+    for _title, channel, tier in _policy_layers(policy)[1:]:
+        if channel is not None:
+            effective["channels"][channel] = {p: _effective(policy, p, channel, None) for p in PRIORITIES}
+        elif tier is not None:
+            effective["tiers"][tier] = {p: _effective(policy, p, None, tier) for p in PRIORITIES}
+    document["effective"] = effective
+    return document
+
+
+def policy_tables(policy: Any) -> list[tuple[str, list[str], list[list[object]]]]:
+    """(title, headers, rows) per table of `policy show`: the priorities, then each override with its effective
+    values; a value an override changes is marked with *."""
     headers = [
         _("Priority"),
         _("Calendar"),
@@ -230,24 +311,39 @@ def policy_rows(policy: Any) -> tuple[list[str], list[list[object]]]:
         _("Next update"),
         _("Restore"),
         _("Resolve"),
+        _("On site (24x7)"),
         _("Warning"),
     ]
-    rows: list[list[object]] = []
-    for priority in PRIORITIES:
-        cal, targets = policy.resolve(priority, None, None)
 
-        def minutes(value: int | None) -> str:
-            return "—" if value is None else _("{n} min").format(n=value)
+    def minutes(value: int | None) -> str:
+        return "—" if value is None else _("{n} min").format(n=value)
 
-        rows.append(
-            [
-                priority,
-                cal.name,
-                minutes(targets.first_response),
-                minutes(targets.next_update),
-                minutes(targets.restore),
-                minutes(targets.resolve),
-                f"{int(targets.warning * 100)} %",
-            ]
-        )
-    return headers, rows
+    def cells(values: dict[str, Any]) -> list[str]:
+        return [
+            values["calendar"],
+            minutes(values["first_response"]),
+            minutes(values["next_update"]),
+            minutes(values["restore"]),
+            minutes(values["resolve"]),
+            minutes(values["onsite"]),
+            f"{int(values['warning'] * 100)} %",
+        ]
+
+    tables: list[tuple[str, list[str], list[list[object]]]] = []
+    for title, channel, tier in _policy_layers(policy):
+        rows: list[list[object]] = []
+        for priority in PRIORITIES:
+            own = cells(_effective(policy, priority, None, None))
+            mine = cells(_effective(policy, priority, channel, tier))
+            marked = [value if value == base else f"{value} *" for value, base in zip(mine, own, strict=True)]
+            rows.append([priority, *marked])
+        tables.append((title, headers, rows))
+    return tables
+
+
+def policy_settings_text(policy: Any) -> str:
+    settings = policy.settings
+    return _(
+        "Resolved tickets close unconfirmed after {auto} days; a closed ticket reopens for {reopen} days; a P1/P2 "
+        "follow-up call is booked 1 to {followup} days after closing."
+    ).format(auto=settings.auto_close_days, reopen=settings.reopen_window_days, followup=settings.followup_max_days)

@@ -112,6 +112,7 @@ METRIC_LABELS: tuple[tuple[str, str], ...] = (
     ("sla.next_update", N_("SLA met: proactive updates")),
     ("sla.restore", N_("SLA met: service restored")),
     ("sla.resolve", N_("SLA met: resolution")),
+    ("sla.onsite", N_("SLA met: on site in time")),
     ("resolution_rate", N_("Resolution rate")),
     ("fcr_rate", N_("First-contact resolution")),
     ("escalation_rate", N_("Escalation rate")),

@@ -30,6 +30,11 @@ def nested_too_deeply() -> str:
     return _("nested too deeply")
 
 
+def too_many_digits() -> str:
+    """What the parsers' bare ValueError means: Python refuses to convert a number of over 4300 digits to an int."""
+    return _("a number has too many digits")
+
+
 def parse(text: str, fmt: Literal["toml", "json"], error: type[ValueError], invalid: str) -> Any:
     """The document's data, or ``error(invalid)`` naming the syntax problem (``invalid`` holds ``{error}``).
     A TOML document (what admins load) over `MAX_DOCUMENT_BYTES` is refused before it is parsed."""
@@ -41,6 +46,8 @@ def parse(text: str, fmt: Literal["toml", "json"], error: type[ValueError], inva
         raise error(invalid.format(error=exc)) from exc
     except RecursionError:  # both parsers recurse per nesting level: `a = [[[…` deep enough exhausts the stack
         raise error(invalid.format(error=nested_too_deeply())) from None
+    except ValueError:  # not a syntax error (caught above): an integer too long to convert
+        raise error(invalid.format(error=too_many_digits())) from None
 
 
 M = TypeVar("M", bound=BaseModel)

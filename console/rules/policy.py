@@ -4,6 +4,10 @@ Written by operators as TOML (the shipped default, ``console/defaults/policy.tom
 JSON. Targets are minutes of the rule's calendar; an absent target means none for a priority rule and "inherit" for
 an override, where `"none"` removes a target explicitly. Precedence: customer tier > channel > priority, and within
 an override its per-priority table (e.g. `[tiers.gold.P1]`) over its general fields.
+
+`onsite` (dispatch to arrival on site) is the one target counted in minutes of the 24x7 calendar whatever the
+rule's calendar, and the one a priority rule has without saying: the standards' 60 minutes unless it says a number
+or `"none"` (so a policy written before the on-site clock existed keeps the standards' promise).
 """
 
 from __future__ import annotations
@@ -11,10 +15,19 @@ from __future__ import annotations
 import functools
 import tomllib
 from collections.abc import Mapping
+from datetime import tzinfo
 from importlib import resources
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from console.i18n import _
 from console.rules.calendars import (
@@ -24,7 +37,7 @@ from console.rules.calendars import (
     calendar_from_spec,
     get_calendar,
 )
-from console.rules.documents import nested_too_deeply, too_large, too_large_message
+from console.rules.documents import nested_too_deeply, too_large, too_large_message, too_many_digits
 from console.rules.sla import CLOCKS, Targets
 from db.vocabulary import PRIORITIES
 
@@ -44,6 +57,7 @@ __all__ = [
 
 CHANNELS = ("phone", "email", "chat", "web", "onsite")
 _TARGET_FIELDS = CLOCKS
+ONSITE_DEFAULT = 60  # the standards: an engineer on site within 1 hour of dispatch
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -90,8 +104,10 @@ class _TargetChecks(BaseModel):
 
     @field_validator(*_TARGET_FIELDS, mode="before", check_fields=False)
     @classmethod
-    def _check_minutes(cls, value: Any) -> int | Literal["none"] | None:
-        return _minutes(value, keep_none_marker=cls.keep_none_marker)
+    def _check_minutes(cls, value: Any, info: ValidationInfo) -> int | Literal["none"] | None:
+        # A rule's onsite keeps "none": left out, it is the standards' hour, so "no target" must be said.
+        keep = cls.keep_none_marker or info.field_name == "onsite"
+        return _minutes(value, keep_none_marker=keep)
 
     @field_validator("warning", mode="before", check_fields=False)
     @classmethod
@@ -107,6 +123,7 @@ class Rule(_TargetChecks):
     next_update: int | None = None
     restore: int | None = None
     resolve: int | None = None
+    onsite: int | Literal["none"] = ONSITE_DEFAULT
     warning: float = 0.75
 
 
@@ -119,6 +136,7 @@ class PriorityOverride(_TargetChecks):
     next_update: int | Literal["none"] | None = None
     restore: int | Literal["none"] | None = None
     resolve: int | Literal["none"] | None = None
+    onsite: int | Literal["none"] | None = None
     warning: float | None = None
 
     def apply(self, fields: dict[str, Any]) -> None:
@@ -158,10 +176,11 @@ class Settings(BaseModel):
     model_config = _STRICT
     auto_close_days: int = 4  # a resolved ticket never confirmed closes itself (as unconfirmed)
     reopen_window_days: int = 14
+    followup_max_days: int = 14  # a P1/P2 closure books its follow-up call at most this many days ahead
 
-    @field_validator("auto_close_days", mode="before")
+    @field_validator("auto_close_days", "followup_max_days", mode="before")
     @classmethod
-    def _check_auto_close(cls, value: Any) -> int:
+    def _check_days(cls, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(_("must be a positive whole number of days"))
         return value
@@ -225,6 +244,16 @@ class Policy(BaseModel):
 
     __hash__ = None  # type: ignore[assignment]
 
+    def business_zone(self) -> tzinfo:
+        """The team's days (a closing day, a follow-up date): the zone of the first business-hours calendar the
+        priorities use, P3 first (Asia/Shanghai in the default policy), Asia/Shanghai when all run on 24x7, which has
+        no zone of its own. The same rule as the reports' and the wallboard's ``team_zone``."""
+        for priority in ("P3", "P2", "P4", "P1"):
+            calendar = self.resolve(priority)[0]
+            if calendar.own_zone:
+                return calendar.tz
+        return get_calendar("cn-business").tz
+
     def calendar(self, name: str) -> BusinessCalendar:
         built = self._built.get(name)
         return built if built is not None else get_calendar(name)
@@ -242,6 +271,8 @@ class Policy(BaseModel):
             raise PolicyError(_("priority: unknown priority {value!r} (expected P1..P4)").format(value=priority))
         rule: Rule = getattr(self.priorities, p)
         fields: dict[str, Any] = rule.model_dump()
+        if fields["onsite"] == "none":
+            fields["onsite"] = None
         layers: list[Override | None] = []
         if channel is not None and channel.strip().lower() in CHANNELS:
             layers.append(getattr(self.channels, channel.strip().lower()))
@@ -259,6 +290,7 @@ class Policy(BaseModel):
             next_update=fields["next_update"],
             restore=fields["restore"],
             resolve=fields["resolve"],
+            onsite=fields["onsite"],
             warning=fields["warning"],
         )
         result = (self.calendar(fields["calendar"]), targets)
@@ -316,6 +348,8 @@ def load_policy_toml(text: str) -> Policy:
         raise PolicyError(_("not valid TOML: {detail}").format(detail=exc)) from None
     except RecursionError:  # tomllib recurses per nesting level
         raise PolicyError(_("not valid TOML: {detail}").format(detail=nested_too_deeply())) from None
+    except ValueError:  # not a syntax error (caught above): an integer too long to convert
+        raise PolicyError(_("not valid TOML: {detail}").format(detail=too_many_digits())) from None
     return Policy.from_dict(data)
 
 

@@ -1,10 +1,13 @@
-"""The four SLA clocks of a ticket, derived from its history.
+"""The SLA clocks of a ticket, derived from its history.
 
 Clocks: `first_response` (created -> first public agent reply), `next_update` (each agent reply or
-customer message -> the next agent reply), `restore` (created -> service restored) and `resolve`
-(created -> resolved). Pending time never counts; the time between a resolution (or a restoration) and
-a reopen does not count either. Everything is recomputed from the facts, so the result only depends on
-(facts, targets, calendar, now); the service layer turns warn_at/due_at into audit events.
+customer message -> the next agent reply), `restore` (created -> service restored), `resolve`
+(created -> resolved) and `onsite` (an engineer dispatched -> arrived on site). Pending time never counts;
+the time between a resolution (or a restoration) and a reopen does not count either. The on-site clock is
+the exception: the engineer travels whatever the ticket waits for, so it counts every minute (24x7 calendar,
+never paused) until arrival, and a resolution stops it like every other clock. Everything is recomputed from
+the facts, so the result only depends on (facts, targets, calendar, now); the service layer turns
+warn_at/due_at into audit events. Which events are which facts is `event_fact`.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from datetime import datetime
 from typing import Literal
 
 from console.i18n import _
-from console.rules.calendars import BusinessCalendar
+from console.rules.calendars import BusinessCalendar, get_calendar
 from db.vocabulary import DONE_STATUSES, LIVE_CLOCK_STATES, STATUSES
 
 __all__ = [
     "CLOCKS",
+    "ONSITE_CALENDAR",
     "STATUSES",
     "ClockName",
     "ClockState",
@@ -28,17 +32,20 @@ __all__ = [
     "Cycle",
     "Fact",
     "Targets",
+    "clock_calendar",
     "compute_clocks",
     "cycles",
+    "event_fact",
     "most_urgent",
     "remaining",
 ]
 
-ClockName = Literal["first_response", "next_update", "restore", "resolve"]
+ClockName = Literal["first_response", "next_update", "restore", "resolve", "onsite"]
 ClockState = Literal["running", "warning", "paused", "met", "breached", "none"]
-FactKind = Literal["created", "reply", "customer", "status"]
+FactKind = Literal["created", "reply", "customer", "status", "dispatched", "arrived"]
 
-CLOCKS: tuple[ClockName, ...] = ("first_response", "next_update", "restore", "resolve")
+CLOCKS: tuple[ClockName, ...] = ("first_response", "next_update", "restore", "resolve", "onsite")
+ONSITE_CALENDAR = "24x7"  # the on-site promise ("on site within 1 hour") runs around the clock
 _DONE = frozenset(DONE_STATUSES)
 _LIVE_STATES = frozenset(LIVE_CLOCK_STATES)
 # Timestamps are floats; sums of differences may be off by a few ulps, far below a microsecond.
@@ -52,6 +59,27 @@ class Fact:
     status: str | None = None  # for kind "status": the status entered
 
 
+def event_fact(kind: str, sub: object = None) -> FactKind | None:
+    """The clock fact an event of ``kind`` is (status changes aside), or None. ``sub`` is what tells apart events of
+    one kind: a call's direction, a visit's stage, whether an escalation sent the customer a notice. One rule for
+    the live clocks and the reports' bulk replay.
+
+    An outbound call reaches the customer as a public reply does (the standards' 30-minute callback), so it stops
+    the first-response clock and starts a new next-update cycle; an inbound call is the customer's contact, like a
+    message (it starts a new next-update cycle: the customer is owed the next update from then)."""
+    if kind == "reply":
+        return "reply"
+    if kind == "customer_message":
+        return "customer"
+    if kind == "call":
+        return "reply" if sub == "out" else "customer" if sub == "in" else None
+    if kind == "escalated":
+        return "reply" if sub else None  # the handover notice is a public reply
+    if kind == "visit" and sub in ("dispatched", "arrived"):
+        return "dispatched" if sub == "dispatched" else "arrived"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Targets:
     """Target minutes per clock (None: the policy sets no target) and the warning fraction."""
@@ -60,6 +88,7 @@ class Targets:
     next_update: int | None = None
     restore: int | None = None
     resolve: int | None = None
+    onsite: int | None = None
     warning: float = 0.75
 
     def minutes(self, clock: ClockName) -> int | None:
@@ -130,6 +159,7 @@ def _timeline(facts: Iterable[Fact], now_ts: float) -> dict[ClockName, list[_Run
     rs: _Run | None = None
     rv: _Run | None = None
     nu: _Run | None = None
+    site: _Run | None = None  # the on-site visit: never paused, stopped by the arrival
     for i, fact in enumerate(facts):
         if fact.at.tzinfo is None:
             raise ValueError(_("facts[{index}]: a time zone (UTC offset) is required").format(index=i))
@@ -173,6 +203,8 @@ def _timeline(facts: Iterable[Fact], now_ts: float) -> dict[ClockName, list[_Run
             if new in _DONE:
                 for r in live:
                     r.stop(fact.at, t)
+                if site is not None and site.stopped is None:
+                    site.stop(fact.at, t)
             elif prev in _DONE:
                 # A reopen: restore and resolve resume (the gap does not count), a new update cycle starts.
                 rv.reopen(t, paused)
@@ -185,6 +217,14 @@ def _timeline(facts: Iterable[Fact], now_ts: float) -> dict[ClockName, list[_Run
                     rs.stop(fact.at, t)
             elif prev == "restored" and new in ("new", "open") and rs.stopped is not None:
                 rs.reopen(t, paused)  # the workaround no longer holds
+        elif kind == "dispatched":
+            # A second dispatch while one is still on its way keeps the first promise (the service refuses it).
+            if status not in _DONE and (site is None or site.stopped is not None):
+                site = _Run(fact.at, t, False)
+                runs["onsite"].append(site)
+        elif kind == "arrived":
+            if site is not None and site.stopped is None:
+                site.stop(fact.at, t)
         elif kind != "created":
             raise ValueError(_("facts[{index}]: unknown kind {kind!r}").format(index=i, kind=kind))
     return runs
@@ -271,6 +311,11 @@ def _now_ts(now: datetime) -> float:
     return now.timestamp()
 
 
+def clock_calendar(clock: ClockName, calendar: BusinessCalendar) -> BusinessCalendar:
+    """The calendar a clock counts in: the ticket's, except the on-site clock's 24x7."""
+    return get_calendar(ONSITE_CALENDAR) if clock == "onsite" else calendar
+
+
 def compute_clocks(
     facts: Sequence[Fact], targets: Targets, calendar: BusinessCalendar, now: datetime
 ) -> dict[str, ClockStatus]:
@@ -283,7 +328,7 @@ def compute_clocks(
             runs[clock][-1] if runs[clock] else None,
             targets.minutes(clock),
             targets.warning,
-            calendar,
+            clock_calendar(clock, calendar),
             now_ts,
         )
         for clock in CLOCKS
@@ -300,8 +345,9 @@ def cycles(
     for clock in CLOCKS:
         target = targets.minutes(clock)
         items: list[Cycle] = []
+        cal = clock_calendar(clock, calendar)
         for run in runs[clock]:
-            ev = _Eval(run, calendar, now_ts)
+            ev = _Eval(run, cal, now_ts)
             met: bool | None = None
             if target is not None:
                 due = ev.crossing(target * 60)
@@ -332,6 +378,7 @@ def remaining(status: ClockStatus, calendar: BusinessCalendar, now: datetime) ->
         return None
     if status.state not in _LIVE_STATES or status.stopped_at is not None:
         return status.remaining_s  # paused (frozen) or stopped (final)
+    calendar = clock_calendar(status.clock, calendar)
     now_ts = _now_ts(now)
     if status._counted_from is not None:
         # The same sum compute_clocks makes, so both agree to the second.

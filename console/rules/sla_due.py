@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from console.i18n import _
 from console.rules.calendars import BusinessCalendar, CalendarError, calendar_from_spec, get_calendar
 from console.rules.clock import in_range, out_of_range
-from console.rules.documents import nested_too_deeply
+from console.rules.documents import nested_too_deeply, too_many_digits
 
 __all__ = ["MAX_LINE", "MAX_MINUTES", "Answer", "due_one", "run_due"]
 
@@ -134,6 +134,8 @@ def _answer(line: str) -> Answer | str:
         return _("not valid JSON: {detail}").format(detail=exc.msg)
     except RecursionError:  # the decoder recurses per nesting level: `[[[…` deep enough exhausts the stack
         return _("not valid JSON: {detail}").format(detail=nested_too_deeply())
+    except ValueError:  # not a syntax error (caught above): an integer too long to convert
+        return _("not valid JSON: {detail}").format(detail=too_many_digits())
     try:
         return Answer(json.dumps({"due_at": due_one(request)}, ensure_ascii=False), False)
     except (_RequestError, CalendarError) as exc:

@@ -33,6 +33,10 @@ ACTION_LABELS: Mapping[str, str] = {
     "resolve": N_("resolve"),
     "close": N_("close"),
     "reopen": N_("reopen"),
+    "call": N_("log a call"),
+    "customer_call": N_("log the customer's call"),
+    "visit": N_("record an on-site visit"),
+    "priority": N_("change the priority"),
 }
 
 # action -> {from status: to status}; None as target keeps the status (except new, which an agent's touch opens).
@@ -47,16 +51,21 @@ TRANSITIONS: Mapping[str, Mapping[str, str]] = {
     "escalate": {"new": "open", "open": "open", "pending": "open", "restored": "open"},
     "restore": {"new": "restored", "open": "restored", "pending": "restored"},
     "resolve": {"new": "resolved", "open": "resolved", "pending": "resolved", "restored": "resolved"},
-    "close": {
-        "new": "closed",
-        "open": "closed",
-        "pending": "closed",
-        "restored": "closed",
-        "resolved": "closed",
-    },
+    # The closed loop: only a ticket whose service is back (restored) or whose cause is fixed (resolved) closes.
+    "close": {"restored": "closed", "resolved": "closed"},
     "reopen": {"resolved": "open", "closed": "open"},
+    # A call logged by an agent: an outbound call is a touch like a reply; an inbound one is the customer's
+    # contact like their message, except that it never reopens a resolved ticket (the customer may be calling to
+    # confirm the fix; the agent reopens if not). A closed ticket's calls are follow-up calls (`followup`).
+    "call": {"new": "open", "open": _KEEP, "pending": _KEEP, "restored": _KEEP, "resolved": _KEEP},
+    "customer_call": {"new": _KEEP, "open": _KEEP, "pending": "open", "restored": _KEEP, "resolved": _KEEP},
+    # Dispatching an engineer is a touch (a new ticket opens); a resolved ticket's visit may still end (left).
+    "visit": {"new": "open", "open": _KEEP, "pending": _KEEP, "restored": _KEEP, "resolved": _KEEP},
+    # Priority while there is work to do; a finished ticket keeps the priority it was worked at.
+    "priority": {"new": _KEEP, "open": _KEEP, "pending": _KEEP, "restored": _KEEP},
 }
-# Actions a user chooses (customer_reply on resolved/closed is routed to reopen or a follow-up by the service).
+# Actions a user chooses (customer_reply on resolved/closed is routed to reopen or a follow-up by the service; an
+# inbound call is the "call" action routed to customer_call).
 USER_ACTIONS = (
     "assign",
     "reply",
@@ -68,6 +77,9 @@ USER_ACTIONS = (
     "resolve",
     "close",
     "reopen",
+    "call",
+    "visit",
+    "priority",
 )
 
 

@@ -11,13 +11,20 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from console.i18n import _
 from console.rules import workflow
 from console.rules.clock import Clock, utcnow
 from console.rules.errors import BadInput, PermissionDenied, Refused
-from console.rules.validation import check_agent_name, check_display_name, require_text, validate_new_ticket
+from console.rules.validation import (
+    MAX_BODY,
+    check_agent_name,
+    check_display_name,
+    clean_text,
+    require_text,
+    validate_new_ticket,
+)
 from console.service.core import TRACKED, ServiceCore, identify, open_store
 from console.service.intake import TicketIntake
 from console.service.kb import KnowledgeActions
@@ -28,7 +35,19 @@ from db.errors import Conflict
 from db.models import Agent, Event, QueueItem, Ticket
 from db.records import TicketFilter
 from db.store import Store
-from db.vocabulary import ROLES, STATUSES, TIERS, needs_followup
+from db.vocabulary import (
+    CALL_DIRECTIONS,
+    CONFIRMATION_CHANNELS,
+    PRIORITIES,
+    ROLES,
+    STATUSES,
+    TIERS,
+    VISIT_STAGES,
+    needs_followup,
+)
+
+if TYPE_CHECKING:
+    from db.reports import PendingFollowup
 
 
 class HelpdeskService:
@@ -318,7 +337,7 @@ class HelpdeskService:
         expected_version: int | None,
         kind: str,
         fields: Mapping[str, Any] | Callable[[Ticket, datetime], Mapping[str, Any]] | None = None,
-        detail: Mapping[str, Any] | None = None,
+        detail: Mapping[str, Any] | Callable[[Ticket], Mapping[str, Any]] | None = None,
         message: tuple[str, str] | None = None,
         check: Callable[[Ticket, Agent], None] | None = None,
         after: Callable[[Ticket, datetime], None] | None = None,
@@ -347,6 +366,7 @@ class HelpdeskService:
                 for key in TRACKED
                 if key in update and update[key] != getattr(ticket, key)
             }
+            recorded = detail(ticket) if callable(detail) else (detail or {})
             updated = self.core.store.update_ticket(ticket_id, update, ticket.version)
             if message is not None:
                 self.core.store.add_message(ticket_id, message[0], self._author(ticket, message[0]), message[1], when)
@@ -359,7 +379,7 @@ class HelpdeskService:
                 kind,
                 from_value,
                 to_value,
-                {"changes": changes, **(detail or {})},
+                {"changes": changes, **recorded},
             )
             if after is not None:
                 after(updated, when)
@@ -557,16 +577,30 @@ class HelpdeskService:
         ticket_id: int,
         to: str,
         reason: str,
-        notes: str,
+        notes: str = "",
         *,
-        customer_told: bool = True,
+        tried: str | None = None,
+        impact: str | None = None,
+        told: str | None = None,
+        notice: str | None = None,
         at: datetime | None = None,
         expected_version: int | None = None,
     ) -> Ticket:
+        """Hand the ticket over with complete information (规范移交). The notes' required parts (what was tried, the
+        business impact, what the customer was told) come as ``tried``/``impact``/``told`` or under the template's
+        headings in ``notes`` (console.rules.handover). The customer must have been told who takes over: a public
+        reply or an outbound call logged since the ticket's last escalation or assignment, or ``notice``, the
+        handover notice, sent here as a public reply in the same change (it is then also what the customer was
+        told, unless ``told`` says more)."""
+        from console.rules import handover
+
         why = require_text(reason, _("reason"))
-        handoff = require_text(notes, _("handoff notes"))
-        if not customer_told:
-            raise BadInput(_("tell the customer who takes over and when before escalating"))
+        free = clean_text(notes or "", field=_("handoff notes"), limit=MAX_BODY).strip()
+        notice_text = require_text(notice, _("handover notice")) if notice is not None else None
+        try:
+            handoff = handover.assemble(free, tried=tried, impact=impact, told=told or notice_text)
+        except handover.HandoffIncomplete as exc:
+            raise BadInput(str(exc)) from exc
         self.ticket(ticket_id)
         agent = None
         if to not in TIERS:
@@ -577,6 +611,7 @@ class HelpdeskService:
         def fields(current: Ticket, _when: datetime) -> dict[str, Any]:
             # Judged on the ticket as it is under the write lock: an escalation committed meanwhile by another
             # agent must not be undone (an L3 ticket sent "up" to L2).
+            sent = {"public_replies": current.public_replies + 1} if notice_text else {}
             if agent is None:
                 if workflow.tier_rank(to) <= workflow.tier_rank(current.tier):
                     raise Refused(
@@ -584,24 +619,45 @@ class HelpdeskService:
                             id=ticket_id, tier=current.tier
                         )
                     )
-                return {"tier": to, "assignee": None, "escalations": current.escalations + 1}
+                return {"tier": to, "assignee": None, "escalations": current.escalations + 1, **sent}
             if agent.name == current.assignee:
                 raise Refused(_("ticket {id} is already with {name}").format(id=ticket_id, name=agent.name))
             return {
                 "tier": max(current.tier, agent.tier, key=workflow.tier_rank),
                 "assignee": agent.name,
                 "escalations": current.escalations + 1,
+                **sent,
             }
 
+        def customer_told(current: Ticket, _me: Agent) -> None:
+            if notice_text is None and not self._told_since_handover(current.id):
+                raise Refused(
+                    _(
+                        "ticket {id}: tell the customer who takes over first (reply or log a call), or send the "
+                        "handover notice with the escalation (--notice)"
+                    ).format(id=current.id)
+                )
+
         def handoff_note(updated: Ticket, when: datetime) -> None:
+            if notice_text is not None:
+                self.core.store.add_message(updated.id, "reply", self.actor_name, notice_text, when)
             self.core.store.add_message(
                 updated.id,
                 "note",
                 self.actor_name,
-                _("Escalated to {to}. Reason: {reason}\n\n{notes}").format(to=to, reason=why, notes=handoff),
+                _("Escalated to {to}. Reason: {reason}\n\n{notes}").format(to=to, reason=why, notes=handoff.text),
                 when,
             )
 
+        detail: dict[str, Any] = {
+            "to": to,
+            "reason": why,
+            "notes": handoff.text,
+            **handoff.parts,
+            "customer_told": True,
+        }
+        if notice_text is not None:
+            detail.update(notice=True, notice_chars=len(notice_text))
         return self._act(
             ticket_id,
             "escalate",
@@ -609,9 +665,21 @@ class HelpdeskService:
             expected_version=expected_version,
             kind="escalated",
             fields=fields,
-            detail={"to": to, "reason": why, "notes": handoff, "customer_told": True},
+            detail=detail,
+            check=customer_told,
             after=handoff_note,
         )
+
+    def _told_since_handover(self, ticket_id: int) -> bool:
+        """Whether the customer heard from us (a public reply, an outbound call, a handover notice) since the
+        ticket last changed hands (its last escalation or assignment; its creation if it never did)."""
+        told = False
+        for event in self.core.store.events(ticket_id):
+            if event.kind in ("escalated", "assigned"):
+                told = False  # a notice sent with an earlier escalation told of that handover, not the next
+            elif event.kind == "reply" or (event.kind == "call" and event.detail.get("direction") == "out"):
+                told = True
+        return told
 
     def restore(
         self, ticket_id: int, summary: str, *, at: datetime | None = None, expected_version: int | None = None
@@ -659,6 +727,7 @@ class HelpdeskService:
         summary: str,
         code: str | None = None,
         confirmed: bool = False,
+        confirmed_by: str | None = None,
         unconfirmed_reason: str | None = None,
         asked_anything_else: bool = False,
         kb_id: int | None = None,
@@ -667,8 +736,10 @@ class HelpdeskService:
         at: datetime | None = None,
         expected_version: int | None = None,
     ) -> Ticket:
-        """The closed loop of the standards: summary, customer confirmation (or why not), anything else needed,
-        knowledge captured, and a follow-up call date for urgent and high-priority tickets."""
+        """The closed loop of the standards: a restored or resolved ticket whose customer was actually reached (a
+        public reply or a logged call), a summary, the customer's confirmation and how it was given (or why not),
+        anything else needed, knowledge captured, and a follow-up call date for urgent and high-priority tickets,
+        after the closing day and within the policy's days."""
         text = require_text(summary, _("summary"))
         reason = (unconfirmed_reason or "").strip()
         if confirmed and reason:
@@ -677,6 +748,16 @@ class HelpdeskService:
             raise BadInput(
                 _("closing needs the customer's confirmation (--confirmed) or why not (--unconfirmed-reason)")
             )
+        if confirmed_by is not None and confirmed_by not in CONFIRMATION_CHANNELS:
+            raise BadInput(_("--confirmed-by must be one of: {values}").format(values=", ".join(CONFIRMATION_CHANNELS)))
+        if confirmed and confirmed_by is None:
+            raise BadInput(
+                _("say how the customer confirmed: --confirmed-by {values}").format(
+                    values="|".join(CONFIRMATION_CHANNELS)
+                )
+            )
+        if not confirmed and confirmed_by is not None:
+            raise BadInput(_("--confirmed-by goes with --confirmed: the customer did not confirm"))
         if confirmed and not asked_anything_else:
             raise BadInput(_("ask the customer whether anything else is needed before closing (--asked-anything-else)"))
         if kb_id is not None and kb_needed:
@@ -686,15 +767,34 @@ class HelpdeskService:
             raise BadInput(
                 _("{priority} tickets need a follow-up call date (--followup DATE)").format(priority=ticket.priority)
             )
+        if ticket.status not in ("restored", "resolved"):
+            # Said before the lock with what is missing; the state machine refuses it again under the lock.
+            raise Refused(
+                _("ticket {id} is {status}: resolve it (or restore the service) before closing").format(
+                    id=ticket_id, status=_(workflow.STATUS_LABELS[ticket.status])
+                )
+            )
         if kb_id is not None:
             self.article(kb_id)
+        max_days = self.policy().settings.followup_max_days
+
+        def reached(current: Ticket, _me: Agent) -> None:
+            if current.public_replies == 0 and not any(e.kind == "call" for e in self.core.store.events(current.id)):
+                raise Refused(
+                    _("ticket {id} never reached the customer: reply or log a call before closing").format(
+                        id=current.id
+                    )
+                )
 
         def fields(current: Ticket, when: datetime) -> dict[str, Any]:
+            if followup is not None:
+                self._check_followup(followup, when, max_days)
             values: dict[str, Any] = {
                 "resolution_summary": text,
                 "resolution_code": code or current.resolution_code,
                 "closed_at": when,
                 "confirmed": confirmed,
+                "confirmed_by": confirmed_by if confirmed else None,
                 "unconfirmed_reason": reason or None,
                 "asked_anything_else": asked_anything_else,
                 "kb_needed": kb_needed,
@@ -722,14 +822,33 @@ class HelpdeskService:
                 "summary": text,
                 "code": code,
                 "confirmed": confirmed,
+                "confirmed_by": confirmed_by if confirmed else None,
                 "unconfirmed_reason": reason or None,
                 "asked_anything_else": asked_anything_else,
                 "kb": kb_id,
                 "kb_needed": kb_needed,
                 "followup": followup.isoformat() if followup else None,
             },
+            check=reached,
             after=capture,
         )
+
+    def _check_followup(self, day: date, when: datetime, max_days: int) -> None:
+        """A follow-up call is booked after the closing day (the team's day, as `followups --due` counts it) and
+        at most the policy's ``followup_max_days`` after it."""
+        closing_day = when.astimezone(self.policy().business_zone()).date()
+        if day <= closing_day:
+            raise BadInput(
+                _("the follow-up call date {date} must be after the closing day ({day})").format(
+                    date=day.isoformat(), day=closing_day.isoformat()
+                )
+            )
+        if day > closing_day + timedelta(days=max_days):
+            raise BadInput(
+                _("the follow-up call date {date} is more than {n} days after the closing day ({day})").format(
+                    date=day.isoformat(), n=max_days, day=closing_day.isoformat()
+                )
+            )
 
     def reopen(
         self, ticket_id: int, reason: str, *, at: datetime | None = None, expected_version: int | None = None
@@ -745,6 +864,164 @@ class HelpdeskService:
             fields=lambda current, _when: {"reopens": current.reopens + 1, "confirmed": None},
             detail={"reason": why},
         )
+
+    # -- calls, on-site visits, priority --------------------------------------------------------------------
+
+    def log_call(
+        self,
+        ticket_id: int,
+        direction: str,
+        notes: str,
+        *,
+        at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> Ticket:
+        """A phone call with the customer: event ``call`` {direction, notes}, and an internal note in the
+        conversation (so the call reads in its place among the messages; it is never sent to anyone).
+
+        ``out`` (we called): the agent's touch, like a public reply: it stops the first-response clock and starts
+        a new next-update cycle (the standards' 30-minute callback), opens a new ticket, and counts as reaching the
+        customer for the closure and the handover. ``in`` (the customer called): their contact, like a message:
+        a new next-update cycle starts, a pending ticket opens again; a resolved one stays resolved (the customer
+        may be calling to confirm the fix). Any agent may log an inbound call, as anyone may record what the
+        customer wrote; an outbound one is the ticket's worker's (own or unassigned tickets of their tier)."""
+        if direction not in CALL_DIRECTIONS:
+            raise BadInput(_("the direction of a call is in or out, not {value}").format(value=direction))
+        text = require_text(notes, _("call notes"))
+        outbound = direction == "out"
+        heading = _("Call to the customer") if outbound else _("Call from the customer")
+        return self._act(
+            ticket_id,
+            "call" if outbound else "customer_call",
+            at=at,
+            expected_version=expected_version,
+            kind="call",
+            open_to_all=not outbound,
+            message=("note", f"{heading}\n{text}"),
+            detail={"direction": direction, "notes": text},
+        )
+
+    def visit_stage(self, ticket_id: int) -> str | None:
+        """The stage the ticket's latest on-site visit reached (dispatched, arrived, left), or None: the next stage
+        allowed follows from it (none or left: dispatched; dispatched: arrived; arrived: left)."""
+        self.ticket(ticket_id)
+        return self._visit_stage(ticket_id)
+
+    def _visit_stage(self, ticket_id: int) -> str | None:
+        stage = None
+        for event in self.core.store.events(ticket_id):
+            if event.kind == "visit":
+                stage = event.detail.get("stage")
+        return stage if isinstance(stage, str) else None
+
+    def visit(
+        self,
+        ticket_id: int,
+        stage: str,
+        notes: str = "",
+        *,
+        at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> Ticket:
+        """One stage of an on-site visit, in order: ``dispatched`` (an engineer is sent: the ``onsite`` clock
+        starts, target from the policy, 24x7), ``arrived`` (the clock stops, met or breached), ``left`` (the visit
+        ends). Event ``visit`` {stage, notes}; notes, when given, also go in the conversation as an internal note."""
+        if stage not in VISIT_STAGES:
+            raise BadInput(
+                _("a visit stage is one of: {values}; not {value}").format(values=", ".join(VISIT_STAGES), value=stage)
+            )
+        text = clean_text(notes or "", field=_("notes"), limit=MAX_BODY).strip()
+
+        def in_order(current: Ticket, _me: Agent) -> None:
+            last = self._visit_stage(current.id)
+            if stage == "dispatched":
+                if last == "dispatched":
+                    raise Refused(
+                        _("ticket {id}: an engineer is already on the way; record 'arrived' first").format(
+                            id=current.id
+                        )
+                    )
+                if last == "arrived":
+                    raise Refused(
+                        _("ticket {id}: an engineer is on site now; record 'left' first").format(id=current.id)
+                    )
+                if current.status == "resolved":
+                    raise Refused(
+                        _("ticket {id} is resolved; reopen it before dispatching an engineer").format(id=current.id)
+                    )
+            elif stage == "arrived" and last != "dispatched":
+                raise Refused(
+                    _("ticket {id}: no engineer is on the way; record 'dispatched' first").format(id=current.id)
+                )
+            elif stage == "left" and last != "arrived":
+                raise Refused(_("ticket {id}: no engineer is on site; record 'arrived' first").format(id=current.id))
+
+        headings = {
+            "dispatched": _("Engineer dispatched on site"),
+            "arrived": _("Engineer arrived on site"),
+            "left": _("Engineer left the site"),
+        }
+        return self._act(
+            ticket_id,
+            "visit",
+            at=at,
+            expected_version=expected_version,
+            kind="visit",
+            message=("note", f"{headings[stage]}\n{text}") if text else None,
+            detail={"stage": stage, "notes": text},
+            check=in_order,
+        )
+
+    def change_priority(
+        self,
+        ticket_id: int,
+        priority: str,
+        reason: str,
+        *,
+        at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> Ticket:
+        """A P3 that turns into a site outage becomes a P1: supervisors and admins, or the ticket's owner. Event
+        ``priority_changed`` {from, to, reason} (``priority`` is a tracked change, so `check` replays it). The
+        clocks are measured again against the new priority's targets and calendar from their start (a ticket
+        raised to P1 may be overdue at once: it is late by the standard of its real urgency), and the stored SLA
+        columns are refreshed in the same transaction."""
+        if priority not in PRIORITIES:
+            raise BadInput(_("priority must be one of: {values}").format(values=", ".join(PRIORITIES)))
+        why = require_text(reason, _("reason"))
+
+        def allowed(current: Ticket, me: Agent) -> None:
+            if me.role == "agent" and current.assignee != me.name:
+                raise PermissionDenied(
+                    _("only the ticket's owner or a supervisor may change the priority of ticket {id}").format(
+                        id=current.id
+                    )
+                )
+            if current.priority == priority:
+                raise Refused(_("ticket {id} is already {priority}").format(id=current.id, priority=priority))
+
+        return self._act(
+            ticket_id,
+            "priority",
+            at=at,
+            expected_version=expected_version,
+            kind="priority_changed",
+            open_to_all=True,  # the owner rule above replaces the plain agents' work rule
+            fields={"priority": priority},
+            detail=lambda current: {"from": current.priority, "to": priority, "reason": why},
+            check=allowed,
+        )
+
+    # -- follow-up calls --------------------------------------------------------------------------------------
+
+    def followups_due(self, today: date | None = None) -> list[PendingFollowup]:
+        """Closed P1/P2 tickets whose follow-up call is due ``today`` (default: the team's today, as `followups --due`
+        counts it) or earlier, earliest first."""
+        from db.reports import pending_followups
+
+        self.me()
+        day = today or self.core.at(None).astimezone(self.policy().business_zone()).date()
+        return pending_followups(self.core.store, day.isoformat())
 
 
 def _text(value: object) -> str | None:

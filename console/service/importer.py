@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from console.i18n import _
 from console.rules.clock import parse_instant
+from console.rules.documents import too_many_digits
 from console.rules.errors import BadInput, ImportFailed
 from console.rules.spreadsheet import formula_safe, formula_unguarded
 from console.rules.validation import MAX_BODY, validate_customer, validate_new_ticket
@@ -235,6 +236,9 @@ def _jsonl_records(lines: Iterable[tuple[int, str | None]], problems: Problems) 
         except RecursionError:  # cannot happen past _too_deep; kept so that no input can raise it
             problems.add(number, _("JSON nested deeper than {n} levels").format(n=MAX_DEPTH))
             continue
+        except ValueError:  # not a syntax error (caught above): an integer too long to convert
+            problems.add(number, _("not JSON: {error}").format(error=too_many_digits()))
+            continue
         if not isinstance(value, dict):
             problems.add(number, _("expected a JSON object"))
             continue
@@ -323,7 +327,7 @@ def _checked(path: Path, agents: frozenset[str], problems: Problems) -> Iterator
                     "organisation": row.organisation,
                     "customer_tier": row.customer_tier,
                     "status": row.status,
-                    "assignee": row.assignee,
+                    "assignee": row.assignee or None,  # "" (JSON) is no one, as an empty CSV cell is
                     "at": row.created_at,
                 },
             )

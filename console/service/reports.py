@@ -24,6 +24,7 @@ from db.models import Csat, Ticket
 from db.vocabulary import OPEN_STATUSES
 
 if TYPE_CHECKING:
+    from console.rules.policy import Policy
     from console.service.helpdesk import HelpdeskService
 
 REPORT_ZONE = ZoneInfo("Asia/Shanghai")  # the default business calendar's zone: the team's own days
@@ -69,6 +70,12 @@ class Period:
 
 def _midnight(day: date, zone: tzinfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def team_zone(policy: Policy) -> tzinfo:
+    """The team's days ("today" on the wallboard, a report's dates when no --tz is given): the policy's business
+    zone (``Policy.business_zone``), the same days a closing and its follow-up date are counted in."""
+    return policy.business_zone()
 
 
 def zone_named(name: str | None) -> tzinfo:
@@ -127,10 +134,9 @@ def facts_from_clock_events(events: Iterable[db_reports.ClockEvent]) -> list[sla
             continue
         if event.status:
             facts.append(sla.Fact(at, "status", event.status))
-        if event.kind == "reply":
-            facts.append(sla.Fact(at, "reply"))
-        elif event.kind == "customer_message":
-            facts.append(sla.Fact(at, "customer"))
+        kind = sla.event_fact(event.kind, event.sub)
+        if kind is not None:
+            facts.append(sla.Fact(at, kind))
     return facts
 
 
@@ -499,7 +505,8 @@ def build_report(
 def record_csat(
     service: HelpdeskService, ticket_id: int, score: int, comment: str = "", *, at: datetime | None = None
 ) -> Csat:
-    """The customer's score for the ticket's latest closure, once per closure; any agent may record it."""
+    """The customer's score for the ticket's latest closure, once per closure; any agent may record it. Only a
+    ticket with a customer has one to ask."""
     service.me()
     if not 1 <= score <= 5:
         raise BadInput(_("a satisfaction score is 1 to 5, not {score}").format(score=score))
@@ -511,6 +518,8 @@ def record_csat(
         ticket = store.get_ticket(ticket_id)
         if ticket.status != "closed":
             raise Refused(_("ticket {id} is not closed; satisfaction is asked after closing").format(id=ticket_id))
+        if ticket.customer_id is None:
+            raise Refused(_("ticket {id} has no customer to ask for satisfaction").format(id=ticket_id))
         when = service.core.check_order(ticket_id, service.core.when(at))
         closure = db_reports.closures(store, ticket_id)
         if db_reports.has_csat(store, ticket_id, closure):
@@ -529,8 +538,9 @@ def record_csat(
     return service.core.write(work)
 
 
-def local_today(service: HelpdeskService, zone: tzinfo = REPORT_ZONE) -> date:
-    return service.core.at(None).astimezone(zone).date()
+def local_today(service: HelpdeskService, zone: tzinfo | None = None) -> date:
+    """Today in ``zone`` (default: the team's zone, the wallboard's day)."""
+    return service.core.at(None).astimezone(zone or team_zone(service.policy())).date()
 
 
 def followups(

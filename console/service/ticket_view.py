@@ -62,11 +62,21 @@ def facts_from_events(events: Sequence[Event]) -> list[sla.Fact]:
         changes = event.detail.get("changes", {})
         if "status" in changes:
             facts.append(sla.Fact(at=event.at, kind="status", status=changes["status"][1]))
-        if event.kind == "reply":
-            facts.append(sla.Fact(at=event.at, kind="reply"))
-        elif event.kind == "customer_message":
-            facts.append(sla.Fact(at=event.at, kind="customer"))
+        kind = sla.event_fact(event.kind, event_sub(event))
+        if kind is not None:
+            facts.append(sla.Fact(at=event.at, kind=kind))
     return facts
+
+
+def event_sub(event: Event) -> object:
+    """What tells apart the clock events of one kind (the same values db/reports.py reads in SQL)."""
+    if event.kind == "call":
+        return event.detail.get("direction")
+    if event.kind == "visit":
+        return event.detail.get("stage")
+    if event.kind == "escalated":
+        return event.detail.get("notice")
+    return None
 
 
 def clock_view(status: sla.ClockStatus) -> ClockView:
@@ -101,7 +111,19 @@ def describe_event(event: Event) -> str:
     if event.kind == "assigned" and "assignee" in changes:
         return _("assigned to {name}").format(name=changes["assignee"][1])
     if event.kind == "escalated":
-        return _("escalated to {to}").format(to=event.detail.get("to"))
+        text = _("escalated to {to}").format(to=event.detail.get("to"))
+        return text + (" · " + _("handover notice sent") if event.detail.get("notice") else "")
+    if event.kind == "call":
+        return _("called the customer") if event.detail.get("direction") == "out" else _("the customer called")
+    if event.kind == "visit":
+        stage = event.detail.get("stage")
+        return {
+            "dispatched": _("engineer dispatched on site"),
+            "arrived": _("engineer arrived on site"),
+            "left": _("engineer left the site"),
+        }.get(str(stage), _("on-site visit"))
+    if event.kind == "priority_changed" and "priority" in changes:
+        return _("priority {old} → {new}").format(old=changes["priority"][0], new=changes["priority"][1])
     if event.kind == "reply":
         return _("replied")
     if event.kind == "customer_message":

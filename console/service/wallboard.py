@@ -1,12 +1,12 @@
 """What the supervisor wallboard shows at one instant, as plain data (built in a worker).
 
-"Today" starts at local midnight in the zone of the policy's business calendar (the P3 one), so a team in
-Shanghai sees its own day. Customer names and contacts are masked unless the supervisor asked to see them.
+"Today" starts at local midnight in the team's zone (reports.team_zone: the policy's business-hours calendar's,
+the same days `helpdesk report` counts without --tz), so a team in Shanghai sees its own day. Customer names and
+contacts are masked unless the supervisor asked to see them.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
@@ -16,13 +16,15 @@ from console.i18n import _
 from console.rules import metrics, sla
 from console.rules.errors import Refused
 from console.service.helpdesk import HelpdeskService
+from console.service.reports import team_zone
 from console.service.ticket_view import facts_from_events
 from db import stats
 from db.errors import NotFound
 from db.models import Agent, Ticket
 from db.vocabulary import PRIORITIES
 
-URGENT_LIMIT = 12
+# Rows of the urgent list read: more than any terminal shows (the board draws what fits, then "+N more").
+URGENT_LIMIT = 100
 HOURS = 24
 _CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
@@ -60,8 +62,13 @@ class BoardSnapshot:
     received_today: int
     closed_today: int
     agents: list[stats.AgentLoad]
-    urgent: list[UrgentRow]
+    urgent: list[UrgentRow]  # the first URGENT_LIMIT, in the queue's urgency order
     per_hour: list[int]
+    urgent_total: int = 0  # every open ticket with a running clock
+
+    def breached_shown(self, shown: int) -> int:
+        """How many of the first ``shown`` urgent rows are breached (at the snapshot's instant)."""
+        return sum(1 for row in self.urgent[:shown] if row.due_at <= self.at)
 
     @property
     def open_total(self) -> int:
@@ -171,7 +178,7 @@ def snapshot(service: HelpdeskService, now: datetime, show_customers: bool) -> B
         service.require_role("supervisor", "admin")
     store = service.store
     policy = service.policy()
-    zone = policy.resolve("P3")[0].tz
+    zone = team_zone(policy)
     start = local_midnight(now, zone)
     now_ts = now.timestamp()
 
@@ -188,13 +195,12 @@ def snapshot(service: HelpdeskService, now: datetime, show_customers: bool) -> B
     finished_rv = [c.elapsed_s for c in cycles["resolve"] if c.stopped_at is not None]
 
     urgent: list[UrgentRow] = []
-    for item in stats.urgent_tickets(store, URGENT_LIMIT):
+    for item in stats.urgent_tickets(store, now_ts, URGENT_LIMIT):
         contact = item.email or item.phone
         if not show_customers:
             contact = mask_email(item.email) if item.email else mask_phone(item.phone)
-        ticket_cal: Any = None
-        with contextlib.suppress(NotFound):  # closed and gone since the list was read
-            ticket_cal = _resolve(service, store.get_ticket(item.id))[0]
+        # The same resolution as _resolve, from the row's own columns: no two queries a row on every refresh.
+        ticket_cal = policy.resolve(item.priority, item.channel, item.customer_tier)[0]
         urgent.append(
             UrgentRow(
                 ticket_id=item.id,
@@ -230,4 +236,5 @@ def snapshot(service: HelpdeskService, now: datetime, show_customers: bool) -> B
         agents=stats.agent_load(store, now_ts),
         urgent=urgent,
         per_hour=stats.created_per_hour(store, start, HOURS),
+        urgent_total=stats.running_clocks(store),
     )

@@ -19,9 +19,10 @@ from textual.screen import Screen
 
 from console.i18n import N_, _, language
 from console.rules.errors import HelpdeskError
+from console.tui.alerts import P1Alerts, waiting_p1
 from console.tui.commands import PlainSystemCommands
 from console.tui.drafts import DraftStore
-from console.tui.ui import translate_bindings
+from console.tui.ui import CommitWatch, translate_bindings
 from db.errors import StoreError
 from widgets.safe_text import clean
 
@@ -40,6 +41,8 @@ class HelpdeskApp(App[None]):
         Binding("ctrl+q", "quit", N_("Quit"), id="app.quit", show=False, priority=True),
         Binding("question_mark", "help", N_("Keys"), id="app.help"),
         Binding("w", "wallboard", N_("Wallboard"), id="app.wallboard", show=False),
+        # Ctrl+G: no text field of the console uses it, so it acknowledges even while typing a reply.
+        Binding("ctrl+g", "acknowledge_p1", N_("Got it (P1 alert)"), id="app.p1_ack", show=False),
     ]
 
     def __init__(
@@ -78,6 +81,8 @@ class HelpdeskApp(App[None]):
         self.live_interval = live_interval
         self.drafts = drafts or DraftStore()  # the composer's drafts (console/tui/drafts.py)
         self.title = _("Helpdesk") if not wallboard else _("Wallboard")
+        self.p1_alerts = P1Alerts(self)
+        self._p1_commits: CommitWatch | None = None
 
     def get_driver_class(self) -> type[Driver]:
         """On Linux and macOS our driver, whose input survives any byte and ends with the terminal (see
@@ -143,6 +148,35 @@ class HelpdeskApp(App[None]):
     def on_mount(self) -> None:
         if self._opener is not None:
             self.call_after_refresh(self._open_in_worker)
+        if not self.wallboard_only:
+            self.set_interval(self.live_interval, self._p1_tick)
+
+    # -- the P1 alert (console/tui/alerts.py) ---------------------------------------------------------------
+
+    def _p1_tick(self) -> None:
+        ticket_id = getattr(self.screen, "ticket_id", None)  # the ticket screen on top: its alert has been seen
+        if isinstance(ticket_id, int):
+            self.p1_alerts.seen(ticket_id)
+        self._p1_look()
+
+    @work(thread=True, exclusive=True, group="p1-alert")
+    def _p1_look(self) -> None:
+        service = self.wait_for_service()
+        if service is None:
+            return
+        if self._p1_commits is None:
+            self._p1_commits = CommitWatch(service.data_version)
+            self._p1_commits.prime()  # before the first look, so a commit right after it is not missed
+        elif not self._p1_commits.changed():
+            return
+        try:
+            waiting = waiting_p1(service, self.clock())
+        except (HelpdeskError, StoreError):
+            return  # the screens report an unusable database; the next commit brings another look
+        self.call_from_thread(self.p1_alerts.update, waiting)
+
+    def action_acknowledge_p1(self) -> None:
+        self.p1_alerts.acknowledge()
 
     def _wallboard_screen(self) -> Screen[None]:
         from console.tui.screens.wallboard import WallboardScreen

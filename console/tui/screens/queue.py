@@ -95,15 +95,17 @@ class QueueScreen(LiveScreen):
         me = service.agent(service.actor_name)
         text = state.text or None
         view = state.view
+        # Every view in the urgency order judged at the console's clock (db/store.py URGENCY_BAND), as
+        # `helpdesk ticket list` does at its own.
         if view == "mine":
-            return TicketFilter(assignee=service.actor_name, text=text)
+            return TicketFilter(assignee=service.actor_name, text=text, now=now)
         if view == "unassigned":
-            return TicketFilter(unassigned=True, tier=me.tier if me else None, text=text)
+            return TicketFilter(unassigned=True, tier=me.tier if me else None, text=text, now=now)
         if view == "risk":
-            return TicketFilter(at_risk_or_breaching=now, text=text)
+            return TicketFilter(at_risk_or_breaching=now, text=text, now=now)
         if view == "pending":
-            return TicketFilter(statuses=("pending",), text=text)
-        return TicketFilter(text=text)
+            return TicketFilter(statuses=("pending",), text=text, now=now)
+        return TicketFilter(text=text, now=now)
 
     def reload(self) -> None:
         """The view or filter changed: start from the top (even if a later refresh overtakes this load)."""
@@ -217,9 +219,13 @@ class QueueScreen(LiveScreen):
         if service is None:
             return
         try:
-            service.sweep()
+            crossed = service.sweep()
         except HelpdeskError:
-            pass  # another process will record the crossing; nothing for the agent to do
+            return  # another process will record the crossing; nothing for the agent to do
+        if crossed["warnings"] or crossed["breaches"]:
+            # A ticket crossed a warning or a due time: it changes band in the urgency order (a commit of our own
+            # does not move data_version, so the live refresh would not see it).
+            self.app.call_from_thread(self._load_counts, False)
 
     # -- actions ------------------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from textual.worker import get_current_worker
 from console.i18n import N_, _
 from console.present.report_text import BY_CHOICES, percent, period_text, report_csv, table
 from console.rules.errors import HelpdeskError
-from console.service.reports import REPORT_ZONE, Period, Report, build_report, make_period
+from console.service.reports import REPORT_ZONE, Period, Report, build_report, make_period, team_zone
 from console.tui.ui import Host, translate_bindings
 from widgets.safe_text import plain
 
@@ -108,6 +108,8 @@ class ReportScreen(Screen[None]):
         self.by = by
         self.report: Report | None = None
         self.last_export: Path | None = None
+        # The team's zone (reports.team_zone), learnt with the first report: the policy is read in a worker.
+        self.zone = period.zone if period is not None else REPORT_ZONE
 
     @property
     def helpdesk(self) -> Host:
@@ -146,11 +148,11 @@ class ReportScreen(Screen[None]):
     # -- data ---------------------------------------------------------------------------------------------
 
     def _today(self) -> date:
-        return datetime.fromtimestamp(self.helpdesk.clock(), UTC).astimezone(REPORT_ZONE).date()
+        return datetime.fromtimestamp(self.helpdesk.clock(), UTC).astimezone(self.zone).date()
 
     def _preset_period(self, days: int) -> Period:
         today = self._today()
-        return make_period(today - timedelta(days=days - 1), today, REPORT_ZONE)
+        return make_period(today - timedelta(days=days - 1), today, self.zone)
 
     def reload(self) -> None:
         assert self.period is not None
@@ -164,6 +166,10 @@ class ReportScreen(Screen[None]):
             return
         now = datetime.fromtimestamp(self.helpdesk.clock(), UTC)
         try:
+            zone = team_zone(service.policy())
+            if period.zone != zone:  # the same days as `helpdesk report` and the wallboard's "today"
+                self.zone = zone
+                period = make_period(period.first, period.last, zone)
             report = build_report(service, period, by, now)
         except HelpdeskError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)
@@ -234,7 +240,7 @@ class ReportScreen(Screen[None]):
         try:
             first = parse_day(self.query_one("#report-from", Input).value)
             last = parse_day(self.query_one("#report-to", Input).value)
-            period = make_period(first, last, REPORT_ZONE)
+            period = make_period(first, last, self.zone)
         except ValueError:
             self.notify(_("Dates are YYYY-MM-DD, or empty for an open end."), severity="error", markup=False)
             return

@@ -4,28 +4,40 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.notifications import SeverityLevel
 from textual.timer import Timer
 from textual.widgets import Footer, Label, Static, TabbedContent, TabPane, TextArea
+from textual.widgets.text_area import Selection
 from textual.worker import get_current_worker
 
 from console.i18n import N_, _
 from console.present.render import clock_label, state_label
-from console.rules.errors import HelpdeskError, Stale
-from console.rules.macros import MacroSet, default_macros
+from console.rules.errors import HelpdeskError
+from console.rules.macros import MISSING, MacroSet, default_macros
 from console.rules.phrases import PhraseRules, default_rules
-from console.rules.workflow import PRIORITY_LABELS, can
+from console.rules.workflow import PRIORITY_LABELS, can, tier_rank
 from console.service.ticket_view import TicketDetail
 from console.tui.drafts import DraftKey
 from console.tui.screens.live import LiveScreen
-from console.tui.screens.modals import AgentDialog, CloseDialog, Closure, EscalateDialog, Escalation, TextDialog
-from console.tui.screens.ticket_panes import conversation, customer_archive, short_time, timeline
+from console.tui.screens.modals import (
+    AgentDialog,
+    CloseDialog,
+    Closure,
+    Dialog,
+    EscalateDialog,
+    Escalation,
+    TextDialog,
+    stale_notice,
+)
+from console.tui.screens.ticket_panes import changes_since, conversation, customer_archive, short_time, timeline
+from console.tui.screens.versioned import Loaded, Outcome, Seen, VersionedWrite, seen_in
 from console.tui.ui import business_remaining, status_label, translate_bindings
 from db.models import Agent
 from db.vocabulary import LIVE_CLOCK_STATES
@@ -33,7 +45,10 @@ from widgets.countdown import Countdown
 from widgets.knowledge_pane import KbArticleView, KbResult, KnowledgePane
 from widgets.safe_text import clean
 
-CLOCKS = ("first_response", "next_update", "restore", "resolve")
+if TYPE_CHECKING:
+    from console.service.helpdesk import HelpdeskService
+
+CLOCKS = ("first_response", "next_update", "restore", "resolve", "onsite")  # on site: only once dispatched
 HEARTBEAT_S = 10.0
 NARROW = 100  # below this many columns the knowledge pane takes the whole width
 DRAFT_SAVE_S = 2.0  # an open composer's text is written to its draft this often, when it changed
@@ -41,22 +56,39 @@ DRAFT_SAVE_S = 2.0  # an open composer's text is written to its draft this often
 
 class TicketScreen(LiveScreen):
     CSS_PATH = "../styles/ticket.tcss"
+    # The footer offers what the ticket's status allows (`check_action`): reopen on a closed ticket, resume on a
+    # pending one, take where taking is possible; the rest stay in the key list (?) and the palette.
     BINDINGS: ClassVar = [
         Binding("escape", "back", N_("Back"), id="ticket.back", show=False),
         Binding("r", "compose('reply')", N_("Reply"), id="ticket.reply"),
         Binding("m", "compose('note')", N_("Note"), id="ticket.note"),
-        Binding("a", "assign_me", N_("Take"), id="ticket.assign", show=False),
+        Binding("a", "assign_me", N_("Take"), id="ticket.assign"),
+        Binding("a", "take_over", N_("Take over"), id="ticket.take_over", show=False),
         Binding("A", "assign_to", N_("Assign…"), id="ticket.assign_to", show=False),
         Binding("p", "pending", N_("Pending"), id="ticket.pending"),
+        Binding("p", "resume", N_("Resume"), id="ticket.resume"),
         Binding("E", "escalate", N_("Escalate"), id="ticket.escalate"),
-        Binding("s", "restore", N_("Restored"), id="ticket.restore", show=False),
+        Binding("s", "restore", N_("Restored"), id="ticket.restore"),
         Binding("x", "resolve", N_("Resolve"), id="ticket.resolve"),
         Binding("c", "close_ticket", N_("Close"), id="ticket.close"),
-        Binding("u", "reopen", N_("Reopen"), id="ticket.reopen", show=False),
+        Binding("u", "reopen", N_("Reopen"), id="ticket.reopen"),
         Binding("ctrl+f", "knowledge", N_("KB"), id="ticket.knowledge"),
         Binding("ctrl+t", "macro", N_("Macro"), id="ticket.macro", show=False),
         Binding("ctrl+r", "refresh", N_("Refresh"), id="ticket.refresh", show=False),
     ]
+    # screen action -> the workflow action it performs (console/rules/workflow.py decides per status)
+    WORKFLOW: ClassVar[dict[str, str]] = {
+        "assign_me": "assign",
+        "take_over": "assign",
+        "assign_to": "assign",
+        "pending": "pending",
+        "resume": "resume",
+        "escalate": "escalate",
+        "restore": "restore",
+        "resolve": "resolve",
+        "close_ticket": "close",
+        "reopen": "reopen",
+    }
 
     def __init__(self, ticket_id: int) -> None:
         super().__init__()
@@ -68,12 +100,16 @@ class TicketScreen(LiveScreen):
         self.macros: MacroSet = default_macros()
         self.rules: PhraseRules = default_rules()
         self._compose_kind: str | None = None
+        self._composer_seen: Seen | None = None  # the ticket as the composer opened on it (or last re-checked)
+        self._composer_busy = False  # a send is under way
+        self._override: tuple[str, str] | None = None  # (text, reason): a reply already sent past the guard once
         self._macro_used: str | None = None
         self._draft_timer: Timer | None = None
         self._draft_area: TextArea | None = None  # held: when the screen unmounts, its children are gone already
         self._offered: tuple[str, str] | None = None  # (before, after) a notice offered after an action, untouched
         self._draft_dirty = False  # typed since the draft was last written
         self._draft_warned = False  # told that the draft could not be written (a second Esc drops the text)
+        self._told: set[str] = set()  # this screen's information toasts (the newest replaces the others)
 
     def compose(self) -> ComposeResult:
         yield Static(_("Loading ticket {id}…").format(id=self.ticket_id), id="ticket-header")
@@ -94,6 +130,7 @@ class TicketScreen(LiveScreen):
             yield KnowledgePane(id="kb-pane")
         with Vertical(id="composer"):
             yield Label("", id="composer-title")
+            yield Static("", id="composer-stale")
             yield TextArea(id="composer-text", soft_wrap=True)
             yield Label(_("Ctrl+S send · Esc close (the draft is kept)"), id="composer-help")
         yield Footer(compact=True)
@@ -120,29 +157,80 @@ class TicketScreen(LiveScreen):
 
         self.app.run_worker(leave, thread=True, group="presence")
 
+    # -- notifications: the newest word of the ticket screen, not a pile of them ---------------------------------
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """An information toast of this screen replaces the ones it showed before (at 80×24 they stacked over the
+        composer); warnings and errors stay until they time out, and other screens' toasts are left alone."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        if severity == "information":
+            self._told.add(clean(message, multiline=True))
+            self.app.call_later(self._trim_toasts)  # queued after the notification itself is added
+
+    def _trim_toasts(self) -> None:
+        own = [n for n in self.app._notifications if n.severity == "information" and n.message in self._told]
+        for index, earlier in enumerate(own[:-1]):
+            self.app._unnotify(earlier, refresh=index == len(own) - 2)
+
+    # -- the footer: what this ticket's status allows --------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "compose":
+            flow: str | None = "reply" if parameters[:1] == ("reply",) else "note"
+        else:
+            flow = self.WORKFLOW.get(action)
+        if flow is None:
+            return True
+        if self.detail is None:
+            return False
+        ticket = self.detail.ticket
+        if not can(ticket.status, flow):
+            return False
+        me = self.helpdesk.service.actor_name
+        agent = next((a for a in self.agents if a.name == me), None)
+        if action == "assign_me":  # taking an unassigned ticket (of a plain agent's tier or below)
+            return ticket.assignee is None and (
+                agent is None or agent.role != "agent" or tier_rank(ticket.tier) <= tier_rank(agent.tier)
+            )
+        if action == "take_over":  # a supervisor taking another agent's ticket: the same key, not offered
+            return ticket.assignee not in (None, me) and agent is not None and agent.role != "agent"
+        if action == "restore":  # while the restore deadline runs (none for P3/P4, met once restored)
+            return self.detail.clocks["restore"].state in (*LIVE_CLOCK_STATES, "paused")
+        return True
+
     # -- loading ------------------------------------------------------------------------------------------
+
+    def _load(self) -> Loaded:
+        """The ticket and what its dialogs need (worker threads only)."""
+        from console.service.replies import macros, phrase_rules
+
+        service = self.helpdesk.service
+        detail = service.detail(self.ticket_id)
+        calendar = service.calendar_for(detail.ticket)
+        return Loaded(detail, calendar, service.agents(), macros(service), phrase_rules(service))
 
     @work(thread=True, exclusive=True, group="load")
     def reload(self) -> None:
         self._watch().prime()
         try:
-            detail = self.helpdesk.service.detail(self.ticket_id)
+            loaded = self._load()
         except HelpdeskError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error")
             return
-        from console.service.replies import macros, phrase_rules
-
-        service = self.helpdesk.service
-        calendar = service.calendar_for(detail.ticket)
-        agents, found, rules = service.agents(), macros(service), phrase_rules(service)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._loaded, detail, calendar, agents, found, rules)
+            self.app.call_from_thread(self._apply, loaded)
 
-    def _loaded(
-        self, detail: TicketDetail, calendar: Any, agents: list[Agent], found: MacroSet, rules: PhraseRules
-    ) -> None:
-        self.agents, self.macros, self.rules = agents, found, rules
-        self._show(detail, calendar)
+    def _apply(self, loaded: Loaded) -> None:
+        self.agents, self.macros, self.rules = loaded.agents, loaded.macros, loaded.rules
+        self._show(loaded.detail, loaded.calendar)
 
     def on_foreign_commit(self) -> None:
         self.reload()
@@ -159,7 +247,7 @@ class TicketScreen(LiveScreen):
         t = detail.ticket
         header = Text()
         header.append(f"#{t.id} ", style="bold")
-        header.append(clean(t.subject), style="bold")
+        header.append(clean(t.subject), style="bold")  # one line, cut with an ellipsis (ticket.tcss)
         header.append("\n")
         header.append(f" {status_label(t.status)} ", style="reverse")
         header.append(
@@ -180,8 +268,12 @@ class TicketScreen(LiveScreen):
             header.append("\n" + _("Follow-up to #{id}").format(id=t.parent_id), style="dim")
         self.query_one("#ticket-header", Static).update(header)
         for name in CLOCKS:
-            view = detail.clocks[name]
             box = self.query_one(f"#clock-{name}")
+            view = detail.clocks.get(name)
+            if view is None or (name == "onsite" and view.state == "none"):
+                box.display = False
+                continue
+            box.display = True
             countdown = box.query_one(Countdown)
             live = view.state in LIVE_CLOCK_STATES and view.due_at is not None
             due = view.due_at.timestamp() if live and view.due_at else None
@@ -201,32 +293,89 @@ class TicketScreen(LiveScreen):
         self.query_one("#conversation", Static).update(conversation(detail, self.helpdesk.clock()))
         self.query_one("#timeline", Static).update(timeline(detail))
         self.query_one("#customer", Static).update(customer_archive(detail))
+        self.refresh_bindings()  # the footer follows the status
 
-    # -- running service actions --------------------------------------------------------------------------
+    # -- running service actions on the version the agent saw --------------------------------------------------
 
-    def _run(self, label: str, call: Callable[[int | None], object], then: Callable[[], None] | None = None) -> None:
-        """Call the service with the version the agent is looking at; a stale view is refused and refreshed.
-        ``then`` runs on the UI thread after a success (e.g. offering the matching customer notice)."""
-        version = self.detail.ticket.version if self.detail else None
-        self._do(label, call, version, then)
+    def _versioned(
+        self,
+        call: Callable[[Any, int], object],
+        label: Callable[[Any], str],
+        then: Callable[[Any], None] | None = None,
+        seen: Seen | None = None,
+    ) -> VersionedWrite:
+        assert self.detail is not None
+        return VersionedWrite(
+            seen=seen or seen_in(self.detail),
+            call=call,
+            load=self._load,
+            describe=changes_since,
+            label=label,
+            then=then,
+            after=self._underneath,
+        )
+
+    def _underneath(self, outcome: Outcome) -> None:
+        """A dialog's write was refused as stale: the ticket behind the dialog is shown as it is now."""
+        if outcome.loaded is not None:
+            self._apply(outcome.loaded)
+
+    def _done(self, write: VersionedWrite, outcome: Outcome) -> None:
+        """A write went through (UI thread): show the ticket after it, say so, then what follows it."""
+        if outcome.loaded is not None:
+            self._apply(outcome.loaded)
+        else:
+            self.reload()
+        if self._compose_kind is not None and self._composer_seen == outcome.before and outcome.after is not None:
+            self._composer_seen = outcome.after  # the agent's own change: no reason to re-check the reply
+        label = write.label(outcome.answer)
+        if label:
+            self.notify(label)
+        if write.then is not None:
+            write.then(outcome.answer)
+
+    def _run(self, label: str, call: Callable[[int], object], then: Callable[[], None] | None = None) -> None:
+        """A single-key action on the version on screen: a stale view is refused, said and refreshed."""
+        if self.detail is None:
+            return
+        self._send_now(
+            self._versioned(
+                lambda _answer, v: call(v),
+                lambda _answer: label,
+                (lambda _answer: then()) if then is not None else None,
+            )
+        )
 
     @work(thread=True, group="action")
-    def _do(
-        self, label: str, call: Callable[[int | None], object], version: int | None, then: Callable[[], None] | None
+    def _send_now(self, write: VersionedWrite) -> None:
+        outcome = write.send(None)
+        self.app.call_from_thread(self._sent_now, write, outcome)
+
+    def _sent_now(self, write: VersionedWrite, outcome: Outcome) -> None:
+        if outcome.kind == "done":
+            self._done(write, outcome)
+        elif outcome.kind == "stale":
+            self._underneath(outcome)
+            self.notify(outcome.message, severity="warning", timeout=8)
+        else:
+            self.notify(outcome.message, severity="error", timeout=8)
+
+    def _dialog(
+        self,
+        dialog: Dialog,
+        call: Callable[[Any, int], object],
+        label: Callable[[Any], str],
+        then: Callable[[Any], None] | None = None,
     ) -> None:
-        try:
-            call(version)
-        except Stale as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="warning", timeout=8)
-            self.app.call_from_thread(self.reload)
-            return
-        except HelpdeskError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
-            return
-        self.app.call_from_thread(self.notify, label)
-        self.app.call_from_thread(self.reload)
-        if then is not None:
-            self.app.call_from_thread(then)
+        """Open ``dialog`` on the ticket as it is on screen; it writes on that version (see versioned.py)."""
+        write = self._versioned(call, label, then)
+        dialog.sender = write
+
+        def done(result: object) -> None:
+            if isinstance(result, Outcome):
+                self._done(write, result)
+
+        self.app.push_screen(dialog, done)
 
     def _allowed(self, action: str) -> bool:
         if self.detail is None:
@@ -240,6 +389,11 @@ class TicketScreen(LiveScreen):
         return True
 
     def action_back(self) -> None:
+        """Esc closes the innermost thing: the knowledge pane when in it, the composer, the pane, the ticket."""
+        pane = self.query_one(KnowledgePane)
+        if pane.display and (pane.has_focus_within or self._compose_kind is None):
+            self._close_knowledge()
+            return
         if self._compose_kind is not None:
             self._leave_composer()
             return
@@ -253,33 +407,36 @@ class TicketScreen(LiveScreen):
             svc = self.helpdesk.service
             self._run(_("Assigned to you."), lambda v: svc.assign(self.ticket_id, expected_version=v))
 
+    def action_take_over(self) -> None:
+        self.action_assign_me()
+
     def action_assign_to(self) -> None:
-        if not self._allowed("assign"):
+        if not self._allowed("assign") or self.detail is None:
             return
         svc = self.helpdesk.service
-        agents = self.agents
-
-        def done(name: object) -> None:
-            if isinstance(name, str):
-                self._run(
-                    _("Assigned to {name}.").format(name=name),
-                    lambda v: svc.assign(self.ticket_id, name, expected_version=v),
-                )
-
-        self.app.push_screen(AgentDialog(agents, self.detail.ticket.assignee if self.detail else None), done)
+        self._dialog(
+            AgentDialog(self.agents, self.detail.ticket.assignee),
+            lambda name, v: svc.assign(self.ticket_id, str(name), expected_version=v),
+            lambda name: _("Assigned to {name}.").format(name=name),
+        )
 
     def action_pending(self) -> None:
         if self.detail is None:
             return
-        svc = self.helpdesk.service
         if self.detail.ticket.status == "pending":
-            self._run(_("Back to open."), lambda v: svc.resume(self.ticket_id, expected_version=v))
+            self.action_resume()
         elif self._allowed("pending"):
+            svc = self.helpdesk.service
             self._run(
                 _("Waiting on the customer; clocks paused."),
                 lambda v: svc.pending(self.ticket_id, expected_version=v),
                 then=lambda: self.offer_macro("pending_notice"),
             )
+
+    def action_resume(self) -> None:
+        if self._allowed("resume"):
+            svc = self.helpdesk.service
+            self._run(_("Back to open."), lambda v: svc.resume(self.ticket_id, expected_version=v))
 
     def action_escalate(self) -> None:
         if not self._allowed("escalate") or self.detail is None:
@@ -289,113 +446,116 @@ class TicketScreen(LiveScreen):
         contact = ", ".join(
             x for x in ((customer.name, customer.phone or "", customer.email or "") if customer else ()) if x
         )
+        notice_for = self._handover_notice if customer is not None and self.macros.get("handover") else None
 
-        def done(result: object) -> None:
-            if isinstance(result, Escalation):
-                self._run(
-                    _("Escalated to {to}.").format(to=result.to),
-                    lambda v: svc.escalate(self.ticket_id, result.to, result.reason, result.notes, expected_version=v),
-                    then=lambda: self.offer_macro("handover", new_owner=result.to),
-                )
+        def escalate(result: Escalation, version: int) -> object:
+            return _escalate(svc, self.ticket_id, result, version)
 
-        self.app.push_screen(EscalateDialog(self.detail.ticket, self.agents, contact), done)
+        def forbidden(text: str) -> list[str]:
+            from console.rules.phrases import check
+
+            return [hit.phrase for hit in check(text, self.rules)]
+
+        self._dialog(
+            EscalateDialog(self.detail.ticket, self.agents, contact, notice_for, forbidden),
+            escalate,
+            lambda result: (
+                _("Escalated to {to}.").format(to=result.to)
+                + (" " + _("The customer was sent the handover notice.") if result.notice else "")
+            ),
+        )
+
+    def _handover_notice(self, to: str) -> str:
+        from console.service.replies import fill, placeholder_values, reply_language
+
+        macro = self.macros.get("handover")
+        if macro is None or self.detail is None:
+            return ""
+        lang = reply_language(self.detail)
+        values = placeholder_values(self.detail, self.helpdesk.service.actor_name, to, agents=self.agents, lang=lang)
+        return fill(macro, values, lang)
 
     def action_restore(self) -> None:
         if not self._allowed("restore"):
             return
         svc = self.helpdesk.service
-
-        def done(text: object) -> None:
-            if isinstance(text, str):
-                self._run(
-                    _("Service restored (workaround)."),
-                    lambda v: svc.restore(self.ticket_id, text, expected_version=v),
-                )
-
-        self.app.push_screen(
+        self._dialog(
             TextDialog(
                 _("Service restored by a workaround"),
                 _("What restored the service? (the cause is not yet fixed)"),
                 _("Restored"),
             ),
-            done,
+            lambda text, v: svc.restore(self.ticket_id, str(text), expected_version=v),
+            lambda _text: _("Service restored (workaround)."),
         )
 
     def action_resolve(self) -> None:
-        if not self._allowed("resolve"):
+        if not self._allowed("resolve") or self.detail is None:
             return
         svc = self.helpdesk.service
-
-        def done(text: object) -> None:
-            if isinstance(text, str):
-                self._run(
-                    _("Resolved; awaiting the customer's confirmation."),
-                    lambda v: svc.resolve(self.ticket_id, text, expected_version=v),
-                )
-
-        self.app.push_screen(
+        self._dialog(
             TextDialog(
                 _("Cause fixed"),
                 _("How was the cause fixed?"),
                 _("Resolve"),
-                self.detail.ticket.restore_summary or "" if self.detail else "",
+                self.detail.ticket.restore_summary or "",
             ),
-            done,
+            lambda text, v: svc.resolve(self.ticket_id, str(text), expected_version=v),
+            lambda _text: _("Resolved; awaiting the customer's confirmation."),
         )
 
     def action_close_ticket(self) -> None:
         if not self._allowed("close") or self.detail is None:
             return
         svc = self.helpdesk.service
-        default_followup = (self.helpdesk.service.clock() + timedelta(days=3)).astimezone(UTC).date()
+        today = self.helpdesk.service.clock().astimezone(UTC).date()
+        default_followup = today + timedelta(days=3)
 
-        def done(result: object) -> None:
-            if isinstance(result, Closure):
-                self._run(
-                    _("Ticket closed."),
-                    lambda v: svc.close(
-                        self.ticket_id,
-                        summary=result.summary,
-                        code=result.code,
-                        confirmed=result.confirmed,
-                        unconfirmed_reason=result.unconfirmed_reason,
-                        asked_anything_else=result.asked_anything_else,
-                        kb_id=result.kb_id,
-                        kb_needed=result.kb_needed,
-                        followup=result.followup,
-                        expected_version=v,
-                    ),
-                )
+        def close(result: Closure, version: int) -> object:
+            return _close(svc, self.ticket_id, result, version)
 
         linked = self.detail.articles[0].id if self.detail.articles else None
-        self.app.push_screen(CloseDialog(self.detail.ticket, default_followup, linked), done)
+        self._dialog(
+            CloseDialog(self.detail.ticket, default_followup, linked, today=today),
+            close,
+            lambda _result: _("Ticket closed."),
+        )
 
     def action_reopen(self) -> None:
         if not self._allowed("reopen"):
             return
         svc = self.helpdesk.service
-
-        def done(text: object) -> None:
-            if isinstance(text, str):
-                self._run(_("Reopened."), lambda v: svc.reopen(self.ticket_id, text, expected_version=v))
-
-        self.app.push_screen(TextDialog(_("Reopen"), _("Why is the ticket reopened?"), _("Reopen")), done)
+        self._dialog(
+            TextDialog(_("Reopen"), _("Why is the ticket reopened?"), _("Reopen")),
+            lambda text, v: svc.reopen(self.ticket_id, str(text), expected_version=v),
+            lambda _text: _("Reopened."),
+        )
 
     # -- knowledge pane -----------------------------------------------------------------------------------
 
     def action_knowledge(self) -> None:
         pane = self.query_one(KnowledgePane)
-        pane.display = not pane.display
-        self.set_class(pane.display and self.size.width < NARROW, "-kb-full")
         if pane.display:
-            pane.focus_search()
-            self._search(pane.query_text)
+            self._close_knowledge()
+            return
+        pane.display = True
+        self.set_class(self.size.width < NARROW, "-kb-full")
+        pane.focus_search()
+        self._search(pane.query_text)
+
+    def _close_knowledge(self) -> None:
+        self.query_one(KnowledgePane).display = False
+        self.set_class(False, "-kb-full")
+        if self._compose_kind is not None:
+            self.query_one("#composer-text", TextArea).focus()
         else:
             self.focus_next()
 
     def on_resize(self) -> None:
         pane = self.query_one(KnowledgePane)
         self.set_class(pane.display and self.size.width < NARROW, "-kb-full")
+        # narrow: the footer's room goes to the ticket's own keys (the palette stays on ctrl+p, and in ?)
+        self.query_one(Footer).show_command_palette = self.size.width >= NARROW
 
     @on(KnowledgePane.SearchChanged)
     def _kb_search_changed(self, message: KnowledgePane.SearchChanged) -> None:
@@ -479,17 +639,32 @@ class TicketScreen(LiveScreen):
         macro = self.macros.get(macro_id)
         if macro is None:
             return
-        values = placeholder_values(self.detail, self.helpdesk.service.actor_name, new_owner)
-        text = clean(fill(macro, values, reply_language(self.detail)), multiline=True)  # macro bodies are config
+        lang = reply_language(self.detail)
+        values = placeholder_values(
+            self.detail, self.helpdesk.service.actor_name, new_owner, agents=self.agents, lang=lang
+        )
+        text = clean(fill(macro, values, lang), multiline=True)  # macro bodies are config
         if self._compose_kind != "reply":
             self.action_compose("reply", force=True)
         area = self.query_one("#composer-text", TextArea)
         before = area.text
         area.insert(text if not area.text else "\n" + text)
         self._macro_used = macro_id
+        self._select_blank(area, len(before))
         if announce:  # offered, not chosen: skipped untouched, it is no draft of the agent's
             self._offered = (before, area.text)
             self.notify(_("Suggested customer notice: edit and send with Ctrl+S, or Esc to skip."))
+
+    @staticmethod
+    def _select_blank(area: TextArea, start: int) -> None:
+        """Select the first blank (—) a macro left after ``start``, so typing fills it in."""
+        at = area.text.find(MISSING, start)
+        if at < 0:
+            return
+        before = area.text[:at]
+        row = before.count("\n")
+        column = at - (before.rfind("\n") + 1)
+        area.selection = Selection((row, column), (row, column + len(MISSING)))
 
     def action_compose(self, kind: str, force: bool = False) -> None:
         if self.detail is None or (not force and not self._allowed("reply" if kind == "reply" else "note")):
@@ -500,6 +675,8 @@ class TicketScreen(LiveScreen):
             self._save_draft()  # a note's text stays the note's draft: it never turns into a public reply
             area.text = ""
             self._macro_used = None
+        if previous is None:
+            self._composer_seen = seen_in(self.detail)  # the reply is written on the ticket as it is now
         self._compose_kind = kind
         self.query_one("#composer-title", Label).update(
             _("Public reply to the customer") if kind == "reply" else _("Internal note (not sent to the customer)")
@@ -507,6 +684,7 @@ class TicketScreen(LiveScreen):
         composer = self.query_one("#composer")
         composer.set_class(kind == "note", "-note")
         composer.display = True
+        self.add_class("-composing")
         self._draft_area = area
         if previous != kind:
             self._restore_draft(area)
@@ -516,6 +694,9 @@ class TicketScreen(LiveScreen):
 
     def _close_composer(self) -> None:
         self._compose_kind = None
+        self._composer_seen = None
+        self._override = None
+        self._show_composer_stale(None)
         self._macro_used = None
         self._draft_dirty = self._draft_warned = False
         self._offered = None
@@ -523,6 +704,7 @@ class TicketScreen(LiveScreen):
             self._draft_timer.stop()
             self._draft_timer = None
         self.query_one("#composer").display = False
+        self.remove_class("-composing")
         self.query_one("#composer-text", TextArea).text = ""
         self.focus_next()
 
@@ -597,17 +779,26 @@ class TicketScreen(LiveScreen):
             self._draft_dirty = True
 
     def key_ctrl_s(self) -> None:
-        if self._compose_kind is None:
+        if self._compose_kind is None or self._composer_busy:
             return
         text = self.query_one("#composer-text", TextArea).text.strip()
         if not text:
             self.notify(_("Write something first."), severity="warning")
             return
-        svc = self.helpdesk.service
         if self._compose_kind == "note":
-            sent = self._sending("note", text)
-            self._run(_("Note added."), lambda v: svc.note(self.ticket_id, text, expected_version=v), then=sent)
-            self._close_composer()
+            self._send_composed("note", text)
+            return
+        if any(line.strip() == MISSING for line in text.splitlines()):
+            # a macro's blank left as it was: a pending notice asking for nothing, a summary never written
+            self.notify(
+                _("Fill in the blank (—) first: for a pending notice, list what you need from the customer."),
+                severity="warning",
+            )
+            area = self.query_one("#composer-text", TextArea)
+            self._select_blank(area, 0)
+            return
+        if self._override is not None and self._override[0] == text:
+            self._send_composed("reply", text, self._override[1])  # the guard was answered for this very text
             return
         self._send_reply(text)
 
@@ -624,14 +815,91 @@ class TicketScreen(LiveScreen):
 
             self.app.push_screen(GuardDialog(text, hits), done)
             return
+        self._send_composed("reply", text, override)
+
+    def _send_composed(self, kind: str, text: str, override: str | None = None) -> None:
+        """Send the composer's text on the ticket version it opened on; the composer closes once it is written."""
+        if self.detail is None or self._composer_seen is None:
+            return
         svc = self.helpdesk.service
         macro = self._macro_used
-        self._run(
-            _("Reply sent."),
-            lambda v: svc.reply(self.ticket_id, text, expected_version=v, guard_override=override, macro=macro),
-            then=self._sending("reply", text),
-        )
-        self._close_composer()
+        sent = self._sending(kind, text)
+        if kind == "note":
+            label = _("Note added.")
+
+            def call(_answer: object, version: int) -> object:
+                return svc.note(self.ticket_id, text, expected_version=version)
+        else:
+            label = _("Reply sent.")
+
+            def call(_answer: object, version: int) -> object:
+                return svc.reply(self.ticket_id, text, expected_version=version, guard_override=override, macro=macro)
+
+        write = self._versioned(call, lambda _answer: label, lambda _answer: sent(), seen=self._composer_seen)
+        self._composer_busy = True
+        self._send_composer(write, text, override)
+
+    @work(thread=True, group="compose")
+    def _send_composer(self, write: VersionedWrite, text: str, override: str | None) -> None:
+        outcome = write.send(None)
+        self.app.call_from_thread(self._composer_sent, write, outcome, text, override)
+
+    def _composer_sent(self, write: VersionedWrite, outcome: Outcome, text: str, override: str | None) -> None:
+        self._composer_busy = False
+        if outcome.kind == "done":
+            self._close_composer()
+            self._done(write, outcome)
+            return
+        if outcome.kind == "stale":
+            # Nothing was sent: the text stays, the ticket is shown as it is now, and the next Ctrl+S sends on it.
+            self._composer_seen = write.seen
+            if override is not None:
+                self._override = (text, override)
+            self._underneath(outcome)
+            self._show_composer_stale(outcome)
+            return
+        self.notify(outcome.message, severity="error", timeout=8)  # the text stays, and in its draft
+
+    def _show_composer_stale(self, outcome: Outcome | None) -> None:
+        panel = self.query_one("#composer-stale", Static)
+        composer = self.query_one("#composer")
+        if outcome is None:
+            panel.update("")
+            composer.remove_class("-stale")
+            return
+        panel.update(stale_notice(outcome, _("send")))
+        composer.add_class("-stale")
+
+
+def _escalate(service: HelpdeskService, ticket_id: int, handover: Escalation, version: int) -> object:
+    """The escalation dialog's answer to the service: the notes' parts, and the notice sent in the same change."""
+    return service.escalate(
+        ticket_id,
+        handover.to,
+        handover.reason,
+        handover.notes,
+        tried=handover.tried,
+        impact=handover.impact,
+        told=handover.told or None,
+        notice=handover.notice,
+        expected_version=version,
+    )
+
+
+def _close(service: HelpdeskService, ticket_id: int, closure: Closure, version: int) -> object:
+    return service.close(
+        ticket_id,
+        summary=closure.summary,
+        code=closure.code,
+        confirmed=closure.confirmed,
+        confirmed_by=closure.confirmed_by,
+        unconfirmed_reason=closure.unconfirmed_reason,
+        asked_anything_else=closure.asked_anything_else,
+        kb_id=closure.kb_id,
+        kb_needed=closure.kb_needed,
+        followup=closure.followup,
+        expected_version=version,
+    )
 
 
 def _business_remaining(calendar: Any, due: float) -> Callable[[float], int | None]:

@@ -13,8 +13,12 @@ from rich.text import Text
 
 from console.i18n import N_, _
 from console.service.ticket_view import TicketDetail, describe_event, provenance
+from console.tui.screens.versioned import Seen
 from console.tui.ui import status_label
+from db.models import Event, Message
 from widgets.safe_text import clean, fit, plain
+
+EXCERPT = 60  # characters of a message quoted in the list of changes
 
 
 def local(dt: Any) -> str:
@@ -57,6 +61,7 @@ def conversation(detail: TicketDetail, now: float) -> Group:
         "reply": ("bold green", _("Reply")),
         "note": ("bold yellow", _("Internal note")),
     }
+    overrides = guard_overrides(detail)
     for m in detail.messages:
         style, label = styles[m.kind]
         head = Text(
@@ -65,6 +70,10 @@ def conversation(detail: TicketDetail, now: float) -> Group:
         )
         head.append(f"  {ago(m.created_at, now)}", style="dim")
         parts.append(head)
+        reason = overrides.get(m.id)
+        if reason is not None:
+            mark = _("sent past the phrase guard: {reason}").format(reason=clean(reason))
+            parts.append(Text("⚠ " + mark, "bold red"))
         body = plain(m.body, "italic" if m.kind == "note" else "", multiline=True)
         parts.append(body)
         parts.append(Text(""))
@@ -75,6 +84,56 @@ def conversation(detail: TicketDetail, now: float) -> Group:
     if not parts:
         parts.append(Text(_("No messages yet."), style="dim"))
     return Group(*parts)
+
+
+def guard_overrides(detail: TicketDetail) -> dict[int, str]:
+    """Public replies sent past the phrase guard: message id -> the reason given. A reply's message and its event
+    are written together (same author and instant), so each reply event is paired with its message in order."""
+    pending: dict[tuple[str, object], list[str | None]] = {}
+    for e in detail.events:
+        if e.kind == "reply":
+            reason = e.detail.get("guard_override")
+            pending.setdefault((e.actor, e.at), []).append(str(reason) if reason else None)
+    found: dict[int, str] = {}
+    for m in detail.messages:
+        if m.kind != "reply":
+            continue
+        queue = pending.get((m.author, m.created_at))
+        if queue:
+            reason = queue.pop(0)
+            if reason is not None:
+                found[m.id] = reason
+    return found
+
+
+def changes_since(detail: TicketDetail, seen: Seen, limit: int = 4) -> Text:
+    """What happened to the ticket after what the agent saw: the newest events, one line each, with the words of
+    a note, reply or customer message written with them."""
+    events = [e for e in detail.events if e.id > seen.event_id]
+    messages = [m for m in detail.messages if m.id > seen.message_id]
+    text = Text()
+    if len(events) > limit:
+        text.append(_("… and {n} earlier changes").format(n=len(events) - limit) + "\n", style="dim")
+    for e in events[-limit:]:
+        text.append(f"{short_time(e.at)} ", style="dim")
+        text.append(clean(e.actor), style="bold")
+        text.append(": " + clean(describe_event(e)))
+        said = _said_with(e, messages)
+        if said is not None:
+            text.append(f" “{said}”", style="italic")
+        text.append("\n")
+    text.rstrip()
+    return text
+
+
+def _said_with(event: Event, messages: list[Message]) -> str | None:
+    kinds = {"note": "note", "reply": "reply", "customer_message": "customer"}
+    kind = kinds.get(event.kind)
+    for m in messages:
+        if m.kind == kind and m.created_at == event.at:
+            words = " ".join(clean(m.body, multiline=True).split())
+            return words if len(words) <= EXCERPT else words[: EXCERPT - 1] + "…"
+    return None
 
 
 def timeline(detail: TicketDetail) -> Text:

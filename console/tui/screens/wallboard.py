@@ -55,13 +55,20 @@ def percent(value: float | None) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    """``12:05`` (minutes) under an hour, ``3:20:00`` from an hour."""
+    """``45s``, ``12m 05s`` under an hour, ``3h 20m`` from an hour (business time runs past 24 h: ``31h 05m``).
+
+    Unit letters in every language: the tiles draw the value in big numerals, which have only ASCII glyphs (a
+    letter they lack sits small on the baseline, a Chinese one would break the rows)."""
     if seconds is None:
         return "—"
     whole = round(seconds)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    if hours:
+        return _("{h}h {mm}m").format(h=hours, mm=f"{minutes:02d}")
+    if minutes:
+        return _("{m}m {ss}s").format(m=minutes, ss=f"{secs:02d}")
+    return _("{s}s").format(s=secs)
 
 
 def _urgent_item(row: UrgentRow) -> CountdownItem:
@@ -138,7 +145,11 @@ class WallboardScreen(LiveScreen):
             widths = [0, *(max(5, cell_len(h)) for h in headers[1:])]
             yield TableTile(_("Agents"), headers, widths, id="agents")
             yield CountdownList(
-                _("Breaching and due next"), _("Nothing is due."), clock=self.helpdesk.clock, id="urgent"
+                _("Breaching and due next"),
+                _("Nothing is due."),
+                clock=self.helpdesk.clock,
+                more=self._more_line,
+                id="urgent",
             )
         with Vertical(id="hourly"):
             yield Static(Content(_("Tickets received per hour today")), id="hourly-label", markup=False)
@@ -172,9 +183,11 @@ class WallboardScreen(LiveScreen):
     def show_snapshot(self, board: BoardSnapshot) -> None:
         """Hand the numbers to the tiles (main thread); each repaints only if its text changed."""
         self.snapshot = board
-        text = _("Wallboard · today since {start} · received {received} · closed {closed} · Esc to leave")
+        # The way out first: a narrow board cuts the end of the line, and the counts are in the tiles too.
+        text = _("Wallboard · Esc to leave · today {day} ({zone}) · received {received} · closed {closed}")
         header = text.format(
-            start=board.day_start.strftime("%m-%d %H:%M %Z"),
+            day=board.day_start.strftime("%m-%d"),
+            zone=board.day_start.tzinfo,
             received=board.received_today,
             closed=board.closed_today,
         )
@@ -203,7 +216,8 @@ class WallboardScreen(LiveScreen):
         self._tile("csat", csat, _("{n} answers").format(n=board.csat_count))
 
         self.query_one("#agents", TableTile).set_rows([(a.agent, str(a.open), str(a.breached)) for a in board.agents])
-        self.query_one("#urgent", CountdownList).set_items([_urgent_item(row) for row in board.urgent])
+        urgent = self.query_one("#urgent", CountdownList)
+        urgent.set_items([_urgent_item(row) for row in board.urgent], board.urgent_total)
         data = [float(n) for n in board.per_hour]  # the whole day, so bars keep their place as hours pass
         sparkline = self.query_one("#per-hour", Sparkline)
         if list(sparkline.data or []) != data:
@@ -215,6 +229,14 @@ class WallboardScreen(LiveScreen):
         label_widget = self.query_one("#hourly-label", Static)
         if str(label_widget.content) != label:
             label_widget.update(Content(label))
+
+    def _more_line(self, hidden: int, shown: int) -> str:
+        """The urgent list's last line when it is full: how many more, and how many of those are breached."""
+        board = self.snapshot
+        breached = board.breached - board.breached_shown(shown) if board is not None else 0
+        if breached > 0:
+            return _("+{n} more ({breached} breached)").format(n=hidden, breached=breached)
+        return _("+{n} more").format(n=hidden)
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._refit)  # once the tiles have their new width
