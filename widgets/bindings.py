@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 
 from textual.binding import Binding, BindingsMap
 from textual.dom import DOMNode
@@ -24,3 +25,16 @@ def translate_bindings(node: DOMNode) -> None:
             for b in bindings
         ]
     node._bindings = BindingsMap.from_keys(translated)
+
+
+def show_bindings(node: DOMNode, ids: Collection[str], shown: bool) -> None:
+    """Show the bindings with these ids in the footer, or keep them to the key list and the palette (a footer
+    that overflows hides its last keys, `?` among them). The keys work either way."""
+    changed = False
+    for bindings in node._bindings.key_to_bindings.values():
+        for index, b in enumerate(bindings):
+            if b.id in ids and b.show != shown:
+                bindings[index] = dataclasses.replace(b, show=shown)
+                changed = True
+    if changed:
+        node.refresh_bindings()

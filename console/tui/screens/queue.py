@@ -15,9 +15,11 @@ from textual.worker import get_current_worker
 
 from console.i18n import N_, _
 from console.rules.errors import HelpdeskError
+from console.tui.screens.action_dialogs import FollowupDue, FollowupsDialog
 from console.tui.screens.live import LiveScreen
 from console.tui.ui import RemainingTime, queue_row, status_label, translate_bindings
 from db.records import TicketFilter
+from widgets.bindings import show_bindings
 from widgets.queue_table import QueueRow, QueueTable
 from widgets.safe_text import clean
 
@@ -55,6 +57,7 @@ class QueueScreen(LiveScreen):
         Binding("ctrl+r", "refresh", N_("Refresh"), id="queue.refresh", show=False),
         Binding("space", "pause", N_("Pause"), id="queue.pause", show=False),
         Binding("R", "report", N_("Reports"), id="queue.report"),
+        Binding("F", "followups", N_("Follow-ups"), id="queue.followups"),
         Binding("w", "app.wallboard", N_("Wallboard"), id="queue.wallboard"),
         Binding("q", "app.quit", N_("Quit"), id="queue.quit"),
     ]
@@ -209,6 +212,8 @@ class QueueScreen(LiveScreen):
 
     def on_resize(self) -> None:
         self._render_header()
+        # At 80 columns the follow-ups key would push `?` off the footer; it stays in the key list and the palette.
+        show_bindings(self, ("queue.followups",), self.size.width >= 100)
 
     def on_foreign_commit(self) -> None:
         self._load_counts(False)
@@ -304,6 +309,28 @@ class QueueScreen(LiveScreen):
             return
         self.app.call_from_thread(self.notify, _("Ticket {id} is yours.").format(id=ticket_id))
         self.app.call_from_thread(self._load_counts, False)
+
+    def action_followups(self) -> None:
+        self._load_followups()
+
+    @work(thread=True, exclusive=True, group="followups")
+    def _load_followups(self) -> None:
+        try:
+            due = [
+                FollowupDue(f.id, f.subject, f.priority, f.customer, f.phone or f.email, f.followup_due)
+                for f in self.helpdesk.service.followups_due()
+            ]
+        except HelpdeskError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(self._show_followups, due)
+
+    def _show_followups(self, due: list[FollowupDue]) -> None:
+        def chosen(ticket_id: int | None) -> None:
+            if ticket_id is not None:
+                self._open(ticket_id)
+
+        self.app.push_screen(FollowupsDialog(due), chosen)
 
     def action_report(self) -> None:
         from console.tui.screens.report import ReportScreen

@@ -25,6 +25,14 @@ from console.rules.phrases import PhraseRules, default_rules
 from console.rules.workflow import PRIORITY_LABELS, can, tier_rank
 from console.service.ticket_view import TicketDetail
 from console.tui.drafts import DraftKey
+from console.tui.screens.action_dialogs import (
+    STAGE_DONE,
+    Call,
+    CallDialog,
+    PriorityChange,
+    PriorityDialog,
+    VisitDialog,
+)
 from console.tui.screens.live import LiveScreen
 from console.tui.screens.modals import (
     AgentDialog,
@@ -41,6 +49,7 @@ from console.tui.screens.versioned import Loaded, Outcome, Seen, VersionedWrite,
 from console.tui.ui import business_remaining, status_label, translate_bindings
 from db.models import Agent
 from db.vocabulary import LIVE_CLOCK_STATES
+from widgets.bindings import show_bindings
 from widgets.countdown import Countdown
 from widgets.knowledge_pane import KbArticleView, KbResult, KnowledgePane
 from widgets.safe_text import clean
@@ -51,6 +60,10 @@ if TYPE_CHECKING:
 CLOCKS = ("first_response", "next_update", "restore", "resolve", "onsite")  # on site: only once dispatched
 HEARTBEAT_S = 10.0
 NARROW = 100  # below this many columns the knowledge pane takes the whole width
+# The promise-clock keys (call, visit, priority, customer's words) fit in the footer from this width; narrower, they
+# stay in the key list (?) and the palette rather than push `?` off the footer.
+WIDE_FOOTER = 140
+CLOCK_KEYS = ("ticket.call", "ticket.visit", "ticket.priority", "ticket.customer_message")
 DRAFT_SAVE_S = 2.0  # an open composer's text is written to its draft this often, when it changed
 
 
@@ -72,6 +85,11 @@ class TicketScreen(LiveScreen):
         Binding("x", "resolve", N_("Resolve"), id="ticket.resolve"),
         Binding("c", "close_ticket", N_("Close"), id="ticket.close"),
         Binding("u", "reopen", N_("Reopen"), id="ticket.reopen"),
+        # The promise clocks (issue 16): a call, the on-site visit's next stage, the priority, the customer's words.
+        Binding("L", "log_call", N_("Call"), id="ticket.call"),
+        Binding("V", "visit", N_("Visit"), id="ticket.visit"),
+        Binding("P", "priority", N_("Priority"), id="ticket.priority"),
+        Binding("M", "customer_message", N_("Customer said"), id="ticket.customer_message"),
         Binding("ctrl+f", "knowledge", N_("KB"), id="ticket.knowledge"),
         Binding("ctrl+t", "macro", N_("Macro"), id="ticket.macro", show=False),
         Binding("ctrl+r", "refresh", N_("Refresh"), id="ticket.refresh", show=False),
@@ -88,6 +106,10 @@ class TicketScreen(LiveScreen):
         "resolve": "resolve",
         "close_ticket": "close",
         "reopen": "reopen",
+        "log_call": "call",
+        "visit": "visit",
+        "priority": "priority",
+        "customer_message": "customer_message",  # every status: the service routes it (reopen, follow-up ticket)
     }
 
     def __init__(self, ticket_id: int) -> None:
@@ -191,6 +213,8 @@ class TicketScreen(LiveScreen):
             return True
         if self.detail is None:
             return False
+        if flow == "customer_message":
+            return True
         ticket = self.detail.ticket
         if not can(ticket.status, flow):
             return False
@@ -531,6 +555,91 @@ class TicketScreen(LiveScreen):
             lambda _text: _("Reopened."),
         )
 
+    # -- the promise clocks: calls, on-site visits, priority, the customer's words (issue 16) ------------------------
+
+    def action_log_call(self) -> None:
+        if not self._allowed("call") or self.detail is None:
+            return
+        svc = self.helpdesk.service
+
+        def call(result: Call, version: int) -> object:
+            return svc.log_call(self.ticket_id, result.direction, result.notes, expected_version=version)
+
+        self._dialog(
+            CallDialog(self.detail.ticket),
+            call,
+            lambda result: _("Call from the customer logged.") if result.direction == "in" else _("Call logged."),
+        )
+
+    def action_visit(self) -> None:
+        if self._allowed("visit"):
+            self._visit_stage()
+
+    @work(thread=True, exclusive=True, group="visit-stage")
+    def _visit_stage(self) -> None:
+        """The stage the visit reached is read off the UI thread; the dialog then opens on the ticket on screen."""
+        try:
+            last = self.helpdesk.service.visit_stage(self.ticket_id)
+        except HelpdeskError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(self._open_visit, last)
+
+    def _open_visit(self, last: str | None) -> None:
+        if self.detail is None:
+            return
+        svc = self.helpdesk.service
+
+        def visit(result: tuple[str, str], version: int) -> object:
+            return svc.visit(self.ticket_id, result[0], result[1], expected_version=version)
+
+        self._dialog(
+            VisitDialog(self.detail.ticket, last),
+            visit,
+            lambda result: _(STAGE_DONE[result[0]]),
+        )
+
+    def action_priority(self) -> None:
+        if not self._allowed("priority") or self.detail is None:
+            return
+        svc = self.helpdesk.service
+
+        def change(result: PriorityChange, version: int) -> object:
+            return svc.change_priority(self.ticket_id, result.priority, result.reason, expected_version=version)
+
+        self._dialog(
+            PriorityDialog(self.detail.ticket),
+            change,
+            lambda result: _("Priority changed to {priority}; the clocks follow it.").format(priority=result.priority),
+        )
+
+    def action_customer_message(self) -> None:
+        if self.detail is None:
+            return
+        svc = self.helpdesk.service
+        written: list[int] = []  # the ticket it went on: a new follow-up ticket when this one closed long ago
+
+        def record(text: object, _version: int) -> object:
+            # The customer's words are a fact, recorded whatever changed meanwhile (the service takes no version).
+            ticket = svc.customer_reply(self.ticket_id, str(text))
+            written.append(ticket.id)
+            return ticket
+
+        def label(_text: object) -> str:
+            if written and written[-1] != self.ticket_id:
+                return _("Recorded on the new follow-up ticket #{id}.").format(id=written[-1])
+            return _("Customer's message recorded.")
+
+        self._dialog(
+            TextDialog(
+                _("The customer's message"),
+                _("What did the customer say (by phone or chat)?"),
+                _("Record"),
+            ),
+            record,
+            label,
+        )
+
     # -- knowledge pane -----------------------------------------------------------------------------------
 
     def action_knowledge(self) -> None:
@@ -556,6 +665,7 @@ class TicketScreen(LiveScreen):
         self.set_class(pane.display and self.size.width < NARROW, "-kb-full")
         # narrow: the footer's room goes to the ticket's own keys (the palette stays on ctrl+p, and in ?)
         self.query_one(Footer).show_command_palette = self.size.width >= NARROW
+        show_bindings(self, CLOCK_KEYS, self.size.width >= WIDE_FOOTER)
 
     @on(KnowledgePane.SearchChanged)
     def _kb_search_changed(self, message: KnowledgePane.SearchChanged) -> None:
