@@ -29,6 +29,7 @@ class Agent(Record):
     created_at: datetime
     login: str | None = None
     board_only: bool = False
+    zone: str | None = None  # IANA name; None: the policy's business zone
 
 
 class Customer(Record):
@@ -41,6 +42,7 @@ class Customer(Record):
     environment: str = ""
     notes: str = ""
     created_at: datetime
+    zone: str | None = None  # IANA name; None: the policy's business zone
 
 
 class Message(Record):

@@ -295,7 +295,17 @@ def _v4(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
+# -- v5: the time zone each person reads times in ------------------------------------------------------------------
+
+
+def _v5(conn: sqlite3.Connection) -> None:
+    """``agents.zone`` and ``customers.zone``: IANA names (Asia/Shanghai, Europe/London); NULL means the policy's
+    business zone. Agents read every time in their own zone; a customer's notices state times in theirs."""
+    conn.execute("ALTER TABLE agents ADD COLUMN zone TEXT")
+    conn.execute("ALTER TABLE customers ADD COLUMN zone TEXT")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 LATEST = len(MIGRATIONS)
 
 

@@ -61,6 +61,15 @@ def cmd_agent_add(service: HelpdeskService, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agent_zone(service: HelpdeskService, args: argparse.Namespace) -> int:
+    agent = service.set_zone(args.name or service.actor_name, args.zone)
+    if args.json:
+        emit_json(agent.model_dump(mode="json"))
+    else:
+        emit_line(_("{name} now reads times in {zone}.").format(name=agent.name, zone=agent.zone))
+    return 0
+
+
 def cmd_agent_login(service: HelpdeskService, args: argparse.Namespace) -> int:
     agent = service.set_login(args.name, args.login)
     if args.json:
@@ -185,6 +194,14 @@ def build_parser() -> CliParser:
     )
     p.add_argument("name")
     p.add_argument("login")
+    p = command(
+        "zone",
+        _("set the time zone an agent reads times in (your own, or anyone's for admins)"),
+        with_service(cmd_agent_zone),
+        agent_sub,
+    )
+    p.add_argument("zone", help=_("an IANA time zone, e.g. Asia/Shanghai or Europe/London"))
+    p.add_argument("--name", help=_("the agent (default: you)"))
 
     for group in _core_commands():
         group(sub, common, command)

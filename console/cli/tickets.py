@@ -25,6 +25,7 @@ def cmd_ticket_new(service: HelpdeskService, args: argparse.Namespace) -> int:
         phone=args.phone,
         organisation=args.organisation,
         customer_tier=args.customer_tier,
+        customer_zone=args.customer_zone,
         priority=args.priority,
         channel=args.channel,
         tier=args.tier,
@@ -226,6 +227,7 @@ def register(sub: Any, common: Any, command: Callable[..., Any]) -> None:
     p.add_argument("--phone")
     p.add_argument("--organisation")
     p.add_argument("--customer-tier")
+    p.add_argument("--customer-zone", help=_("the customer's time zone (default: the policy's), e.g. Europe/London"))
     p.add_argument("--priority", default="P3", choices=list(PRIORITIES))
     p.add_argument("--channel", default="email", choices=["phone", "email", "chat", "web", "onsite"])
     p.add_argument("--tier", default="L1", choices=["L1", "L2", "L3"])

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from console.i18n import N_, _
+from console.rules.clock import local_text, zone_label
 from console.rules.workflow import PRIORITY_LABELS, STATUS_LABELS
 from console.service.ticket_view import ClockView, TicketDetail, describe_event, provenance
 from db.models import QueueItem
@@ -232,21 +233,22 @@ def ticket_text(detail: TicketDetail) -> str:
     if t.status == "closed":
         lines.append(closure_text(detail))
     lines.append("")
+    lines.append(_("Times in {zone}").format(zone=zone_label(detail.zone)))
     for name, view in detail.clocks.items():
-        due = view.due_at.astimezone().strftime("%Y-%m-%d %H:%M") if view.due_at else "—"
+        due = local_text(view.due_at, detail.zone)
         remaining = relative(view.remaining_s) if view.remaining_s is not None and view.state != "met" else ""
         # padded by terminal cells, so Chinese labels keep the columns aligned
         lines.append(f"  {fit(clock_label(name), 18)} {fit(clock_state_label(view), 11)} {fit(due, 17)} {remaining}")
     lines.append("")
     kinds = {"customer": _("Customer"), "reply": _("Reply"), "note": _("Internal note")}
     for m in detail.messages:
-        when = m.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        when = local_text(m.created_at, detail.zone)
         lines.append(f"── {kinds[m.kind]} · {clean(m.author)} · {when}")
         lines.extend(clean(line) for line in m.body.splitlines())
     lines.append("")
     lines.append(_("Timeline"))
     for e in detail.events:
-        when = e.at.astimezone().strftime("%Y-%m-%d %H:%M")
+        when = local_text(e.at, detail.zone)
         how = provenance(e)
         lines.append(
             f"  {when}  {fit(clean(e.actor), 12)} {clean(describe_event(e))}" + (f"  ({clean(how)})" if how else "")

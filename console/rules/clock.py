@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from console.i18n import _
 
@@ -58,3 +59,30 @@ def parse_date(text: str, *, field: str = "date") -> date:
     if not in_range(value):
         raise ValueError(out_of_range(field, text.strip()))
     return value
+
+
+def zone_named(name: str | None, default: tzinfo) -> tzinfo:
+    """The IANA zone ``name`` (checked when it was stored), or ``default`` when none is set or it is unknown here."""
+    if not name:
+        return default
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return default
+
+
+def is_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def zone_label(zone: tzinfo) -> str:
+    """A zone as people name it: its IANA key (Asia/Shanghai), else what it calls itself (UTC)."""
+    return str(getattr(zone, "key", None) or zone.tzname(None) or zone)
+
+
+def local_text(dt: datetime | None, zone: tzinfo) -> str:
+    return dt.astimezone(zone).strftime("%Y-%m-%d %H:%M") if dt else "—"

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from console.i18n import _
 from console.rules import workflow
-from console.rules.clock import Clock, utcnow
+from console.rules.clock import Clock, is_zone, utcnow, zone_named
 from console.rules.errors import BadInput, PermissionDenied, Refused
 from console.rules.validation import (
     MAX_BODY,
@@ -32,7 +32,7 @@ from console.service.sla_book import SlaBook
 from console.service.ticket_view import ClockView, TicketDetail, clock_view, facts_from_events
 from console.service.upkeep import PRESENCE_TTL_S, Upkeep
 from db.errors import Conflict
-from db.models import Agent, Event, QueueItem, Ticket
+from db.models import Agent, Customer, Event, QueueItem, Ticket
 from db.records import TicketFilter
 from db.store import Store
 from db.vocabulary import (
@@ -318,7 +318,40 @@ class HelpdeskService:
             other_tickets=others,
             articles=self.core.store.linked_articles(ticket_id),
             viewers=viewers,
+            zone=self.zone(),
+            customer_zone=self.customer_zone(customer),
         )
+
+    def zone(self) -> tzinfo:
+        """The zone this agent reads times in: their own, else the policy's business zone."""
+        agent = self.core.store.get_agent(self.actor_name)
+        return zone_named(agent.zone if agent else None, self.policy().business_zone())
+
+    def customer_zone(self, customer: Customer | None) -> tzinfo:
+        """The zone a customer is told times in: theirs, else the policy's business zone."""
+        return zone_named(customer.zone if customer else None, self.policy().business_zone())
+
+    def set_zone(self, name: str, zone: str) -> Agent:
+        """An agent sets their own zone; admins set anyone's."""
+        if not is_zone(zone):
+            raise BadInput(_("unknown time zone: {name}").format(name=zone))
+        me = self.me()
+        if name != me.name and me.role != "admin":
+            raise PermissionDenied(
+                _("{name} is {role}; this needs {roles}").format(name=me.name, role=_(me.role), roles=_("admin"))
+            )
+
+        def work() -> Agent:
+            agent = self.core.store.get_agent(name)
+            if agent is None:
+                raise BadInput(_("unknown agent {name}").format(name=name))
+            self.core.store.update_agent(name, {"zone": zone})
+            updated = self.core.store.get_agent(name)
+            assert updated is not None
+            self._agent_event("agent_zone", updated, self.core.at(None), zone=zone)
+            return updated
+
+        return self.core.write(work)
 
     def list_tickets(self, flt: TicketFilter, offset: int = 0, limit: int = 1000) -> list[QueueItem]:
         return self.core.store.queue(flt, offset, limit)

@@ -8,7 +8,8 @@ from itertools import islice
 from typing import Any
 
 from console.i18n import _
-from console.rules.errors import Unavailable
+from console.rules.clock import is_zone
+from console.rules.errors import BadInput, Unavailable
 from console.rules.validation import validate_customer, validate_new_ticket
 from console.service.core import TRACKED, ServiceCore
 from console.service.sla_book import SlaBook
@@ -34,6 +35,7 @@ class TicketIntake:
         phone: str | None = None,
         organisation: str | None = None,
         customer_tier: str | None = None,
+        customer_zone: str | None = None,
         priority: str = "P3",
         channel: str = "email",
         tier: str = "L1",
@@ -42,6 +44,8 @@ class TicketIntake:
     ) -> Ticket:
         self.core.me()
         fields = validate_new_ticket(subject, body, priority, channel, tier)
+        if customer_zone is not None and not is_zone(customer_zone):
+            raise BadInput(_("unknown time zone: {name}").format(name=customer_zone))
         when = self.core.when(at)
 
         def work() -> Ticket:
@@ -53,6 +57,7 @@ class TicketIntake:
                 phone=phone,
                 organisation=organisation,
                 customer_tier=customer_tier,
+                customer_zone=customer_zone,
                 parent_id=parent_id,
             )
 
@@ -66,6 +71,7 @@ class TicketIntake:
         organisation: str | None,
         tier: str | None,
         at: datetime,
+        zone: str | None = None,
     ) -> Customer | None:
         name, email, phone, organisation, tier = validate_customer(name, email, phone, organisation, tier)
         if not (name or email or phone):
@@ -82,6 +88,8 @@ class TicketIntake:
             record["organisation"] = organisation
         if tier:
             record["tier"] = tier
+        if zone:
+            record["zone"] = zone
         return self.core.store.insert_customer(record, at)
 
     def insert_ticket(
@@ -94,11 +102,12 @@ class TicketIntake:
         phone: str | None = None,
         organisation: str | None = None,
         customer_tier: str | None = None,
+        customer_zone: str | None = None,
         parent_id: int | None = None,
         status: str = "new",
         assignee: str | None = None,
     ) -> Ticket:
-        cust = self._customer_for(customer, email, phone, organisation, customer_tier, at)
+        cust = self._customer_for(customer, email, phone, organisation, customer_tier, at, customer_zone)
         record = {
             **fields,
             "status": status,

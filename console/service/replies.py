@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from console.i18n import language
+from console.rules.clock import local_text, zone_label
 from console.rules.errors import BadInput
 from console.rules.macros import Macro, MacroError, MacroSet, default_macros, render
 from console.rules.phrases import PhraseError, PhraseRules, default_rules
@@ -129,7 +130,10 @@ def placeholder_values(
         "customer": detail.customer.name if detail.customer else "",
         "agent": shown_name(me) if me is not None else agent,
         "ticket": f"#{detail.ticket.id}",
-        "next_update_due": due_at.astimezone().strftime("%Y-%m-%d %H:%M") if due_at else "",
+        # promised to the customer: in their zone, named, so "by 15:50" means the same to both sides
+        "next_update_due": f"{local_text(due_at, detail.customer_zone)} ({zone_label(detail.customer_zone)})"
+        if due_at
+        else "",
         "new_owner": owner_wording(owner, agents, lang),
     }
 

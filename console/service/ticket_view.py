@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from console.i18n import _
@@ -45,6 +45,8 @@ class TicketDetail:
     other_tickets: list[QueueItem] = field(default_factory=list)
     articles: list[KbArticle] = field(default_factory=list)
     viewers: list[str] = field(default_factory=list)
+    zone: tzinfo = UTC  # the agent's: every time on the ticket is shown in it, named once
+    customer_zone: tzinfo = UTC  # the customer's: times promised to them are stated in it
 
 
 def facts_from_events(events: Sequence[Event]) -> list[sla.Fact]:

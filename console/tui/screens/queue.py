@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -15,13 +15,15 @@ from textual.worker import get_current_worker
 
 from console.i18n import N_, _
 from console.rules.errors import HelpdeskError
-from console.tui.screens.action_dialogs import FollowupDue, FollowupsDialog
 from console.tui.screens.live import LiveScreen
 from console.tui.ui import RemainingTime, queue_row, status_label, translate_bindings
 from db.records import TicketFilter
 from widgets.bindings import show_bindings
 from widgets.queue_table import QueueRow, QueueTable
 from widgets.safe_text import clean
+
+if TYPE_CHECKING:
+    from console.tui.screens.action_dialogs import FollowupDue
 
 VIEWS: tuple[tuple[str, str], ...] = (
     ("mine", N_("Mine")),
@@ -315,6 +317,9 @@ class QueueScreen(LiveScreen):
 
     @work(thread=True, exclusive=True, group="followups")
     def _load_followups(self) -> None:
+        # the dialogs load with their first use: the queue is the console's first frame (tests/test_architecture.py)
+        from console.tui.screens.action_dialogs import FollowupDue
+
         try:
             due = [
                 FollowupDue(f.id, f.subject, f.priority, f.customer, f.phone or f.email, f.followup_due)
@@ -326,6 +331,8 @@ class QueueScreen(LiveScreen):
         self.app.call_from_thread(self._show_followups, due)
 
     def _show_followups(self, due: list[FollowupDue]) -> None:
+        from console.tui.screens.action_dialogs import FollowupsDialog
+
         def chosen(ticket_id: int | None) -> None:
             if ticket_id is not None:
                 self._open(ticket_id)

@@ -308,7 +308,7 @@ class TicketScreen(LiveScreen):
             countdown.display = live or view.state == "paused"
             box.query_one(".clock-state", Label).update(
                 # a live clock's countdown and colour say its state; the room is for when it is due
-                _("due {time}").format(time=short_time(view.due_at))
+                _("due {time}").format(time=short_time(view.due_at, detail.zone))
                 if view.due_at and live
                 else state_label(view.state)
             )

@@ -5,13 +5,14 @@ Everything shown here is customer or agent text: it goes through `clean` (no mar
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from rich.console import Group
 from rich.text import Text
 
 from console.i18n import N_, _
+from console.rules.clock import local_text, zone_label
 from console.service.ticket_view import TicketDetail, describe_event, provenance
 from console.tui.screens.versioned import Seen
 from console.tui.ui import status_label
@@ -21,8 +22,9 @@ from widgets.safe_text import clean, fit, plain
 EXCERPT = 60  # characters of a message quoted in the list of changes
 
 
-def local(dt: Any) -> str:
-    return dt.astimezone().strftime("%Y-%m-%d %H:%M") if dt else "—"
+def local(dt: Any, zone: tzinfo) -> str:
+    """A time in the agent's zone (the ticket header names the zone once)."""
+    return local_text(dt, zone)
 
 
 def ago(dt: Any, now: float) -> str:
@@ -32,9 +34,9 @@ def ago(dt: Any, now: float) -> str:
     return _("{delta} ago").format(delta=naturaldelta(max(0.0, now - dt.timestamp())))
 
 
-def short_time(dt: Any) -> str:
-    """A due time as short as it can be read: the time alone today, month and day otherwise."""
-    when = dt.astimezone()
+def short_time(dt: Any, zone: tzinfo) -> str:
+    """A due time as short as it can be read: the time alone today, month and day otherwise (in the agent's zone)."""
+    when = dt.astimezone(zone)
     today = datetime.now(when.tzinfo).date()
     return when.strftime("%H:%M") if when.date() == today else when.strftime("%m-%d %H:%M")
 
@@ -53,7 +55,12 @@ def conversation(detail: TicketDetail, now: float) -> Group:
     parts: list[Text] = []
     t = detail.ticket
     if t.body:
-        parts.append(Text(_("Original request") + f" · {local(t.created_at)}", style="bold cyan"))
+        parts.append(
+            Text(
+                _("Original request") + f" · {local(t.created_at, detail.zone)} ({zone_label(detail.zone)})",
+                style="bold cyan",
+            )
+        )
         parts.append(plain(t.body, multiline=True))
         parts.append(Text(""))
     styles = {
@@ -65,7 +72,7 @@ def conversation(detail: TicketDetail, now: float) -> Group:
     for m in detail.messages:
         style, label = styles[m.kind]
         head = Text(
-            f"{'▍' if m.kind != 'note' else '▒'} {label} · {clean(m.author)} · {local(m.created_at)}",
+            f"{'▍' if m.kind != 'note' else '▒'} {label} · {clean(m.author)} · {local(m.created_at, detail.zone)}",
             style=style,
         )
         head.append(f"  {ago(m.created_at, now)}", style="dim")
@@ -115,7 +122,7 @@ def changes_since(detail: TicketDetail, seen: Seen, limit: int = 4) -> Text:
     if len(events) > limit:
         text.append(_("… and {n} earlier changes").format(n=len(events) - limit) + "\n", style="dim")
     for e in events[-limit:]:
-        text.append(f"{short_time(e.at)} ", style="dim")
+        text.append(f"{short_time(e.at, detail.zone)} ", style="dim")
         text.append(clean(e.actor), style="bold")
         text.append(": " + clean(describe_event(e)))
         said = _said_with(e, messages)
@@ -140,7 +147,7 @@ def timeline(detail: TicketDetail) -> Text:
     """Every event of the ticket, oldest first, breaches in red and warnings in yellow."""
     text = Text()
     for e in detail.events:
-        text.append(f"{local(e.at)}  ", style="dim")
+        text.append(f"{local(e.at, detail.zone)}  ", style="dim")
         text.append(f"{fit(clean(e.actor), 12)} ")
         style = "red" if e.kind == "sla_breach" else "yellow" if e.kind == "sla_warning" else ""
         text.append(clean(describe_event(e)), style=style)
