@@ -54,15 +54,16 @@ def conversation(detail: TicketDetail, now: float) -> Group:
     """Customer messages, public replies and internal notes, each clearly marked; then the linked articles."""
     parts: list[Text] = []
     t = detail.ticket
-    if t.body:
-        parts.append(
-            Text(
-                _("Original request") + f" · {local(t.created_at, detail.zone)} ({zone_label(detail.zone)})",
-                style="bold cyan",
-            )
+    # always first, with or without a description: it names the zone every time on the screen is shown in
+    parts.append(
+        Text(
+            _("Original request") + f" · {local(t.created_at, detail.zone)} ({zone_label(detail.zone)})",
+            style="bold cyan",
         )
+    )
+    if t.body:
         parts.append(plain(t.body, multiline=True))
-        parts.append(Text(""))
+    parts.append(Text(""))
     styles = {
         "customer": ("bold cyan", _("Customer")),
         "reply": ("bold green", _("Reply")),
