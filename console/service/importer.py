@@ -369,7 +369,7 @@ def import_tickets(service: HelpdeskService, path: Path) -> list[int]:
 def export_tickets(service: HelpdeskService, out: IO[str], fmt: str) -> int:
     records = service.export_records()
     if fmt == "csv":
-        writer = csv.DictWriter(out, fieldnames=[*FIELDS, "id", "updated_at", "version"], extrasaction="ignore")
+        writer = csv.DictWriter(out, fieldnames=[*FIELDS, *EXPORT_ONLY], extrasaction="ignore")
         writer.writeheader()
         for record in records:
             writer.writerow({k: formula_safe(v) if isinstance(v, str) else v for k, v in record.items()})
