@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stderr, redirect_stdout
@@ -149,3 +150,34 @@ def seeded(cli: Callable[..., Result]) -> Callable[..., Result]:
     assert cli("agent", "add", "li.wei", "--tier", "L1").code == 0
     assert cli("agent", "add", "sue", "--role", "supervisor", "--tier", "L2").code == 0
     return cli
+
+
+# Another agent's process, as a console between two keystrokes, started under the umask it is given: its open
+# connection keeps the database's -wal and -shm beside it until it is told (a line on stdin) to end.
+HOLDER = (
+    "import os, sys; os.umask(int(sys.argv[2], 8)); from console.service.helpdesk import HelpdeskService; "
+    "s = HelpdeskService.open(sys.argv[1], 'boss'); s.agents(); print('ready', flush=True); sys.stdin.readline()"
+)
+
+
+@pytest.fixture
+def holder() -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """``holder(db, umask=0o022)`` starts a holder on ``db`` and returns once it is open; all end with the test."""
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(db: Path, umask: int = 0o022) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, str(db), oct(umask)],
+            cwd=Path(__file__).resolve().parents[1],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.communicate("\n", timeout=30)

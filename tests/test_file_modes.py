@@ -9,7 +9,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,12 +18,6 @@ from tests.conftest import Result
 
 Cli = Callable[..., Result]
 ROOT = Path(__file__).resolve().parents[1]
-
-# A console between two keystrokes, opened under the umask it is given: its connection keeps -wal and -shm.
-HOLDER = (
-    "import os, sys; os.umask(int(sys.argv[2], 8)); from console.service.helpdesk import HelpdeskService; "
-    "s = HelpdeskService.open(sys.argv[1], 'boss'); s.agents(); print('ready', flush=True); sys.stdin.readline()"
-)
 
 
 def mode(path: Path) -> int:
@@ -48,28 +42,6 @@ def helpdesk(db: Path, *args: str, umask: int = 0o022, actor: str | None = None)
         timeout=120,
         preexec_fn=lambda: os.umask(umask),
     )
-
-
-@pytest.fixture
-def holder() -> Iterator[Callable[[Path, int], subprocess.Popen[str]]]:
-    procs: list[subprocess.Popen[str]] = []
-
-    def start(db: Path, umask: int = 0o022) -> subprocess.Popen[str]:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", HOLDER, str(db), oct(umask)],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
-        procs.append(proc)
-        return proc
-
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.communicate("\n", timeout=30)
 
 
 def wal_files(db: Path) -> list[Path]:

@@ -6,8 +6,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,6 @@ from tests.conftest import Result
 
 Cli = Callable[..., Result]
 ROOT = Path(__file__).resolve().parents[1]
-
-# Another agent's process: a service open on the database, idle, as a console between two keystrokes.
-HOLDER = (
-    "import sys; from console.service.helpdesk import HelpdeskService; "
-    "s = HelpdeskService.open(sys.argv[1], 'boss'); s.agents(); print('ready', flush=True); sys.stdin.readline()"
-)
 
 
 def new_ticket(cli: Cli, subject: str = "VPN drops") -> int:
@@ -55,28 +48,6 @@ def backup(seeded: Cli, db_path: Path, tmp_path: Path) -> Path:
     assert seeded("backup", str(dest / "b.db")).code == 0
     new_ticket(seeded, "After the backup")
     return dest / "b.db"
-
-
-@pytest.fixture
-def holder(db_path: Path) -> Iterator[Callable[[], subprocess.Popen[str]]]:
-    procs: list[subprocess.Popen[str]] = []
-
-    def start() -> subprocess.Popen[str]:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", HOLDER, str(db_path)],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
-        procs.append(proc)
-        return proc
-
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.communicate("\n", timeout=30)
 
 
 # -- the happy path ---------------------------------------------------------------------------------------
@@ -115,9 +86,9 @@ def test_restore_into_a_missing_database_creates_it(backup: Path, tmp_path: Path
 
 
 def test_restore_refused_while_another_process_has_the_database_open(
-    seeded: Cli, backup: Path, db_path: Path, holder: Callable[[], subprocess.Popen[str]]
+    seeded: Cli, backup: Path, db_path: Path, holder: Callable[[Path], subprocess.Popen[str]]
 ) -> None:
-    proc = holder()
+    proc = holder(db_path)
     before = sorted(p.name for p in db_path.parent.iterdir())
     r = seeded("restore", str(backup))
     assert r.code == 1, r.err
