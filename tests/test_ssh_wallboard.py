@@ -34,6 +34,7 @@ import pytest
 from console.service.helpdesk import HelpdeskService
 from db.errors import ReadOnly
 from tests.conftest import Result
+from tests.os_users import traversable
 
 REPO = Path(__file__).resolve().parent.parent
 SSHD = shutil.which("sshd") or ("/usr/sbin/sshd" if Path("/usr/sbin/sshd").exists() else None)
@@ -189,7 +190,9 @@ def board_account() -> Iterator[tuple[str, int, int]]:
     )
     try:
         entry = pwd.getpwnam(user)
-        yield user, entry.pw_uid, entry.pw_gid
+        # the checkout or the interpreter may sit in a directory closed to other users (mktemp -d, /root)
+        with traversable():
+            yield user, entry.pw_uid, entry.pw_gid
     finally:
         _kill_processes_of(user)
         subprocess.run([USERDEL, user], capture_output=True, timeout=30)
