@@ -9,6 +9,7 @@ out of the JSON detail by SQLite, so a report over 100,000 tickets builds no per
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -120,6 +121,32 @@ def period_clock_events(store: Store, start: datetime | None, end: datetime | No
     )
     rows = store._tuples(sql, params)
     return [ClockEvent(tid, at, kind, status, sub) for tid, at, kind, status, sub in rows]
+
+
+def tickets_of(store: Store, ids: Sequence[int]) -> list[ReportTicket]:
+    """The tickets ``ids``, as ``period_tickets`` reads them (a report replaying a few tickets only)."""
+    if not ids:
+        return []
+    sql = (
+        "SELECT t.id, t.created_at, t.status, t.priority, t.channel, t.tier, t.assignee, t.customer_id,"
+        " c.name, c.tier, t.public_replies, t.escalations, t.reopens, t.confirmed"
+        f" FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id WHERE t.id IN ({','.join('?' * len(ids))})"
+        " ORDER BY t.id"
+    )
+    return [ReportTicket(*row) for row in store._tuples(sql, list(ids))]
+
+
+def clock_events_of(store: Store, ids: Sequence[int]) -> list[ClockEvent]:
+    """The clock-relevant events of the tickets ``ids``, by ticket then in order (as ``period_clock_events``)."""
+    if not ids:
+        return []
+    sql = (
+        f"SELECT e.ticket_id, e.at, e.kind, {_STATUS_SQL} AS status, {_SUB_SQL} AS sub FROM events e"
+        f" WHERE e.ticket_id IN ({','.join('?' * len(ids))})"
+        f" AND (e.kind IN ({', '.join(repr(k) for k in CLOCK_KINDS)}) OR {_STATUS_SQL} IS NOT NULL)"
+        " ORDER BY e.ticket_id, e.id"
+    )
+    return [ClockEvent(tid, at, kind, status, sub) for tid, at, kind, status, sub in store._tuples(sql, list(ids))]
 
 
 def period_csat(store: Store, start: datetime | None, end: datetime | None) -> list[tuple[int, int]]:

@@ -305,7 +305,178 @@ def _v5(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE customers ADD COLUMN zone TEXT")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
+# -- v6: stored urgency, the change feed, the sweeper's lease -------------------------------------------------
+
+_OPEN_SQL = "status IN ('new','open','pending','restored')"  # literal: a partial index only serves the same text
+
+V6 = f"""
+-- The queue's order stored with the ticket, as judged at ``q_at`` (the service writes it with every change and
+-- the sweeper when a clock crosses a warning or a due time): ``q_band`` the urgency band, ``q_key`` the sort key
+-- inside it, ``sla_alert`` 0 running / 1 at risk / 2 breached, ``sla_next`` the next instant any of these change
+-- by time alone (NULL: never, until the next change). While no open ticket has ``sla_next`` <= now or ``q_at`` >
+-- now, the stored order is the urgency order at now and a page is an index range scan.
+ALTER TABLE tickets ADD COLUMN q_band INTEGER NOT NULL DEFAULT 5;
+ALTER TABLE tickets ADD COLUMN q_key REAL NOT NULL DEFAULT 0;
+ALTER TABLE tickets ADD COLUMN q_at REAL;
+ALTER TABLE tickets ADD COLUMN sla_alert INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tickets ADD COLUMN sla_next REAL;
+CREATE INDEX tickets_order ON tickets(q_band, q_key, priority, id) WHERE {_OPEN_SQL};
+CREATE INDEX tickets_order_assignee ON tickets(assignee, q_band, q_key, priority, id) WHERE {_OPEN_SQL};
+CREATE INDEX tickets_order_tier ON tickets(tier, q_band, q_key, priority, id) WHERE assignee IS NULL AND {_OPEN_SQL};
+CREATE INDEX tickets_order_alert ON tickets(q_band, q_key, priority, id) WHERE sla_alert > 0 AND {_OPEN_SQL};
+CREATE INDEX tickets_next ON tickets(sla_next) WHERE sla_next IS NOT NULL;
+CREATE INDEX tickets_judged ON tickets(q_at) WHERE {_OPEN_SQL};
+CREATE INDEX tickets_resolved ON tickets(resolved_at);
+CREATE INDEX tickets_closed ON tickets(closed_at);
+CREATE INDEX csat_at ON csat(at);
+
+-- Every commit's effect as rows of a feed: consoles and boards read the rows after the last id they applied and
+-- re-read only those tickets. ``ticket_id`` NULL: something every screen depends on changed (agents, customers,
+-- settings): reload. An UPDATE row keeps the columns the queue's views and order depend on as they were before it.
+-- Rows are written by triggers, so no writer can forget them; the sweeper deletes rows older than a few minutes (a
+-- reader that finds its next id gone reloads).
+CREATE TABLE changes (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  ticket_id INTEGER,
+  at REAL NOT NULL DEFAULT ((julianday('now') - 2440587.5) * 86400.0),
+  created INTEGER NOT NULL DEFAULT 0,
+  status_was TEXT,
+  assignee_was TEXT,
+  tier_was TEXT,
+  alert_was INTEGER,
+  band_was INTEGER,
+  key_was REAL,
+  priority_was TEXT
+);
+CREATE TRIGGER tickets_feed_insert AFTER INSERT ON tickets
+BEGIN INSERT INTO changes (ticket_id, created) VALUES (NEW.id, 1); END;
+CREATE TRIGGER tickets_feed_update AFTER UPDATE ON tickets
+BEGIN INSERT INTO changes (ticket_id, status_was, assignee_was, tier_was, alert_was, band_was, key_was, priority_was)
+  VALUES (OLD.id, OLD.status, OLD.assignee, OLD.tier, OLD.sla_alert, OLD.q_band, OLD.q_key, OLD.priority); END;
+CREATE TRIGGER events_feed AFTER INSERT ON events WHEN NEW.ticket_id IS NOT NULL
+BEGIN INSERT INTO changes (ticket_id) VALUES (NEW.ticket_id); END;
+CREATE TRIGGER messages_feed AFTER INSERT ON messages
+BEGIN INSERT INTO changes (ticket_id) VALUES (NEW.ticket_id); END;
+CREATE TRIGGER agents_feed_insert AFTER INSERT ON agents BEGIN INSERT INTO changes (ticket_id) VALUES (NULL); END;
+CREATE TRIGGER agents_feed_update AFTER UPDATE ON agents BEGIN INSERT INTO changes (ticket_id) VALUES (NULL); END;
+CREATE TRIGGER customers_feed_update AFTER UPDATE ON customers
+BEGIN INSERT INTO changes (ticket_id) VALUES (NULL); END;
+CREATE TRIGGER settings_feed_insert AFTER INSERT ON settings BEGIN INSERT INTO changes (ticket_id) VALUES (NULL); END;
+CREATE TRIGGER settings_feed_update AFTER UPDATE ON settings BEGIN INSERT INTO changes (ticket_id) VALUES (NULL); END;
+
+-- What the wallboard and the reports read of each ticket's clocks, written with every change of the ticket (the
+-- service replays its history then anyway), so no screen replays histories: the first response (``fr_``) and the
+-- resolution (``rv_``, its last cycle) in business seconds, when each stopped, whether it met its target, and the
+-- due instant while it runs; for every clock the settled cycles and the met ones. ``stale_at``: the next instant
+-- these change by time alone (a running cycle falls due), NULL when only a new event can change them.
+CREATE TABLE ticket_figures (
+  ticket_id INTEGER PRIMARY KEY REFERENCES tickets(id),
+  fr_s INTEGER, fr_at REAL, fr_met INTEGER, fr_due REAL,
+  rv_s INTEGER, rv_at REAL, rv_met INTEGER, rv_due REAL,
+  resolved_once INTEGER NOT NULL DEFAULT 0,
+  first_response_met INTEGER NOT NULL DEFAULT 0, first_response_total INTEGER NOT NULL DEFAULT 0,
+  next_update_met INTEGER NOT NULL DEFAULT 0, next_update_total INTEGER NOT NULL DEFAULT 0,
+  restore_met INTEGER NOT NULL DEFAULT 0, restore_total INTEGER NOT NULL DEFAULT 0,
+  resolve_met INTEGER NOT NULL DEFAULT 0, resolve_total INTEGER NOT NULL DEFAULT 0,
+  onsite_met INTEGER NOT NULL DEFAULT 0, onsite_total INTEGER NOT NULL DEFAULT 0,
+  stale_at REAL
+);
+CREATE INDEX figures_fr_at ON ticket_figures(fr_at) WHERE fr_at IS NOT NULL;
+CREATE INDEX figures_rv_at ON ticket_figures(rv_at) WHERE rv_at IS NOT NULL;
+CREATE INDEX figures_fr_due ON ticket_figures(fr_due) WHERE fr_due IS NOT NULL;
+CREATE INDEX figures_rv_due ON ticket_figures(rv_due) WHERE rv_due IS NOT NULL;
+CREATE INDEX figures_stale ON ticket_figures(stale_at) WHERE stale_at IS NOT NULL;
+
+-- Time-driven work (warnings, breaches, auto-closing, pruning the feed) is done by one process at a time: the one
+-- holding the lease, renewed while it lives; any other takes it over once it has expired.
+CREATE TABLE leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires REAL NOT NULL
+);
+-- Background work left over from a migration: ``figures_before`` = tickets with a smaller id may have no figures
+-- yet (the sweeper computes them a batch at a time and lowers it to 0).
+CREATE TABLE upkeep (
+  key TEXT PRIMARY KEY,
+  value REAL NOT NULL
+);
+"""
+
+
+def _v6(conn: sqlite3.Connection) -> None:
+    """Stored urgency, the change feed, the sweeper's lease. Existing open tickets with a running clock are marked
+    to be judged again now (``sla_next`` = now), so the first sweep stores their order; until then the queue sorts
+    as before."""
+    run_script(conn, V6)
+    conn.execute("INSERT INTO upkeep (key, value) SELECT 'figures_before', coalesce(max(id), 0) + 1 FROM tickets")
+    conn.execute(
+        f"UPDATE tickets SET sla_next = (julianday('now') - 2440587.5) * 86400.0"
+        f" WHERE {_OPEN_SQL} AND (sla_due IS NOT NULL OR sla_paused_remaining IS NOT NULL)"
+    )
+
+
+# -- v7: the report rollups --------------------------------------------------------------------------------------
+
+V7 = """
+-- Every ticket's contribution to the report's sums (console/service/rollups.py, db/rollups.py), written by the
+-- service in the transaction of every change: ``report_tickets`` one row per ticket (its creation day in the team
+-- zone as a proleptic ordinal, backfilled, group values, durations, counters), ``report_days`` their sums per
+-- (dim, value, day, backfilled), ``report_hist`` the first-response / resolution durations counted per bucket and
+-- month, ``report_state`` the zone the days are counted in, ``through`` (tickets with an id up to it may have no
+-- contribution yet: the sweeper fills them newest first and lowers it to 0) and ``judged`` (the latest instant a
+-- stored figure was judged at).
+CREATE TABLE report_tickets (
+  ticket_id INTEGER PRIMARY KEY,
+  day INTEGER NOT NULL,
+  backfilled INTEGER NOT NULL,
+  agent TEXT NOT NULL, priority TEXT NOT NULL, channel TEXT NOT NULL, tier TEXT NOT NULL,
+  fr_s INTEGER, rv_s INTEGER,
+  tickets INTEGER NOT NULL, closed INTEGER NOT NULL, done INTEGER NOT NULL, resolved_once INTEGER NOT NULL,
+  reopened INTEGER NOT NULL, escalated INTEGER NOT NULL, first_contact INTEGER NOT NULL,
+  unconfirmed INTEGER NOT NULL, kb_linked INTEGER NOT NULL, kb_capture INTEGER NOT NULL, csat_sum INTEGER NOT NULL,
+  csat_n INTEGER NOT NULL, fr_n INTEGER NOT NULL, rv_n INTEGER NOT NULL, first_response_met INTEGER NOT NULL,
+  first_response_total INTEGER NOT NULL, next_update_met INTEGER NOT NULL, next_update_total INTEGER NOT NULL,
+  restore_met INTEGER NOT NULL, restore_total INTEGER NOT NULL, resolve_met INTEGER NOT NULL,
+  resolve_total INTEGER NOT NULL, onsite_met INTEGER NOT NULL, onsite_total INTEGER NOT NULL
+);
+CREATE INDEX report_tickets_day ON report_tickets(day);
+CREATE INDEX report_tickets_fr ON report_tickets(fr_s, day, backfilled, agent, priority, channel, tier)
+  WHERE fr_s IS NOT NULL;
+CREATE INDEX report_tickets_rv ON report_tickets(rv_s, day, backfilled, agent, priority, channel, tier)
+  WHERE rv_s IS NOT NULL;
+CREATE TABLE report_days (
+  dim TEXT NOT NULL, value TEXT NOT NULL, day INTEGER NOT NULL, backfilled INTEGER NOT NULL,
+  tickets INTEGER NOT NULL DEFAULT 0, closed INTEGER NOT NULL DEFAULT 0, done INTEGER NOT NULL DEFAULT 0,
+  resolved_once INTEGER NOT NULL DEFAULT 0, reopened INTEGER NOT NULL DEFAULT 0,
+  escalated INTEGER NOT NULL DEFAULT 0, first_contact INTEGER NOT NULL DEFAULT 0,
+  unconfirmed INTEGER NOT NULL DEFAULT 0, kb_linked INTEGER NOT NULL DEFAULT 0,
+  kb_capture INTEGER NOT NULL DEFAULT 0, csat_sum INTEGER NOT NULL DEFAULT 0, csat_n INTEGER NOT NULL DEFAULT 0,
+  fr_n INTEGER NOT NULL DEFAULT 0, rv_n INTEGER NOT NULL DEFAULT 0, first_response_met INTEGER NOT NULL DEFAULT 0,
+  first_response_total INTEGER NOT NULL DEFAULT 0, next_update_met INTEGER NOT NULL DEFAULT 0,
+  next_update_total INTEGER NOT NULL DEFAULT 0, restore_met INTEGER NOT NULL DEFAULT 0,
+  restore_total INTEGER NOT NULL DEFAULT 0, resolve_met INTEGER NOT NULL DEFAULT 0,
+  resolve_total INTEGER NOT NULL DEFAULT 0, onsite_met INTEGER NOT NULL DEFAULT 0,
+  onsite_total INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (dim, value, day, backfilled)
+) WITHOUT ROWID;
+CREATE TABLE report_hist (
+  measure TEXT NOT NULL, dim TEXT NOT NULL, value TEXT NOT NULL, month INTEGER NOT NULL,
+  backfilled INTEGER NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY (measure, dim, value, month, backfilled, bucket)
+) WITHOUT ROWID;
+CREATE TABLE report_state (key TEXT PRIMARY KEY, value);
+INSERT INTO report_state (key, value) SELECT 'through', coalesce(max(id), 0) FROM tickets;
+INSERT INTO report_state (key, value) VALUES ('zone', NULL), ('judged', 0);
+"""
+
+
+def _v7(conn: sqlite3.Connection) -> None:
+    """The report rollups, empty: every existing ticket is left to the fill (``through`` = the newest ticket);
+    reports replay histories until it is done."""
+    run_script(conn, V7)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 LATEST = len(MIGRATIONS)
 
 

@@ -1,4 +1,5 @@
-"""The wallboard's queries: small aggregates over indexed columns, cheap enough to rerun on every commit.
+"""The wallboard's queries: small aggregates over indexed columns and the stored figures (schema v6), cheap enough
+to rerun on every commit: none reads more than the open backlog or today's rows, none replays a history.
 
 Times in ``tickets`` are UTC ISO text (they sort as text), SLA instants are epoch floats; every function takes
 the instant it is evaluated at so the same data always gives the same numbers.
@@ -36,16 +37,6 @@ class UrgentTicket:
     customer_tier: str | None
     email: str | None
     phone: str | None
-
-
-@dataclass(frozen=True)
-class TicketCounts:
-    """A ticket's counters, for the rates (escalation, reopening, first-contact resolution)."""
-
-    id: int
-    public_replies: int
-    escalations: int
-    reopens: int
 
 
 def open_by_priority(store: Store) -> dict[str, int]:
@@ -114,34 +105,61 @@ def created_per_hour(store: Store, since: datetime, hours: int) -> list[int]:
     return buckets
 
 
-def _counts(store: Store, column: str, since: datetime) -> list[TicketCounts]:
-    rows = store._rows(
-        f"SELECT id, public_replies, escalations, reopens FROM tickets WHERE {column} >= ? ORDER BY id",
-        [ts(since)],
+@dataclass(frozen=True)
+class DayCounts:
+    """Tickets created, resolved and closed since an instant, with the counts the rates need."""
+
+    received: int
+    escalated: int  # of the received, escalated at least once
+    resolved: int
+    reopened: int  # of the resolved, reopened at least once
+    closed: int
+    first_contact: int  # of the closed, one public reply, never escalated nor reopened
+
+
+def day_counts(store: Store, since: datetime) -> DayCounts:
+    """Three index ranges (created_at, resolved_at, closed_at: today's rows only), summed by SQLite."""
+    at = ts(since)
+    row = store._tuples(
+        "SELECT (SELECT count(*) FROM tickets WHERE created_at >= :at),"
+        " (SELECT count(*) FROM tickets WHERE created_at >= :at AND escalations > 0),"
+        " (SELECT count(*) FROM tickets WHERE resolved_at >= :at),"
+        " (SELECT count(*) FROM tickets WHERE resolved_at >= :at AND reopens > 0),"
+        " (SELECT count(*) FROM tickets WHERE closed_at >= :at),"
+        " (SELECT count(*) FROM tickets WHERE closed_at >= :at"
+        "   AND public_replies = 1 AND escalations = 0 AND reopens = 0)",
+        {"at": at},
+    )[0]
+    return DayCounts(*(int(x) for x in row))
+
+
+@dataclass(frozen=True)
+class ClockDay:
+    """One clock's figures since an instant, from the stored figures (no history replayed): cycles that finished
+    since then, met ones, the breached ones still running, and the finished durations (business seconds)."""
+
+    finished: int
+    met: int
+    overdue: int
+    durations: list[int]
+
+
+def clock_day(store: Store, prefix: str, since: float, now: float) -> ClockDay:
+    """``prefix`` is ``fr`` (first response) or ``rv`` (resolution): ticket_figures' columns (schema v6)."""
+    if prefix not in ("fr", "rv"):
+        raise ValueError(prefix)
+    rows = store._tuples(
+        f"SELECT {prefix}_s, {prefix}_met FROM ticket_figures WHERE {prefix}_at >= ? AND {prefix}_at < ?",
+        [since, now + 1],
     )
-    return [TicketCounts(**r) for r in rows]
-
-
-def created_since(store: Store, since: datetime) -> list[TicketCounts]:
-    return _counts(store, "created_at", since)
-
-
-def resolved_since(store: Store, since: datetime) -> list[TicketCounts]:
-    return _counts(store, "resolved_at", since)
-
-
-def closed_since(store: Store, since: datetime) -> list[TicketCounts]:
-    return _counts(store, "closed_at", since)
-
-
-def active_ticket_ids(store: Store, since: datetime, now: float) -> list[int]:
-    """Tickets whose clocks may have finished or breached since ``since``: any event since, or overdue now."""
-    rows = store._rows(
-        "SELECT ticket_id AS id FROM events WHERE at >= ? AND ticket_id IS NOT NULL"
-        f" UNION SELECT id FROM tickets WHERE sla_due <= ? AND {_OPEN}",
-        [ts(since), now],
+    overdue = store._tuples(f"SELECT count(*) FROM ticket_figures WHERE {prefix}_due <= ?", [now])[0][0]
+    settled = [met for _s, met in rows if met is not None]
+    return ClockDay(
+        finished=len(settled),
+        met=sum(settled),
+        overdue=int(overdue),
+        durations=[int(s) for s, _met in rows if s is not None],
     )
-    return sorted(int(r["id"]) for r in rows)
 
 
 def csat_since(store: Store, since: datetime) -> tuple[float | None, int]:

@@ -6,6 +6,7 @@ Writers open ``BEGIN IMMEDIATE`` (a deferred read-then-write transaction cannot 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -24,7 +25,8 @@ from db import schema
 from db.connection import BUSY_TIMEOUT_MS, connect, copy_database, file_mode, is_busy, quick_check, unclean_shutdown
 from db.errors import Conflict, DatabaseUnavailable, Duplicate, NotFound, ReadOnly, SameFile, StoreError
 from db.models import Agent, Csat, Customer, Event, KbArticle, Message, Presence, QueueItem, Ticket
-from db.records import TicketFilter
+from db.records import Change, Feed, QueueFacts, TicketFilter
+from db.vocabulary import OPEN_STATUSES
 
 if TYPE_CHECKING:
     from db import kb_search
@@ -62,6 +64,29 @@ _URGENCY_KEYS = "CASE WHEN {band} = 2 THEN t.priority END, t.sla_due, t.sla_paus
 def urgency_order(band: str) -> str:
     """The ORDER BY of the urgency bands, ``band`` being the band's expression or a column holding it."""
     return f" ORDER BY {band}, " + _URGENCY_KEYS.format(band=band)
+
+
+# The urgency order stored with each ticket (schema v6): the same bands and keys as URGENCY_BAND / urgency_order,
+# computed when the ticket is written and when the sweeper judges it again at a crossing.
+STORED_ORDER = " ORDER BY t.q_band, t.q_key, t.priority, t.id"
+_PRIORITY_RANK = {"P1": 1, "P2": 2, "P3": 3, "P4": 4}
+_OPEN_LITERAL = schema._OPEN_SQL
+FEED_LIMIT = 2000  # changes a reader applies one by one; more and it reads everything again
+
+
+def stored_urgency(
+    priority: str, due: float | None, warn: float | None, paused: int | None, now: float
+) -> tuple[int, float, int]:
+    """``(q_band, q_key, sla_alert)`` of a ticket at ``now``: URGENCY_BAND and its keys, as stored columns."""
+    alert = 2 if due is not None and due <= now else 1 if warn is not None and warn <= now else 0
+    if due is None:
+        return (5, 0.0, 0) if paused is None else (4, float(paused), 0)
+    if priority == "P1":
+        return 1, float(due), alert
+    if alert:
+        # priority first, then the due instant: instants stay below 1e10 (the year 2286), past the clock's range
+        return 2, _PRIORITY_RANK.get(priority, 4) * 1e10 + float(due), alert
+    return 3, float(due), alert
 
 
 def ts(value: datetime) -> str:
@@ -177,6 +202,23 @@ class Store:
             return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
 
     @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see one committed state (one WAL read transaction), such as the change feed's position
+        and the counts read with it. Holds this connection for the duration: keep it short."""
+        with self._lock:
+            if self.conn.in_transaction:
+                yield
+                return
+            self.conn.execute("BEGIN")
+            try:
+                yield
+            finally:
+                # only reads were made: ending it cannot lose anything, and must not hide the reads' own error
+                if self.conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self.conn.execute("ROLLBACK")
+
+    @contextmanager
     def transaction(self) -> Iterator[None]:
         if self.readonly:
             raise ReadOnly("this database is open read-only")
@@ -279,10 +321,10 @@ class Store:
         with self._lock, self._read_reported():
             return list(self.db.query(sql, params if isinstance(params, dict) else list(params)))
 
-    def _tuples(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def _tuples(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[tuple[Any, ...]]:
         """Rows as plain tuples, in the SELECT's column order (bulk reads where a dict per row costs too much)."""
         with self._lock, self._read_reported():
-            return self.conn.execute(sql, list(params)).fetchall()
+            return self.conn.execute(sql, params if isinstance(params, Mapping) else list(params)).fetchall()
 
     def _one(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> dict[str, Any] | None:
         rows = self._rows(sql, params)
@@ -411,21 +453,45 @@ class Store:
         return self.get_ticket(ticket_id)
 
     def set_ticket_sla(self, ticket_id: int, fields: Mapping[str, Any]) -> None:
-        """SLA columns are derived data: refreshing them is not a change of the ticket (no version bump)."""
+        """SLA columns are derived data: refreshing them is not a change of the ticket (no version bump). Columns
+        given without their stored urgency (``q_band``…) get it judged at the current time, so the stored order
+        never disagrees with the columns it is made of."""
         record = _encode(fields)
         if not record:
             return
+        if "q_band" not in record and {"sla_due", "sla_warn", "sla_paused_remaining"} & set(record):
+            row = self._tuples(
+                "SELECT priority, sla_due, sla_warn, sla_paused_remaining FROM tickets WHERE id = ?", [ticket_id]
+            )
+            if row:
+                priority, due, warn, paused = row[0]
+                due = record.get("sla_due", due)
+                warn = record.get("sla_warn", warn)
+                paused = record.get("sla_paused_remaining", paused)
+                now = time.time()
+                band, key, alert = stored_urgency(priority, due, warn, paused, now)
+                future = [x for x in (warn, due) if x is not None and x > now]
+                record.update(q_band=band, q_key=key, sla_alert=alert, q_at=now, sla_next=min(future, default=None))
         sets = ", ".join(f"{k} = :{k}" for k in record)
         with self._lock:
             self.db.execute(f"UPDATE tickets SET {sets} WHERE id = :__id", {**record, "__id": ticket_id})
 
     def queue(self, flt: TicketFilter, offset: int = 0, limit: int = 100) -> list[QueueItem]:
-        """One page of the selection in urgency order (URGENCY_BAND), judged at ``flt.now`` (default: now)."""
-        where, params = filter_sql(flt)
+        """One page of the selection in urgency order (URGENCY_BAND), judged at ``flt.now`` (default: now).
+
+        While the stored order holds at that instant (`stored_order_holds`), the page is a range scan of one of the
+        v6 order indexes, LIMIT rows read and nothing sorted; otherwise the bands are computed for the selection and
+        sorted (the ids from the covering index tickets_urgency, then only the page's rows)."""
         now = flt.now if flt.now is not None else time.time()
+        if self.stored_order_holds(now):
+            where, params = filter_sql(flt)
+            sql = (
+                f"SELECT {QUEUE_COLUMNS} FROM tickets t{_order_index(flt)}"
+                f" LEFT JOIN customers c ON c.id = t.customer_id{where}{STORED_ORDER} LIMIT ? OFFSET ?"
+            )
+            return [QueueItem(**r) for r in self._rows(sql, [*params, limit, offset])]
+        where, params = filter_sql(flt)
         join = " LEFT JOIN customers c ON c.id = t.customer_id" if flt.needs_customer else ""
-        # The page's ids are sorted from the covering index tickets_urgency (schema v3) alone; only those rows are
-        # then read and joined to their customers, and re-sorted by the band kept with each id.
         page = (
             f"SELECT t.id, {URGENCY_BAND} AS band FROM tickets t{join}{where}{urgency_order('band')} LIMIT ? OFFSET ?"
         )
@@ -435,12 +501,170 @@ class Store:
         )
         return [QueueItem(**r) for r in self._rows(sql, [now, now, *params, limit, offset])]
 
+    def stored_order_holds(self, now: float) -> bool:
+        """Whether every open ticket's stored urgency is its urgency at ``now``: none was judged after ``now`` and
+        none has crossed a warning or due time since it was judged (two index probes)."""
+        row = self._tuples(
+            "SELECT (SELECT min(sla_next) FROM tickets WHERE sla_next IS NOT NULL),"
+            f" (SELECT max(q_at) FROM tickets WHERE {_OPEN_LITERAL})"
+        )[0]
+        earliest, latest = row
+        return (earliest is None or earliest > now) and (latest is None or latest <= now)
+
     def queue_count(self, flt: TicketFilter) -> int:
+        stored = flt.alerting or flt.statuses == OPEN_STATUSES
         where, params = filter_sql(flt)
-        # Without the join, SQLite counts from the covering (status, sla_due) index: ~50× faster on 100k tickets.
+        # Without the join, SQLite counts from a covering index: ~50× faster on 100k tickets.
         join = " LEFT JOIN customers c ON c.id = t.customer_id" if flt.needs_customer else ""
-        row = self._one(f"SELECT count(*) AS n FROM tickets t{join}{where}", params)
+        index = _order_index(flt) if stored else ""
+        row = self._one(f"SELECT count(*) AS n FROM tickets t{index}{join}{where}", params)
         return int(row["n"]) if row else 0
+
+    def queue_items(self, ids: Sequence[int]) -> list[QueueItem]:
+        """The queue rows of ``ids`` (a reader refreshing rows it shows)."""
+        if not ids:
+            return []
+        sql = (
+            f"SELECT {QUEUE_COLUMNS} FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id"
+            f" WHERE t.id IN ({','.join('?' * len(ids))})"
+        )
+        return [QueueItem(**r) for r in self._rows(sql, list(ids))]
+
+    def queue_facts(self, ids: Sequence[int]) -> list[QueueFacts]:
+        """The view-deciding columns of ``ids`` (a reader applying changes)."""
+        if not ids:
+            return []
+        rows = self._tuples(
+            "SELECT id, status, assignee, tier, sla_alert, q_band, q_key, priority FROM tickets"
+            f" WHERE id IN ({','.join('?' * len(ids))})",
+            list(ids),
+        )
+        return [QueueFacts(*row) for row in rows]
+
+    # -- the change feed (schema v6) -------------------------------------------------------------------------
+
+    def feed_cursor(self) -> int:
+        """The newest change's id: a reader that has just read everything starts from here."""
+        row = self._tuples("SELECT seq FROM sqlite_sequence WHERE name = 'changes'")
+        return int(row[0][0]) if row else 0
+
+    def changes_since(self, since: int) -> Feed:
+        """The tickets changed after change ``since``, each with its queue columns as they were then."""
+        rows = self._tuples(
+            "SELECT id, ticket_id, created, status_was, assignee_was, tier_was, alert_was, band_was, key_was,"
+            " priority_was FROM changes WHERE id > ? ORDER BY id LIMIT ?",
+            [since, FEED_LIMIT + 1],
+        )
+        if not rows:
+            return Feed(since, since, False, {})
+        cursor = int(rows[-1][0])
+        if len(rows) > FEED_LIMIT or int(rows[0][0]) != since + 1:
+            # too many to apply one by one, or the rows after ``since`` were pruned
+            return Feed(since, self.feed_cursor() if len(rows) > FEED_LIMIT else cursor, True, {})
+        tickets: dict[int, Change] = {}
+        reload = False
+        for _id, ticket_id, created, status, assignee, tier, alert, band, key, priority in rows:
+            if ticket_id is None:
+                reload = True
+                continue
+            seen = tickets.get(ticket_id)
+            # the first UPDATE row after ``since`` holds the ticket as the reader last saw it
+            before = None
+            if status is not None:
+                before = QueueFacts(ticket_id, status, assignee, tier, int(alert), int(band), float(key), priority)
+            if seen is None:
+                tickets[ticket_id] = Change(ticket_id, bool(created), None if created else before)
+            elif seen.before is None and not seen.created and before is not None:
+                tickets[ticket_id] = Change(ticket_id, False, before)
+        return Feed(since, cursor, reload, tickets)
+
+    def tickets_changed_after(self, since: int) -> list[int]:
+        """The tickets of the feed's rows after ``since`` (in a write transaction: the tickets it changed)."""
+        rows = self._tuples(
+            "SELECT DISTINCT ticket_id FROM changes WHERE id > ? AND ticket_id IS NOT NULL ORDER BY ticket_id", [since]
+        )
+        return [int(r[0]) for r in rows]
+
+    def oldest_change(self) -> float | None:
+        """When the oldest feed row was written (ids grow with time: the first row by id)."""
+        row = self._tuples("SELECT at FROM changes ORDER BY id LIMIT 1")
+        return None if not row else float(row[0][0])
+
+    def prune_changes(self, before: float, batch: int = 5000) -> int:
+        """Delete feed rows written before ``before`` (epoch seconds), up to ``batch`` of the oldest in one
+        transaction; how many were deleted. Read in id order (no index on the time: rows are written in time order,
+        and the feed's writers should not pay for one)."""
+
+        def work() -> int:
+            rows = self.conn.execute("SELECT id, at FROM changes ORDER BY id LIMIT ?", [batch]).fetchall()
+            old = [int(row_id) for row_id, at in rows if at < before]
+            if not old:
+                return 0
+            cur = self.conn.execute("DELETE FROM changes WHERE id <= ? AND at < ?", [max(old), before])
+            return int(cur.rowcount)
+
+        return self.write(work)
+
+    # -- the sweeper's lease --------------------------------------------------------------------------------
+
+    def lease_holder(self, name: str, now: float) -> str | None:
+        row = self._tuples("SELECT holder, expires FROM leases WHERE name = ?", [name])
+        if not row or float(row[0][1]) <= now:
+            return None
+        return str(row[0][0])
+
+    def take_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
+        """Take or renew the lease ``name`` for ``holder`` until ``now + ttl``, if it is free, expired or already
+        ``holder``'s; False (nothing written, no waiting) when another holds it or the database is busy."""
+        if self.readonly:
+            return False
+        if self.lease_holder(name, now) not in (None, holder):
+            return False
+        taken: list[bool] = []
+
+        def work() -> None:
+            cur = self.conn.execute(
+                "INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE"
+                " SET holder = excluded.holder, expires = excluded.expires"
+                " WHERE leases.holder = excluded.holder OR leases.expires <= ?",
+                [name, holder, now + ttl, now],
+            )
+            taken.append(cur.rowcount == 1)
+
+        return self.try_write(work) and bool(taken and taken[0])
+
+    def release_lease(self, name: str, holder: str) -> None:
+        if not self.readonly:
+            self.try_write(
+                lambda: self.conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", [name, holder])
+            )
+
+    # -- stored figures ----------------------------------------------------------------------------------------
+
+    def set_figures(self, ticket_id: int, fields: Mapping[str, Any]) -> None:
+        names = list(fields)
+        with self._lock:
+            self.conn.execute(
+                f"INSERT OR REPLACE INTO ticket_figures (ticket_id, {', '.join(names)})"
+                f" VALUES (?, {', '.join('?' * len(names))})",
+                [ticket_id, *(fields[n] for n in names)],
+            )
+
+    def tickets_without_figures(self, limit: int) -> list[int]:
+        """Up to ``limit`` tickets left without figures by the v6 migration, lowest ids first; [] when none are left
+        (then the mark is cleared, so the question costs nothing from then on)."""
+        mark = self._tuples("SELECT value FROM upkeep WHERE key = 'figures_before'")
+        below = int(mark[0][0]) if mark else 0
+        if below <= 0:
+            return []
+        rows = self._tuples(
+            "SELECT t.id FROM tickets t WHERE t.id < ? AND NOT EXISTS"
+            " (SELECT 1 FROM ticket_figures f WHERE f.ticket_id = t.id) ORDER BY t.id LIMIT ?",
+            [below, limit],
+        )
+        if not rows and not self.readonly:
+            self.try_write(lambda: self.conn.execute("UPDATE upkeep SET value = 0 WHERE key = 'figures_before'"))
+        return [int(r[0]) for r in rows]
 
     def ticket_ids(self, statuses: Sequence[str] | None = None) -> list[int]:
         if statuses:
@@ -451,16 +675,24 @@ class Store:
             rows = self._rows("SELECT id FROM tickets ORDER BY id")
         return [int(r["id"]) for r in rows]
 
-    def tickets_due_for_marks(self, now: float) -> list[int]:
-        rows = self._rows(
-            "SELECT id FROM tickets WHERE status IN ('new','open','pending','restored')"
-            " AND (sla_warn <= ? OR sla_due <= ?)",
-            [now, now],
-        )
-        return [int(r["id"]) for r in rows]
+    def tickets_to_judge(self, now: float, limit: int) -> list[int]:
+        """Tickets whose stored SLA state changes by ``now`` (a warning or due time crossed since they were judged),
+        the earliest crossing first."""
+        rows = self._tuples("SELECT id FROM tickets WHERE sla_next <= ? ORDER BY sla_next LIMIT ?", [now, limit])
+        return [int(r[0]) for r in rows]
 
-    def resolved_before(self, cutoff: datetime) -> list[int]:
-        rows = self._rows("SELECT id FROM tickets WHERE status = 'resolved' AND resolved_at <= ?", [ts(cutoff)])
+    def count_to_judge(self, now: float) -> int:
+        return int(self._tuples("SELECT count(*) FROM tickets WHERE sla_next <= ?", [now])[0][0])
+
+    def next_judgement(self) -> float | None:
+        row = self._tuples("SELECT min(sla_next) FROM tickets WHERE sla_next IS NOT NULL")
+        return None if not row or row[0][0] is None else float(row[0][0])
+
+    def resolved_before(self, cutoff: datetime, limit: int = -1) -> list[int]:
+        rows = self._rows(
+            "SELECT id FROM tickets WHERE status = 'resolved' AND resolved_at <= ? ORDER BY resolved_at LIMIT ?",
+            [ts(cutoff), limit],
+        )
         return [int(r["id"]) for r in rows]
 
     def count_tickets(self) -> int:
@@ -811,13 +1043,32 @@ def _event(row: Mapping[str, Any]) -> Event:
     return Event(**data)
 
 
+def _order_index(flt: TicketFilter) -> str:
+    """The v6 index a stored-order page of ``flt`` is read from (named, as SQLite's planner may prefer a
+    sort it cannot see is bigger); "" where the planner's own choice serves."""
+    if tuple(flt.statuses) != OPEN_STATUSES or flt.customer_id is not None or flt.priority:
+        return ""  # a few rows found by another index (tickets_urgency, tickets_customer), then sorted
+    if flt.assignee:
+        return " INDEXED BY tickets_order_assignee"
+    if flt.unassigned and flt.tier:
+        return " INDEXED BY tickets_order_tier"
+    if flt.alerting:
+        return " INDEXED BY tickets_order_alert"
+    return " INDEXED BY tickets_order"
+
+
 def filter_sql(flt: TicketFilter) -> tuple[str, list[Any]]:
-    """The WHERE clause (and its parameters) of a queue filter."""
+    """The WHERE clause (and its parameters) of a queue filter. The open statuses are written out literally: the
+    stored order's partial indexes only serve a query with the same text."""
     clauses: list[str] = []
     params: list[Any] = []
-    if flt.statuses:
+    if tuple(flt.statuses) == OPEN_STATUSES:
+        clauses.append("t." + _OPEN_LITERAL)
+    elif flt.statuses:
         clauses.append(f"t.status IN ({','.join('?' * len(flt.statuses))})")
         params.extend(flt.statuses)
+    if flt.alerting:
+        clauses.append("t.sla_alert > 0")
     if flt.priority:
         clauses.append("t.priority = ?")
         params.append(flt.priority)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from console.rules import metrics, sla
 from console.rules.calendars import get_calendar
-from db.stats import TicketCounts
 
 MON = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
 BIZ = get_calendar("cn-business")
@@ -22,6 +22,16 @@ def t(minutes: float) -> datetime:
 def by_clock(cycles: dict[str, list[sla.Cycle]]) -> dict[sla.ClockName, list[sla.Cycle]]:
     """``sla.cycles`` keyed by clock name, as the metrics take them (it returns every clock)."""
     return {clock: cycles[clock] for clock in sla.CLOCKS}
+
+
+@dataclass(frozen=True)
+class TicketCounts:
+    """A ticket's counters as the rates read them (metrics.Counters)."""
+
+    id: int
+    public_replies: int
+    escalations: int
+    reopens: int
 
 
 def counts(replies: int, escalations: int = 0, reopens: int = 0, id: int = 0) -> TicketCounts:

@@ -223,6 +223,21 @@ class QueueTable(ScrollView, can_focus=True):
     def row_at(self, index: int) -> QueueRow | None:
         return self._rows.get(index)
 
+    def held_ticket_ids(self) -> set[int]:
+        """The tickets of every row the table holds (on screen and the pages around it)."""
+        return {row.ticket_id for row in self._rows.held()}
+
+    def update_rows(self, rows: Sequence[QueueRow]) -> None:
+        """Fresh copies of rows held (the same tickets, in the same places: their order did not change)."""
+        for index in self._rows.replace(lambda held, row: held.ticket_id == row.ticket_id, rows):
+            self._refresh_index(index)
+
+    def set_total(self, total: int) -> None:
+        """The queue grew or shrank (a change applied elsewhere); rows already held stay."""
+        if total != self._total:
+            self._set_total(total)
+            self.refresh()
+
     def set_window(self, offset: int, rows: Sequence[QueueRow], total: int) -> None:
         """Hand down rows ``offset …`` of a queue of ``total`` rows (the answer to `WindowNeeded`)."""
         self._loaded = True

@@ -4,7 +4,7 @@ the old rows on screen kept showing until fresh ones arrive."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 Row = TypeVar("Row")
@@ -22,6 +22,22 @@ class RowPages(Generic[Row]):
         if page is not None and index in page:
             return page[index]
         return self._stale.get(index)
+
+    def held(self) -> list[Row]:
+        """Every row held, fresh or stale."""
+        return [row for page in self._pages.values() for row in page.values()] + list(self._stale.values())
+
+    def replace(self, same: Callable[[Row, Row], bool], rows: Sequence[Row]) -> list[int]:
+        """Put each of ``rows`` in place of the held row ``same`` says it replaces; returns the indexes replaced."""
+        replaced: list[int] = []
+        for store in (*self._pages.values(), self._stale):
+            for index, held in store.items():
+                for row in rows:
+                    if same(held, row):
+                        store[index] = row
+                        replaced.append(index)
+                        break
+        return replaced
 
     def touch(self, index: int) -> None:
         """Row ``index`` was drawn: its page is the last to go."""

@@ -17,9 +17,11 @@ if TYPE_CHECKING:
 
 def cmd_import(service: HelpdeskService, args: argparse.Namespace) -> int:
     from console.cli.common import emit_json, emit_line
+    from console.cli.progress import progress_bar, show_progress
     from console.service.importer import import_tickets
 
-    created = import_tickets(service, Path(args.file))
+    with progress_bar(_("Importing {file}").format(file=args.file), enabled=show_progress(args)) as step:
+        created = import_tickets(service, Path(args.file), progress=step)
     if args.json:
         emit_json({"imported": len(created), "ids": created})
     else:
@@ -105,8 +107,12 @@ def _bounded_lines(stream: TextIO, limit: int) -> Iterator[str]:
 
 def cmd_sweep(service: HelpdeskService, args: argparse.Namespace) -> int:
     from console.cli.common import emit_json, emit_line
+    from console.cli.progress import progress_bar, show_progress
 
-    counts = service.sweep(args.now)
+    with progress_bar(_("Sweeping"), enabled=show_progress(args)) as step:
+        counts = service.sweep(args.now, progress=step)
+    with progress_bar(_("Filling in figures"), enabled=show_progress(args)) as step:
+        service.live.fill_backlog(progress=step)  # what a migration left to compute, if anything
     if args.json:
         emit_json(counts)
     else:

@@ -29,8 +29,10 @@ def _with(fn: Callable[[HelpdeskService, argparse.Namespace], int]) -> Callable[
 
 def cmd_import(service: HelpdeskService, args: argparse.Namespace) -> int:
     from console.cli.common import emit_json, emit_line
+    from console.cli.progress import progress_bar, show_progress
 
-    ids = service.import_articles(Path(args.path))
+    with progress_bar(_("Importing {file}").format(file=args.path), enabled=show_progress(args)) as step:
+        ids = service.import_articles(Path(args.path), progress=step)
     if args.json:
         emit_json({"imported": len(ids), "ids": ids})
     else:
@@ -117,7 +119,9 @@ def register(sub: Any, common: Any, command: Callable[..., Any]) -> None:
     p.add_argument("path")
     p = command("search", _("full-text search, best first"), _with(cmd_search), ksub)
     p.add_argument("query")
-    p.add_argument("--limit", type=_positive, default=10)
+    p.add_argument(
+        "--limit", type=_positive, default=10, metavar="N", help=_("show the N best matches (1 to 1000, default: 10)")
+    )
     p.add_argument("--drafts", action="store_true", help=_("include drafts"))
     p = command("show", _("show an article"), _with(cmd_show), ksub)
     p.add_argument("id", type=article_id_arg)

@@ -105,13 +105,15 @@ def cmd_agent_list(service: HelpdeskService, args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from console.cli.common import has_terminal
+    from console.cli.progress import progress_bar, show_progress
     from console.demo.seed import ensure_demo
 
     if not args.no_ui and not has_terminal():  # refused before filling anything (see run_console)
         raise BadInput(_("the console needs a terminal"))
     service = open_service(args, create=True)
     try:
-        summary = ensure_demo(service, seed=args.seed)
+        with progress_bar(_("Building the demo database"), enabled=show_progress(args)) as step:
+            summary = ensure_demo(service, seed=args.seed, progress=step)
     finally:
         service.shutdown()
     if args.no_ui:

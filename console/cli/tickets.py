@@ -51,7 +51,7 @@ def cmd_ticket_show(service: HelpdeskService, args: argparse.Namespace) -> int:
 
 
 def cmd_ticket_list(service: HelpdeskService, args: argparse.Namespace) -> int:
-    from console.cli.common import emit_json, emit_table
+    from console.cli.common import MAX_ID, emit_json, emit_table
     from console.present.render import queue_item_json, queue_rows
     from console.rules.clock import utcnow
     from db.records import TicketFilter
@@ -71,12 +71,26 @@ def cmd_ticket_list(service: HelpdeskService, args: argparse.Namespace) -> int:
         text=args.search,
         now=now.timestamp(),  # the console's urgency order, judged at the same instant as the Due column
     )
-    items = service.list_tickets(flt, 0, args.limit)
+    # One row past the limit tells whether more match, at the cost of that row (a count would read them all).
+    probe = 0 <= args.limit < MAX_ID
+    items = service.list_tickets(flt, 0, args.limit + 1 if probe else args.limit)
+    more = probe and len(items) > args.limit
+    if more:
+        items = items[: args.limit]
     if args.json:
         emit_json([queue_item_json(item, now) for item in items])
     else:
         headers, rows = queue_rows(items, now)
         emit_table(headers, rows)
+    if more:  # on stderr, after the listing: the output itself stays exactly what it was
+        sys.stdout.flush()
+        sys.stderr.write(
+            "helpdesk: "
+            + _(
+                "listing stopped at --limit {n}; more tickets match: give a larger --limit, or --limit -1 for all"
+            ).format(n=f"{args.limit:,}")
+            + "\n"
+        )
     return 0
 
 
@@ -246,7 +260,13 @@ def register(sub: Any, common: Any, command: Callable[..., Any]) -> None:
     p.add_argument("--breaching", action="store_true", help=_("only tickets past a due time"))
     p.add_argument("--at-risk", action="store_true", help=_("only tickets past a warning but not yet due"))
     p.add_argument("--search", help=_("text in subject or customer"))
-    p.add_argument("--limit", type=limit_arg, default=1000)
+    p.add_argument(
+        "--limit",
+        type=limit_arg,
+        default=1000,
+        metavar="N",
+        help=_("list at most N tickets (default: 1000; -1: no limit); when more match, stderr says so"),
+    )
     p.add_argument("--now", type=instant_arg)
 
     for name, help_text, handler in (

@@ -4,6 +4,7 @@ queue shows every SLA situation, then replayed step by step through the service 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -49,8 +50,18 @@ OWN_TICKETS = 5  # open tickets handed to the person running the demo
 class DemoBuilder:
     """Fills a database that has staff but no tickets; `admin` is the demo admin (see `console.demo.seed`)."""
 
-    def __init__(self, service: HelpdeskService, rng: random.Random, now: datetime, me: str, admin: str) -> None:
+    def __init__(
+        self,
+        service: HelpdeskService,
+        rng: random.Random,
+        now: datetime,
+        me: str,
+        admin: str,
+        *,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> None:
         self.service = service
+        self.progress = progress  # told (steps done, steps in all), the closing sweep counted as one
         # Each step happens at its own time: the staff's services read this clock (history as it would have been
         # recorded live, not claimed after the fact).
         self.step_at: datetime | None = None
@@ -78,8 +89,10 @@ class DemoBuilder:
         self._add_articles()
         customers = self._add_customers()
         plans = self._plans(customers)
-        self._run(plans)
+        steps = self._run(plans)
         self.svc(self.admin).sweep()
+        if self.progress is not None:
+            self.progress(steps + 1, steps + 1)
 
     def _pools(self) -> dict[str, list[Staff]]:
         pools: dict[str, list[Staff]] = {"L1": [], "L2": [], "L3": []}
@@ -353,17 +366,24 @@ class DemoBuilder:
 
     # -- running ------------------------------------------------------------------------------------------
 
-    def _run(self, plans: list[Plan]) -> None:
-        """Replay every step of every ticket in time order, so the audit trail reads chronologically."""
+    def _run(self, plans: list[Plan]) -> int:
+        """Replay every step of every ticket in time order, so the audit trail reads chronologically; returns the
+        number of steps."""
         queue: list[tuple[datetime, int, int]] = []
         for plan in plans:
             for j, step in enumerate(plan.steps):
                 assert step.at is not None
                 queue.append((step.at, plan.index, j))
         queue.sort()
-        for _at, index, j in queue:
+        total = len(queue) + 1  # and the sweep
+        for done, (_at, index, j) in enumerate(queue):
+            if self.progress is not None:
+                self.progress(done, total)
             plan = plans[index]
             self._do(plan, plan.steps[j])
+        if self.progress is not None:
+            self.progress(len(queue), total)
+        return len(queue)
 
     def _do(self, plan: Plan, step: Step) -> None:
         s = self.svc(step.actor)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,9 +41,15 @@ from db.vocabulary import PRIORITIES
 # -- the public entry points -------------------------------------------------------------------------------
 
 
-def ensure_demo(service: HelpdeskService, seed: int = 7, now: datetime | None = None) -> dict[str, object]:
+def ensure_demo(
+    service: HelpdeskService,
+    seed: int = 7,
+    now: datetime | None = None,
+    *,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> dict[str, object]:
     """Fill an empty database with the demo, registering the person running it as an admin; on a database
-    with tickets, change nothing."""
+    with tickets, change nothing. ``progress(done, total)`` hears of each step of the tickets' histories."""
     instant = _instant(now)
     me = service.actor_name
     created = service.count_tickets() == 0
@@ -50,7 +57,7 @@ def ensure_demo(service: HelpdeskService, seed: int = 7, now: datetime | None = 
         with service.relaxed_durability():
             admin = _ensure_staff(service, instant)
             _register_user(service, me, instant)
-            DemoBuilder(service, random.Random(seed), instant, me, admin).fill()
+            DemoBuilder(service, random.Random(seed), instant, me, admin, progress=progress).fill()
     # On a database that has its history already, nobody is registered: whoever opens it is an agent of it
     # already (the service refuses an unknown login), or must be added by an admin.
     return {

@@ -321,7 +321,12 @@ def compute_clocks(
 ) -> dict[str, ClockStatus]:
     """The state of each clock at `now` (facts after `now` are ignored)."""
     now_ts = _now_ts(now)
-    runs = _timeline(facts, now_ts)
+    return _statuses(_timeline(facts, now_ts), targets, calendar, now_ts)
+
+
+def _statuses(
+    runs: dict[ClockName, list[_Run]], targets: Targets, calendar: BusinessCalendar, now_ts: float
+) -> dict[str, ClockStatus]:
     return {
         clock: _status(
             clock,
@@ -340,7 +345,21 @@ def cycles(
 ) -> dict[str, list[Cycle]]:
     """Every cycle of every clock, for reports (resolution time excludes resolved -> reopen gaps)."""
     now_ts = _now_ts(now)
+    return _cycles(_timeline(facts, now_ts), targets, calendar, now_ts)
+
+
+def clocks_and_cycles(
+    facts: Sequence[Fact], targets: Targets, calendar: BusinessCalendar, now: datetime
+) -> tuple[dict[str, ClockStatus], dict[str, list[Cycle]]]:
+    """`compute_clocks` and `cycles` from one replay of the facts (what the service stores with every change)."""
+    now_ts = _now_ts(now)
     runs = _timeline(facts, now_ts)
+    return _statuses(runs, targets, calendar, now_ts), _cycles(runs, targets, calendar, now_ts)
+
+
+def _cycles(
+    runs: dict[ClockName, list[_Run]], targets: Targets, calendar: BusinessCalendar, now_ts: float
+) -> dict[str, list[Cycle]]:
     out: dict[str, list[Cycle]] = {}
     for clock in CLOCKS:
         target = targets.minutes(clock)

@@ -48,3 +48,10 @@ def invoking_login(database: Path | None = None) -> str:
 def default_agent_name() -> str:
     """The name shown before the database says who the login belongs to (the console's first frame)."""
     return os_login()
+
+
+def process_name() -> str:
+    """This process among all that open the database, as a lease names its holder: host and pid."""
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"

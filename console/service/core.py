@@ -83,6 +83,9 @@ class ServiceCore:
         self.entered_by = entered_by  # the admin acting as actor_name (--as), recorded on every event
         self.login = invoking_login(store.path)
         self._claims = threading.local()  # whether the change being written claims its time (--at)
+        # Run at the end of every write transaction, inside it, with the tickets it changed (read from the change
+        # feed its triggers filled): the parts keeping derived data (the report rollups) bring it up to date there.
+        self.settlers: list[Callable[[list[int]], None]] = []
 
     # -- identity and permissions -----------------------------------------------------------------------
 
@@ -111,8 +114,18 @@ class ServiceCore:
 
     def write(self, work: Callable[[], T]) -> T:
         self.writable()
+
+        def unit() -> T:
+            start = self.store.feed_cursor() if self.settlers else 0
+            result = work()
+            if self.settlers:
+                touched = self.store.tickets_changed_after(start)
+                for settle in self.settlers:
+                    settle(touched)
+            return result
+
         try:
-            return self.store.write(work)
+            return self.store.write(unit)
         except Conflict as exc:
             raise Stale(self._stale_message(exc.ticket_id)) from exc
         except NotFound as exc:

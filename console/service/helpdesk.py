@@ -28,6 +28,8 @@ from console.rules.validation import (
 from console.service.core import TRACKED, ServiceCore, identify, open_store
 from console.service.intake import TicketIntake
 from console.service.kb import KnowledgeActions
+from console.service.live import Live
+from console.service.rollups import ReportRollups
 from console.service.sla_book import SlaBook
 from console.service.ticket_view import ClockView, TicketDetail, clock_view, facts_from_events
 from console.service.upkeep import PRESENCE_TTL_S, Upkeep
@@ -68,6 +70,7 @@ class HelpdeskService:
         self.core = ServiceCore(store, actor, clock=clock, wallboard=wallboard, entered_by=entered_by)
         self.sla_book = SlaBook(self.core)
         self.intake = TicketIntake(self.core, self.sla_book)
+        self.core.settlers.append(ReportRollups(self.core, self.sla_book).settle)  # reports' rollups
         self.knowledge = KnowledgeActions(self.core)
         self.upkeep = Upkeep(self.core)
         # The parts' public actions, offered here as the service's own.
@@ -78,6 +81,7 @@ class HelpdeskService:
         self.load_policy = self.sla_book.load_policy
         self.calendar_for = self.sla_book.calendar_for
         self.sweep = self.sla_book.sweep
+        self.live = Live(self.core, self.sla_book)
         self.create_ticket = self.intake.create_ticket
         self.import_rows = self.intake.import_rows
         self.add_customers = self.intake.add_customers
@@ -303,11 +307,7 @@ class HelpdeskService:
                 50,
             )
         instant = self.core.at(now)
-        viewers = [
-            p.agent
-            for p in self.core.store.viewers(ticket_id, instant.timestamp() - PRESENCE_TTL_S)
-            if p.agent != self.actor_name
-        ]
+        viewers = self.viewers(ticket_id, instant)
         return TicketDetail(
             ticket=ticket,
             customer=customer,
@@ -352,6 +352,15 @@ class HelpdeskService:
             return updated
 
         return self.core.write(work)
+
+    def viewers(self, ticket_id: int, now: datetime | None = None) -> list[str]:
+        """The other agents with the ticket open (their console's beat is fresh)."""
+        instant = self.core.at(now)
+        return [
+            p.agent
+            for p in self.core.store.viewers(ticket_id, instant.timestamp() - PRESENCE_TTL_S)
+            if p.agent != self.actor_name
+        ]
 
     def list_tickets(self, flt: TicketFilter, offset: int = 0, limit: int = 1000) -> list[QueueItem]:
         return self.core.store.queue(flt, offset, limit)

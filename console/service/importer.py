@@ -17,7 +17,7 @@ import codecs
 import csv
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -31,6 +31,7 @@ from console.rules.errors import BadInput, ImportFailed
 from console.rules.spreadsheet import formula_safe, formula_unguarded
 from console.rules.validation import MAX_BODY, validate_customer, validate_new_ticket
 from console.service.helpdesk import HelpdeskService
+from console.service.intake import IMPORT_BATCH
 from db.vocabulary import STATUSES
 
 FIELDS = (
@@ -64,6 +65,10 @@ MAX_FIELD = 2 * MAX_BODY
 MAX_DEPTH = 16
 MAX_ROWS = 1_000_000  # one transaction of a million tickets takes minutes: beyond that, split the file
 MAX_REPORTED = 20  # problems listed; the rest are counted
+PROGRESS_BATCH = 200  # rows taken at a time by an import that reports its progress
+
+# What the import tells of its progress: progress(done, total), total None while unknown.
+Progress = Callable[[int, int | None], None]
 
 # A row as TicketIntake.import_rows takes it: the checked ticket fields, and the customer, status, assignee, time.
 Row = tuple[dict[str, Any], dict[str, Any]]
@@ -335,35 +340,54 @@ def _checked(path: Path, agents: frozenset[str], problems: Problems) -> Iterator
 
 class _Replay:
     """The file's rows again, for the write: each iteration reads the file anew (so a retried transaction
-    starts from the first row), and a file that changed since it was checked fails the transaction."""
+    starts from the first row), and a file that changed since it was checked fails the transaction.
+    ``progress`` hears of the rows written: the service takes them ``batch`` at a time, so when one batch's
+    first row is asked for, every earlier row is in."""
 
-    def __init__(self, path: Path, agents: frozenset[str], rows: int) -> None:
+    def __init__(
+        self, path: Path, agents: frozenset[str], rows: int, progress: Progress | None = None, batch: int = 1
+    ) -> None:
         self.path = path
         self.agents = agents
         self.rows = rows
+        self.progress = progress
+        self.batch = batch
 
     def __iter__(self) -> Iterator[Row]:
         problems = Problems(self.path)
         count = 0
+        progress = self.progress
         for row in _checked(self.path, self.agents, problems):
             if problems:
                 break
+            if progress is not None and not count % self.batch:
+                progress(count, self.rows)
             count += 1
             yield row
         if problems or count != self.rows:
             raise ImportFailed([_("{file} changed while it was imported; nothing was imported").format(file=self.path)])
 
 
-def import_tickets(service: HelpdeskService, path: Path) -> list[int]:
+def import_tickets(service: HelpdeskService, path: Path, *, progress: Progress | None = None) -> list[int]:
+    """``progress(done, total)``: the rows checked so far (total None), then the rows written of ``total``."""
     service.me()
     agents = frozenset(a.name for a in service.agents())
     problems = Problems(path)
-    rows = sum(1 for _row in _checked(path, agents, problems))
+    rows = 0
+    for _row in _checked(path, agents, problems):
+        rows += 1
+        if progress is not None:
+            progress(rows, None)
     if problems:
         raise ImportFailed(problems.report())
     if not rows:
         raise ImportFailed([f"{path}: " + _("no tickets in the file")])
-    return service.import_rows(_Replay(path, agents, rows))
+    # With a bar to draw, smaller batches (a tenth of a second's rows) let it move smoothly; one transaction either way.
+    batch = PROGRESS_BATCH if progress is not None else IMPORT_BATCH
+    created = service.import_rows(_Replay(path, agents, rows, progress, batch), batch=batch)
+    if progress is not None:
+        progress(rows, rows)
+    return created
 
 
 def export_tickets(service: HelpdeskService, out: IO[str], fmt: str) -> int:

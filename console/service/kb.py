@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -67,19 +68,24 @@ class KnowledgeActions:
         }
         return self.core.write(lambda: self.core.store.insert_article(record, self.core.when(at)))
 
-    def import_articles(self, path: Path) -> list[int]:
+    def import_articles(self, path: Path, *, progress: Callable[[int, int | None], None] | None = None) -> list[int]:
+        """All the articles of ``path`` or none. ``progress(done, total)``: the articles read so far (total None),
+        then those written of ``total``."""
         from console.service.kb_files import read_articles
 
-        articles = read_articles(path)
+        articles = read_articles(path, progress)
         me = self.core.me()
         status = "draft" if me.role == "agent" else "published"
         now = self.core.at(None)
+        total = len(articles)
 
         def work() -> list[int]:
             ids = []
             for a in articles:
                 record = {**a.model_dump(), "status": status, "created_by": me.name}
                 ids.append(self.core.store.insert_article(record, now).id)
+                if progress is not None:
+                    progress(len(ids), total)
             return ids
 
         return self.core.write(work)

@@ -6,6 +6,7 @@ Parsing is all-or-nothing: every bad file or line is named, and nothing is impor
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,9 @@ def parse_markdown(path: Path, text: str) -> ArticleIn:
     raise ValueError(_("the first line must be a '# Title' heading"))
 
 
-def read_articles(path: Path) -> list[ArticleIn]:
+def read_articles(path: Path, progress: Callable[[int, int | None], None] | None = None) -> list[ArticleIn]:
+    """Every article of the file or directory, or ImportFailed naming each bad file and line; ``progress`` hears
+    ``(articles read so far, None)`` after each file (and every thousand lines of JSON Lines)."""
     if not path.exists():
         raise ImportFailed([_("{path}: no such file or directory").format(path=path)])
     files = (
@@ -125,6 +128,8 @@ def read_articles(path: Path) -> list[ArticleIn]:
                         # (a lang given but empty once cleaned is guessed too: model_copy does not validate)
                         article = article.model_copy(update={"lang": guess_lang(article.title + article.body)})
                     articles.append(article)
+                    if progress is not None and not len(articles) % 1000:
+                        progress(len(articles), None)
                 except json.JSONDecodeError as exc:
                     errors.append(f"{file}:{number}: " + _("not JSON: {error}").format(error=exc.msg))
                 except RecursionError:  # the decoder recurses per nesting level: `[[[…` deep enough exhausts it
@@ -142,6 +147,8 @@ def read_articles(path: Path) -> list[ArticleIn]:
                 errors.append(f"{file}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
             except ValueError as exc:
                 errors.append(f"{file}: {exc}")
+        if progress is not None:
+            progress(len(articles), None)
     if errors:
         raise ImportFailed(errors)
     return articles

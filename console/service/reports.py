@@ -4,10 +4,15 @@ A period selects tickets by creation time; each ticket's clocks are replayed fro
 instant under its own calendar and targets, so times are business seconds exactly as the SLA clocks count them
 (pending time and resolved-to-reopened gaps excluded). Every figure is one function over per-ticket figures,
 so groups (by agent, tier, priority, channel or customer) are the same functions over fewer tickets.
+
+That replay (``collect``) is the definition; a report is normally read from the rollups instead (``rollup_report``:
+per-day sums of each ticket's contribution, console/service/rollups.py), which give the same numbers at a cost that
+follows the period's days and groups, not its tickets.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,8 +24,24 @@ from console.i18n import _
 from console.rules import metrics, sla
 from console.rules.errors import BadInput, Refused
 from console.rules.validation import clean_text
+from console.service.rollups import (
+    COUNTER_INDEX,
+    FIRST_DAY,
+    LAST_DAY,
+    ZERO,
+    Contribution,
+    bucket,
+    bucket_bounds,
+    contribution,
+    month_first,
+    month_last,
+    month_of,
+)
 from db import reports as db_reports
+from db import rollups as db_rollups
 from db.models import Csat, Ticket
+from db.rollups import COUNTERS, GROUP_COLUMNS, MEASURES
+from db.store import ts
 from db.vocabulary import OPEN_STATUSES
 
 if TYPE_CHECKING:
@@ -477,11 +498,22 @@ def build_report(
     now: datetime | None = None,
     *,
     exclude_backfilled: bool = False,
+    rollups: bool = True,
 ) -> Report:
     """Read-only: any agent may see the figures. Tickets whose history holds claimed times (backfilled: imports,
-    --at) are counted, and left out of every figure with ``exclude_backfilled``."""
+    --at) are counted, and left out of every figure with ``exclude_backfilled``.
+
+    The figures come from the rollups (console/service/rollups.py) when they can give them exactly, else (or with
+    ``rollups=False``) from replaying every clock of the period (``collect``): grouping by customer, days in
+    another zone than the team's, a ``now`` before the latest stored judgement, rollups still being filled."""
     service.me()
+    if by is not None and by not in _GROUP_KEYS:
+        raise BadInput(_("--by must be one of: {values}").format(values=", ".join(_GROUP_KEYS)))
     instant = service.core.at(now)
+    if rollups:
+        report = rollup_report(service, period, by, instant, exclude_backfilled)
+        if report is not None:
+            return report
     figs = collect(service, period, instant)
     backfilled = db_reports.period_backfilled(service.store, period.start, period.end)
     if exclude_backfilled:
@@ -497,6 +529,315 @@ def build_report(
         backfilled=len(backfilled),
         backfilled_excluded=exclude_backfilled,
     )
+
+
+# -- reports from the rollups (console/service/rollups.py) -----------------------------------------------------------
+
+
+def _bounds(period: Period) -> tuple[int, int]:
+    first = period.first.toordinal() if period.first else FIRST_DAY
+    last = period.last.toordinal() if period.last else LAST_DAY
+    return first, last
+
+
+def _add(target: list[int], values: Sequence[int], sign: int = 1) -> None:
+    for i, v in enumerate(values):
+        target[i] += sign * v
+
+
+@dataclass
+class _Sums:
+    """The report's sums before rows are made of them: per day (the whole floor) and per group value."""
+
+    days: dict[int, list[int]]
+    groups: dict[str, list[int]]
+    total: list[int]
+    backfilled: int
+
+
+def _sums(service: HelpdeskService, dim: str | None, first: int, last: int, exclude: bool) -> _Sums:
+    store = service.store
+    days: dict[int, list[int]] = {}
+    total = [0] * len(COUNTERS)
+    backfilled = 0
+    for day, bf, *counters in db_rollups.day_sums(store, first, last, exclude):
+        if bf:
+            backfilled += int(counters[0])
+        sums = days.setdefault(int(day), [0] * len(COUNTERS))
+        _add(sums, counters)
+        _add(total, counters)
+    if exclude:  # the count of backfilled tickets is shown whether or not they are left out
+        backfilled = sum(int(c[0]) for d, bf, *c in db_rollups.day_sums(store, first, last, False) if bf)
+    groups: dict[str, list[int]] = {}
+    if dim:
+        for value, *counters in db_rollups.group_sums(store, dim, first, last, exclude):
+            groups[str(value)] = [int(v or 0) for v in counters]
+    return _Sums(days, groups, total, backfilled)
+
+
+def _replayed(service: HelpdeskService, ids: list[int], now: datetime) -> dict[int, tuple[Any, ...]]:
+    """The clock figures of ``ids`` replayed at ``now`` (``(fr_s, rv_s, resolved_once, *CLOCK_COLUMNS)``)."""
+    policy = service.policy()
+    history: dict[int, list[db_reports.ClockEvent]] = defaultdict(list)
+    for event in db_reports.clock_events_of(service.store, ids):
+        history[event.ticket_id].append(event)
+    out: dict[int, tuple[Any, ...]] = {}
+    for t in db_reports.tickets_of(service.store, ids):
+        calendar, targets = policy.resolve(t.priority, t.channel, t.customer_tier)
+        first, resolution, attained, resolved_once = clock_figures(
+            facts_from_clock_events(history.get(t.id, ())), targets, calendar, now
+        )
+        clocks: list[int] = []
+        for clock in sla.CLOCKS:
+            a = attained.get(clock, metrics.Attainment(0, 0))
+            clocks += [a.met, a.total]
+        out[t.id] = (first, resolution, int(resolved_once), *clocks)
+    return out
+
+
+def _correct(
+    service: HelpdeskService, sums: _Sums, period: Period, dim: str | None, now: datetime, exclude: bool
+) -> bool:
+    """Replay the period's tickets whose running clock fell due since they were judged, and put their live figures
+    in place of the stored ones. False when a replay disagrees with a stored duration (never expected: durations
+    change only with events): the caller then replays the whole period."""
+    store = service.store
+    first, last = _bounds(period)
+    stale = db_rollups.stale_tickets(store, now.timestamp(), first, last)
+    if not stale:
+        return True
+    zone = period.zone  # the rollups' own (rollup_report checked)
+    stored = {int(r[0]): Contribution.stored(r[1:]) for r in stale}
+    ids = sorted(stored)
+    rows: list[tuple[Any, ...]] = []
+    live_figures: dict[int, tuple[Any, ...]] = {}
+    for start in range(0, len(ids), db_rollups.CHUNK):
+        chunk = ids[start : start + db_rollups.CHUNK]
+        live_figures.update(_replayed(service, chunk, now))
+        rows += db_rollups.inputs(store, chunk)
+    for row in rows:
+        ticket_id = int(row[0])
+        old = stored[ticket_id]
+        new = contribution(row, zone, live_figures.get(ticket_id))
+        if (new.fr_s, new.rv_s) != (old.fr_s, old.rv_s) or new.day != old.day:
+            return False
+        if exclude and old.backfilled:
+            continue
+        delta = [n - o for n, o in zip(new.counters, old.counters, strict=True)]
+        _add(sums.total, delta)
+        _add(sums.days.setdefault(old.day, [0] * len(COUNTERS)), delta)
+        if dim:
+            value = getattr(old, dim)
+            _add(sums.groups.setdefault(value, [0] * len(COUNTERS)), delta)
+    return True
+
+
+def _full_months(first: int, last: int) -> tuple[int, int] | None:
+    """The first and last months wholly inside the days ``[first, last]`` (None: none is)."""
+    m1 = month_of(first)
+    if month_first(m1) < first:
+        m1 += 1
+    m2 = month_of(last)
+    if month_last(m2) > last:
+        m2 -= 1
+    return (m1, m2) if m1 <= m2 else None
+
+
+def _percentiles(
+    service: HelpdeskService, measure: str, dim: str, first: int, last: int, exclude: bool, counts: dict[str, int]
+) -> dict[str, tuple[float | None, float | None]]:
+    """Exact (median, p90) of the durations per group value, ``counts`` being how many each group has."""
+    store = service.store
+    buckets: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    months = _full_months(first, last)
+    edges: list[tuple[int, int]] = []
+    if months is None:
+        edges.append((first, last))
+    else:
+        for value, b, n in db_rollups.hist_sums(store, measure, dim, months[0], months[1], exclude):
+            buckets[value][b] += n
+        if first < month_first(months[0]):
+            edges.append((first, month_first(months[0]) - 1))
+        if month_last(months[1]) < last:
+            edges.append((month_last(months[1]) + 1, last))
+    position = MEASURES.index(measure) + 1
+    for low, high in edges:
+        for row in db_rollups.edge_durations(store, dim, low, high, exclude):
+            duration = row[position]
+            if duration is not None:
+                buckets[str(row[0])][bucket(int(duration))] += 1
+    out: dict[str, tuple[float | None, float | None]] = {}
+    for value, n in counts.items():
+        if n <= 0:
+            out[value] = (None, None)
+            continue
+        ranks = [n // 2] if n % 2 else [n // 2 - 1, n // 2]
+        p90_rank = max(1, math.ceil(0.9 * n)) - 1
+        found = _at_ranks(
+            service, measure, dim, value, first, last, exclude, buckets.get(value, {}), [*ranks, p90_rank]
+        )
+        median = float(found[ranks[0]]) if len(ranks) == 1 else (found[ranks[0]] + found[ranks[1]]) / 2
+        out[value] = (median, float(found[p90_rank]))
+    return out
+
+
+def _at_ranks(
+    service: HelpdeskService,
+    measure: str,
+    dim: str,
+    value: str,
+    first: int,
+    last: int,
+    exclude: bool,
+    counts: dict[int, int],
+    ranks: list[int],
+) -> dict[int, int]:
+    """The durations at 0-based ``ranks`` in order: each rank's bucket from the counts, then one index walk per
+    bucket (a bucket one second wide needs none)."""
+    wanted: dict[int, list[tuple[int, int]]] = defaultdict(list)  # bucket -> (rank, offset inside it)
+    below = 0
+    pending = sorted(set(ranks))
+    for b in sorted(counts):
+        n = counts[b]
+        while pending and pending[0] < below + n:
+            rank = pending.pop(0)
+            wanted[b].append((rank, rank - below))
+        below += n
+        if not pending:
+            break
+    out: dict[int, int] = {}
+    for b, items in wanted.items():
+        low, high = bucket_bounds(b)
+        if low is not None and high is not None and high - low == 1:
+            out.update((rank, low) for rank, _offset in items)
+            continue
+        start = min(o for _r, o in items)
+        stop = max(o for _r, o in items)
+        values = db_rollups.durations_in(
+            service.store, measure, low, high, first, last, exclude, dim, value, start, stop - start + 1
+        )
+        for rank, offset in items:
+            out[rank] = values[offset - start]
+    return out
+
+
+def _backlog(
+    service: HelpdeskService, period: Period, now: datetime, dim: str | None, exclude: bool
+) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    start = ts(period.start) if period.start else None
+    end = ts(period.end) if period.end else None
+    total = {key: 0 for key, _bound in BACKLOG_BUCKETS}
+    groups: dict[str, dict[str, int]] = {}
+    column = GROUP_COLUMNS.index(dim) + 1 if dim else 0
+    for row in db_rollups.open_backlog(service.store, start, end, exclude):
+        age = (now - datetime.fromisoformat(row[0])).total_seconds()
+        for key, bound in BACKLOG_BUCKETS:
+            if bound is None or age < bound:
+                total[key] += 1
+                if dim:
+                    mine = groups.setdefault(str(row[column]), {k: 0 for k, _b in BACKLOG_BUCKETS})
+                    mine[key] += 1
+                break
+    return total, groups
+
+
+def _row(
+    counters: Sequence[int],
+    fr: tuple[float | None, float | None],
+    rv: tuple[float | None, float | None],
+    backlog: dict[str, int],
+    group: str | None,
+) -> ReportRow:
+    c = dict(zip(COUNTERS, counters, strict=True))
+    return ReportRow(
+        group=group,
+        tickets=c["tickets"],
+        closed=c["closed"],
+        first_response_median_s=fr[0],
+        first_response_p90_s=fr[1],
+        resolution_median_s=rv[0],
+        resolution_p90_s=rv[1],
+        sla={clock: metrics.Attainment(c[f"{clock}_met"], c[f"{clock}_total"]) for clock in sla.CLOCKS},
+        resolution_rate=metrics.rate(c["done"], c["tickets"]),
+        fcr_rate=metrics.rate(c["first_contact"], c["closed"]),
+        escalation_rate=metrics.rate(c["escalated"], c["tickets"]),
+        reopen_rate=metrics.rate(c["reopened"], c["resolved_once"]),
+        unconfirmed_closures=c["unconfirmed"],
+        csat_avg=c["csat_sum"] / c["csat_n"] if c["csat_n"] else None,
+        csat_count=c["csat_n"],
+        backlog_by_age=dict(backlog) if backlog else {k: 0 for k, _b in BACKLOG_BUCKETS},
+        kb_linked=c["kb_linked"],
+        kb_capture_rate=metrics.rate(c["kb_capture"], c["closed"]),
+    )
+
+
+def rollup_report(
+    service: HelpdeskService, period: Period, by: str | None, now: datetime, exclude_backfilled: bool
+) -> Report | None:
+    """The report from the rollups, or None when they cannot give it exactly: not complete yet, days counted in
+    another zone, a figure judged after ``now`` (a report of the past), grouping by customer. Read in one snapshot:
+    the sums, the buckets and the durations read inside a bucket must be of the same commit."""
+    if by == "customer":
+        return None
+    with db_rollups.snapshot(service.store):
+        return _rollup_report(service, period, by, now, exclude_backfilled)
+
+
+def _rollup_report(
+    service: HelpdeskService, period: Period, by: str | None, now: datetime, exclude_backfilled: bool
+) -> Report | None:
+    state = db_rollups.state(service.store)
+    if not state or int(state.get("through") or 0) != 0 or state.get("zone") != str(period.zone):
+        return None
+    if float(state.get("judged") or 0) > now.timestamp():
+        return None
+    first, last = _bounds(period)
+    exclude = exclude_backfilled
+    sums = _sums(service, by, first, last, exclude)
+    if not _correct(service, sums, period, by, now, exclude):
+        return None
+    backlog, group_backlog = _backlog(service, period, now, by, exclude)
+    fr_n, rv_n = COUNTER_INDEX["fr_n"], COUNTER_INDEX["rv_n"]
+    fr = _percentiles(service, "fr", "", first, last, exclude, {"": sums.total[fr_n]})[""]
+    rv = _percentiles(service, "rv", "", first, last, exclude, {"": sums.total[rv_n]})[""]
+    total = _row(sums.total, fr, rv, backlog, None)
+    rows: list[ReportRow] = []
+    if by:
+        live = {v: c for v, c in sums.groups.items() if c[0] > 0}
+        frs = _percentiles(service, "fr", by, first, last, exclude, {v: c[fr_n] for v, c in live.items()})
+        rvs = _percentiles(service, "rv", by, first, last, exclude, {v: c[rv_n] for v, c in live.items()})
+        names = {v: (v or None) if by == "agent" else v for v in live}
+        for value in sorted(live, key=lambda v: (names[v] is None, names[v] or "")):
+            rows.append(_row(live[value], frs[value], rvs[value], group_backlog.get(value, {}), names[value]))
+    return Report(
+        period,
+        now,
+        by,
+        total,
+        rows,
+        _daily(sums, period, now),
+        backfilled=sums.backfilled,
+        backfilled_excluded=exclude_backfilled,
+    )
+
+
+def _daily(sums: _Sums, period: Period, now: datetime) -> list[DayRow]:
+    """As reports.daily: every day from the first (or the first with tickets) to the last (or today)."""
+    present = {d: c for d, c in sums.days.items() if c[0] > 0}
+    if not present and (period.first is None or period.last is None):
+        return []
+    first = period.first or date.fromordinal(min(present))
+    last = period.last or max(date.fromordinal(max(present)) if present else first, now.astimezone(period.zone).date())
+    met_columns = [COUNTER_INDEX[f"{clock}_met"] for clock in sla.CLOCKS]
+    total_columns = [COUNTER_INDEX[f"{clock}_total"] for clock in sla.CLOCKS]
+    out: list[DayRow] = []
+    day = first
+    while day <= last:
+        c = sums.days.get(day.toordinal(), ZERO)
+        attained = metrics.Attainment(sum(c[i] for i in met_columns), sum(c[i] for i in total_columns))
+        out.append(DayRow(day, c[0], c[COUNTER_INDEX["closed"]], attained))
+        day += timedelta(days=1)
+    return out
 
 
 # -- satisfaction and follow-up calls ----------------------------------------------------------------------

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import datetime, time, tzinfo
 from typing import Any
 
 from console.i18n import _
-from console.rules import metrics, sla
+from console.rules import metrics
 from console.rules.errors import Refused
 from console.service.helpdesk import HelpdeskService
 from console.service.reports import team_zone
-from console.service.ticket_view import facts_from_events
 from db import stats
-from db.errors import NotFound
-from db.models import Agent, Ticket
+from db.models import Agent
 from db.vocabulary import PRIORITIES
 
 # Rows of the urgent list read: more than any terminal shows (the board draws what fits, then "+N more").
@@ -141,41 +139,20 @@ def local_midnight(now: datetime, zone: tzinfo) -> datetime:
     return datetime.combine(local.date(), time(0), tzinfo=zone)
 
 
-def _resolve(service: HelpdeskService, ticket: Ticket) -> tuple[Any, sla.Targets]:
-    """The ticket's calendar and targets, (customer tier > channel > priority)."""
-    tier = service.store.get_customer(ticket.customer_id).tier if ticket.customer_id is not None else None
-    return service.policy().resolve(ticket.priority, ticket.channel, tier)
-
-
-def _cycles_today(
-    service: HelpdeskService, ids: list[int], start: datetime, now: datetime
-) -> dict[str, list[sla.Cycle]]:
-    """Per clock: cycles that finished today or are overdue now, across the tickets touched today."""
-    out: dict[str, list[sla.Cycle]] = {"first_response": [], "resolve": []}
-    for ticket_id in ids:
-        try:
-            ticket = service.store.get_ticket(ticket_id)
-            cal, targets = _resolve(service, ticket)
-        except NotFound:
-            continue  # gone between the two queries
-        facts = facts_from_events(service.store.events(ticket_id))
-        if not facts:
-            continue
-        for clock, runs in sla.cycles(facts, targets, cal, now).items():
-            if clock in out:
-                out[clock].extend(
-                    c
-                    for c in runs
-                    if metrics.finished_in(c, start, now + timedelta(seconds=1))
-                    or (c.stopped_at is None and c.met is False)
-                )
-    return out
-
-
 def snapshot(service: HelpdeskService, now: datetime, show_customers: bool) -> BoardSnapshot:
-    """Every tile's numbers at ``now`` (reads only). Unmasked customer data is for supervisors and admins."""
+    """Every tile's numbers at ``now`` (reads only). Unmasked customer data is for supervisors and admins.
+
+    Nothing here replays a history: today's clock figures come from the figures stored with each ticket
+    (ticket_figures, schema v6), the counts from index ranges over today's rows and the open backlog, in one read
+    snapshot, so the numbers agree with each other."""
     if show_customers:
         service.require_role("supervisor", "admin")
+    store = service.store
+    with store.snapshot():
+        return _snapshot(service, now, show_customers)
+
+
+def _snapshot(service: HelpdeskService, now: datetime, show_customers: bool) -> BoardSnapshot:
     store = service.store
     policy = service.policy()
     zone = team_zone(policy)
@@ -185,14 +162,10 @@ def snapshot(service: HelpdeskService, now: datetime, show_customers: bool) -> B
     by_priority = {p: 0 for p in PRIORITIES}
     by_priority.update(stats.open_by_priority(store))
     breached, at_risk = stats.breached_and_at_risk(store, now_ts)
-    received = stats.created_since(store, start)
-    resolved = stats.resolved_since(store, start)
-    closed = stats.closed_since(store, start)
+    day = stats.day_counts(store, start)
     csat_avg, csat_n = stats.csat_since(store, start)
-
-    cycles = _cycles_today(service, stats.active_ticket_ids(store, start, now_ts), start, now)
-    finished_fr = [c.elapsed_s for c in cycles["first_response"] if c.stopped_at is not None]
-    finished_rv = [c.elapsed_s for c in cycles["resolve"] if c.stopped_at is not None]
+    first = stats.clock_day(store, "fr", start.timestamp(), now_ts)
+    resolve = stats.clock_day(store, "rv", start.timestamp(), now_ts)
 
     urgent: list[UrgentRow] = []
     for item in stats.urgent_tickets(store, now_ts, URGENT_LIMIT):
@@ -222,17 +195,17 @@ def snapshot(service: HelpdeskService, now: datetime, show_customers: bool) -> B
         open_by_priority=by_priority,
         breached=breached,
         at_risk=at_risk,
-        first_response_attainment=metrics.attainment(cycles["first_response"]),
-        resolve_attainment=metrics.attainment(cycles["resolve"]),
-        median_first_response_s=metrics.median(finished_fr),
-        median_resolution_s=metrics.median(finished_rv),
-        fcr=metrics.fcr_rate(closed),
-        escalation=metrics.escalation_rate(received),
-        reopen=metrics.reopen_rate(resolved),
+        first_response_attainment=metrics.Attainment(first.met, first.finished + first.overdue),
+        resolve_attainment=metrics.Attainment(resolve.met, resolve.finished + resolve.overdue),
+        median_first_response_s=metrics.median(first.durations),
+        median_resolution_s=metrics.median(resolve.durations),
+        fcr=metrics.rate(day.first_contact, day.closed),
+        escalation=metrics.rate(day.escalated, day.received),
+        reopen=metrics.rate(day.reopened, day.resolved),
         csat_average=csat_avg,
         csat_count=csat_n,
-        received_today=len(received),
-        closed_today=len(closed),
+        received_today=day.received,
+        closed_today=day.closed,
         agents=stats.agent_load(store, now_ts),
         urgent=urgent,
         per_hour=stats.created_per_hour(store, start, HOURS),

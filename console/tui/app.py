@@ -19,10 +19,11 @@ from textual.screen import Screen
 
 from console.i18n import N_, _, language
 from console.rules.errors import HelpdeskError
+from console.rules.whoami import process_name
 from console.tui.alerts import P1Alerts, waiting_p1
 from console.tui.commands import PlainSystemCommands
 from console.tui.drafts import DraftStore
-from console.tui.ui import CommitWatch, translate_bindings
+from console.tui.ui import translate_bindings
 from db.errors import StoreError
 from widgets.safe_text import clean
 
@@ -30,6 +31,15 @@ if TYPE_CHECKING:
     from textual.driver import Driver
 
     from console.service.helpdesk import HelpdeskService
+
+
+# The sweeper (one console at a time sweeps for the whole floor): its first round a few seconds after start, then
+# at each crossing (to the tick) or every SWEEPER_IDLE_S; a console without the lease asks again every
+# SWEEPER_STANDBY_S (a read), so one that quits or dies is replaced within the lease's 30 s.
+SWEEPER_TICK_S = 1.0
+SWEEPER_FIRST_S = 5.0
+SWEEPER_IDLE_S = 15.0
+SWEEPER_STANDBY_S = 10.0
 
 
 class HelpdeskApp(App[None]):
@@ -55,6 +65,7 @@ class HelpdeskApp(App[None]):
         show_customers: bool = False,
         live_interval: float = 1.0,
         drafts: DraftStore | None = None,
+        sweeps: bool = True,
     ) -> None:
         """``service`` may be a function that opens one: it then runs in a thread after the first frame, because
         importing the service's libraries (pydantic, sqlite-utils) costs about as much again as Textual itself."""
@@ -82,7 +93,11 @@ class HelpdeskApp(App[None]):
         self.drafts = drafts or DraftStore()  # the composer's drafts (console/tui/drafts.py)
         self.title = _("Helpdesk") if not wallboard else _("Wallboard")
         self.p1_alerts = P1Alerts(self)
-        self._p1_commits: CommitWatch | None = None
+        self._p1_cursor: int | None = None
+        self.sweeps = sweeps
+        self._holder = process_name()
+        self._sweeping = False
+        self._sweep_due = clock() + SWEEPER_FIRST_S
 
     def get_driver_class(self) -> type[Driver]:
         """On Linux and macOS our driver, whose input survives any byte and ends with the terminal (see
@@ -127,8 +142,14 @@ class HelpdeskApp(App[None]):
             self._opened.set()
 
     def close_service(self) -> None:
-        """Shut the service down if it was opened (the console has ended)."""
+        """Shut the service down if it was opened (the console has ended), giving the sweeper's lease up first so
+        another console takes the sweeps over at once."""
         if self._service is not None:
+            if self._sweeping:
+                try:
+                    self._service.live.release(self._holder)
+                except (HelpdeskError, StoreError):
+                    pass  # the lease expires by itself
             self._service.shutdown()
 
     @work(thread=True, group="open")
@@ -150,6 +171,34 @@ class HelpdeskApp(App[None]):
             self.call_after_refresh(self._open_in_worker)
         if not self.wallboard_only:
             self.set_interval(self.live_interval, self._p1_tick)
+            if self.sweeps:
+                self.set_interval(SWEEPER_TICK_S, self._sweeper_tick)
+
+    # -- the one sweeper (console/service/live.py) ------------------------------------------------------------
+
+    def _sweeper_tick(self) -> None:
+        now = self.clock()
+        if now >= self._sweep_due:
+            self._sweep_round(now)
+
+    @work(thread=True, exclusive=True, group="sweeper")
+    def _sweep_round(self, now: float) -> None:
+        service = self.wait_for_service()
+        if service is None:
+            return
+        try:
+            done = service.live.sweeper_round(self._holder)
+        except (HelpdeskError, StoreError):
+            done = None  # a busy or damaged file: the screens say so; try again later
+        self._sweeping = done is not None
+        if done is None:
+            self._sweep_due = now + SWEEPER_STANDBY_S  # another console sweeps: look again in a while
+            return
+        # Again at the next crossing (to the tick), or soon when a batch left work, else in a while for the
+        # auto-closing and pruning.
+        busy = done.warnings + done.breaches + done.filled + done.auto_closed > 0
+        later = now + (SWEEPER_TICK_S if busy else SWEEPER_IDLE_S)
+        self._sweep_due = min(later, done.next_at) if done.next_at is not None else later
 
     # -- the P1 alert (console/tui/alerts.py) ---------------------------------------------------------------
 
@@ -164,11 +213,15 @@ class HelpdeskApp(App[None]):
         service = self.wait_for_service()
         if service is None:
             return
-        if self._p1_commits is None:
-            self._p1_commits = CommitWatch(service.data_version)
-            self._p1_commits.prime()  # before the first look, so a commit right after it is not missed
-        elif not self._p1_commits.changed():
-            return
+        # A fresh look only when a ticket changed (the change feed): the first look takes the feed's position first,
+        # so a change right after it is not missed.
+        if self._p1_cursor is None:
+            self._p1_cursor = service.live.cursor()
+        else:
+            feed = service.live.changes(self._p1_cursor)
+            self._p1_cursor = feed.cursor
+            if not feed.reload and not service.live.touches_p1(feed.tickets):
+                return
         try:
             waiting = waiting_p1(service, self.clock())
         except (HelpdeskError, StoreError):

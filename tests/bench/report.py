@@ -4,6 +4,11 @@ Two databases, built once and cached under /tmp: the demo (300 tickets with full
 from ``console.demo.seed.bulk_fill`` (two years of history, one event each). For each, the report over all time, the
 last 30 and 7 days, and all time by agent: wall and CPU seconds, median of three runs. Also the history fetch
 for the 30-day period, one bulk query against one query per ticket, and `helpdesk report --json` end to end.
+
+With ``--db PATH`` (a database of tests/bench/floor.py, say), only ``helpdesk report --json`` over all time and the
+last 30 days of that file, in a child process each: wall and CPU seconds and the child's peak RSS (``wait4``), median
+of three; ``--tree DIR`` runs the child from another copy of the source (the code before a change), and ``--fill``
+first brings the file's report rollups up to date (a database from before schema 7).
 """
 
 from __future__ import annotations
@@ -121,10 +126,67 @@ def measure(path: Path) -> dict[str, Any]:
     return out
 
 
+def _child(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, float]:
+    """Wall and CPU seconds and peak RSS (MB) of one child."""
+    began = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - began
+    if status != 0:
+        raise SystemExit(f"{' '.join(argv)} failed: {proc.stderr.read().decode() if proc.stderr else status}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def fill(path: Path) -> dict[str, Any]:
+    """Bring the rollups of ``path`` up to date, as the sweeper would (a batch per transaction)."""
+    from console.service.rollups import fill_rollups
+
+    service = HelpdeskService.open(path, None)
+    began, done = time.perf_counter(), 0
+    try:
+        while batch := fill_rollups(service.core, service.sla_book):
+            done += batch
+    finally:
+        service.shutdown()
+    return {"tickets": done, "seconds": round(time.perf_counter() - began, 1)}
+
+
+def measure_cli(path: Path, tree: Path, days: int = 30) -> dict[str, Any]:
+    """`helpdesk report --json`, all time and the last ``days`` days (the team zone's), against ``path``."""
+    import sqlite3
+    from zoneinfo import ZoneInfo
+
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    last = conn.execute("SELECT max(created_at) FROM tickets").fetchone()[0]
+    tickets = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
+    conn.close()
+    today = datetime.fromisoformat(last).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    env = {**os.environ, "HELPDESK_DB": str(path)}
+    out: dict[str, Any] = {"db": str(path), "tickets": tickets, "code": str(tree)}
+    for name, extra in (("all", []), (f"{days}d", ["--from", (today - timedelta(days=days - 1)).isoformat()])):
+        runs = [_child([sys.executable, "-m", "console", "report", "--json", *extra], tree, env) for _ in range(RUNS)]
+        out[f"report_{name}"] = {
+            "wall_s": round(statistics.median(r[0] for r in runs), 3),
+            "cpu_s": round(statistics.median(r[1] for r in runs), 3),
+            "peak_rss_mb": round(statistics.median(r[2] for r in runs), 1),
+        }
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--skip-bulk", action="store_true", help="only the demo database")
+    parser.add_argument("--db", type=Path, help="only `helpdesk report --json` against this database")
+    parser.add_argument("--tree", type=Path, default=REPO, help="with --db: the source tree the child runs")
+    parser.add_argument("--fill", action="store_true", help="with --db: fill the report rollups first")
     args = parser.parse_args()
+    if args.db is not None:
+        found: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "load_1m": os.getloadavg()[0]}}
+        if args.fill:
+            found["fill"] = fill(args.db)
+        found.update(measure_cli(args.db, args.tree))
+        print(json.dumps(found, indent=2))
+        return
     result: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "load_1m": os.getloadavg()[0]},
         "demo": measure(demo_db()),

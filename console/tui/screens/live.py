@@ -1,5 +1,10 @@
-"""A screen that follows the database: it polls PRAGMA data_version in a worker and reloads when another
-process committed (agents in other terminals, imports)."""
+"""A screen that follows the database through its change feed (db/schema.py v6): every second a worker asks for
+the changes after the last one it applied — one indexed read, nothing when nothing changed — and the screen applies
+only the tickets that changed (`on_changes`), or reads everything again when the feed says so (`on_foreign_commit`).
+
+At most one look and one refresh run at a time per screen: a look that finds the previous refresh still running
+leaves its changes to be folded into the next one, so work never piles up behind a slow read.
+"""
 
 from __future__ import annotations
 
@@ -8,32 +13,80 @@ from typing import cast
 from textual import work
 from textual.screen import Screen
 
-from console.tui.ui import CommitWatch, Host
+from console.tui.ui import Host
+from db.records import Change, Feed
 
 
 class LiveScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
-        self._commits: CommitWatch | None = None
+        self._cursor: int | None = None
+        self._pending: dict[int, Change] = {}  # changes seen while a refresh was running
+        self._pending_reload = False
+        self._busy = False  # a refresh (full or incremental) is running
 
     @property
     def helpdesk(self) -> Host:
         return cast("Host", self.app)
 
-    def on_foreign_commit(self) -> None:
-        """Called on the UI thread when another process has committed since the last look."""
+    # -- what a screen implements ---------------------------------------------------------------------------
 
-    def _watch(self) -> CommitWatch:
-        if self._commits is None:
-            self._commits = CommitWatch(self.helpdesk.service.data_version)
-        return self._commits
+    def on_foreign_commit(self) -> None:
+        """Read everything again (called on the UI thread)."""
+
+    def on_changes(self, changes: dict[int, Change]) -> None:
+        """Apply the tickets that changed (UI thread); by default, read everything again."""
+        self.on_foreign_commit()
+
+    # -- the feed -------------------------------------------------------------------------------------------
+
+    def prime_feed(self) -> None:
+        """Take the feed's position now, from a worker reading the data it shows in the same snapshot: the
+        changes after it are exactly those the data does not hold yet."""
+        self._cursor = self.helpdesk.service.live.cursor()
+
+    def refresh_started(self) -> None:
+        self._busy = True
+
+    def refresh_done(self) -> None:
+        """A refresh finished (UI thread): fold in what came meanwhile."""
+        self._busy = False
+        if self._pending_reload:
+            self._pending_reload, self._pending = False, {}
+            self.on_foreign_commit()
+        elif self._pending:
+            pending, self._pending = self._pending, {}
+            self.on_changes(pending)
 
     def _poll(self) -> None:
-        self._check_version()
+        self._look()
 
     @work(thread=True, exclusive=True, group="poll")
-    def _check_version(self) -> None:
-        if self.helpdesk.wait_for_service() is None:
+    def _look(self) -> None:
+        if self.helpdesk.wait_for_service() is None or self._cursor is None:
             return
-        if self._watch().changed():
-            self.app.call_from_thread(self.on_foreign_commit)
+        feed = self.helpdesk.service.live.changes(self._cursor)
+        self._cursor = feed.cursor
+        if feed.reload or feed.tickets:
+            self.app.call_from_thread(self._deliver, feed)
+
+    def _deliver(self, feed: Feed) -> None:
+        if self._busy:
+            if feed.reload:
+                self._pending_reload = True
+            for ticket_id, change in feed.tickets.items():
+                self._pending[ticket_id] = merge(self._pending.get(ticket_id), change)
+            return
+        if feed.reload:
+            self.on_foreign_commit()
+        else:
+            self.on_changes(feed.tickets)
+
+
+def merge(earlier: Change | None, later: Change) -> Change:
+    """One ticket's changes over two looks: its state before the first, and whether it is new since then."""
+    if earlier is None:
+        return later
+    if earlier.created or earlier.before is not None:
+        return earlier
+    return Change(later.ticket_id, later.created, later.before)

@@ -17,13 +17,15 @@ from console.i18n import N_, _
 from console.rules.errors import HelpdeskError
 from console.tui.screens.live import LiveScreen
 from console.tui.ui import RemainingTime, queue_row, status_label, translate_bindings
-from db.records import TicketFilter
+from db.records import Change, TicketFilter
+from db.vocabulary import OPEN_STATUSES
 from widgets.bindings import show_bindings
 from widgets.queue_table import QueueRow, QueueTable
 from widgets.safe_text import clean
 
 if TYPE_CHECKING:
     from console.tui.screens.action_dialogs import FollowupDue
+    from db.models import QueueItem
 
 VIEWS: tuple[tuple[str, str], ...] = (
     ("mine", N_("Mine")),
@@ -35,6 +37,21 @@ VIEWS: tuple[tuple[str, str], ...] = (
 
 
 PAGE_SIZE = 100  # rows per request: a 50-line screen and its margin in one query
+
+
+def in_view(view: str, status: str, assignee: str | None, tier: str, alert: int, me: str, my_tier: str | None) -> bool:
+    """Whether a ticket with these columns is in ``view`` of agent ``me`` (as QueueScreen._filter selects)."""
+    if view == "pending":
+        return status == "pending"
+    if status not in OPEN_STATUSES:
+        return False
+    if view == "mine":
+        return assignee == me
+    if view == "unassigned":
+        return assignee is None and (my_tier is None or tier == my_tier)
+    if view == "risk":
+        return alert > 0
+    return True
 
 
 @dataclass(frozen=True)
@@ -72,6 +89,7 @@ class QueueScreen(LiveScreen):
         self._counts: dict[str, int] = {}
         self._reset_wanted = False
         self._resumed = False
+        self._me: tuple[str, str | None] | None = None  # the agent's name and tier, read once
 
     def compose(self) -> ComposeResult:
         yield Static(id="queue-header")
@@ -89,7 +107,6 @@ class QueueScreen(LiveScreen):
         self.query_one(QueueTable).focus()
         self.reload()
         self.set_interval(self.helpdesk.live_interval, self._poll)
-        self.set_interval(30.0, self._sweep)
 
     # -- data ---------------------------------------------------------------------------------------------
 
@@ -97,17 +114,21 @@ class QueueScreen(LiveScreen):
         """Runs in workers only (it reads the agent's tier)."""
         service = self.helpdesk.service
         now = self.helpdesk.clock()
-        me = service.agent(service.actor_name)
+        if self._me is None:
+            me = service.agent(service.actor_name)
+            self._me = (service.actor_name, me.tier if me else None)
+        name, tier = self._me
         text = state.text or None
         view = state.view
         # Every view in the urgency order judged at the console's clock (db/store.py URGENCY_BAND), as
-        # `helpdesk ticket list` does at its own.
+        # `helpdesk ticket list` does at its own. "Breaching / at risk" holds the tickets the sweeper has judged so
+        # (the stored sla_alert), as its count does.
         if view == "mine":
-            return TicketFilter(assignee=service.actor_name, text=text, now=now)
+            return TicketFilter(assignee=name, text=text, now=now)
         if view == "unassigned":
-            return TicketFilter(unassigned=True, tier=me.tier if me else None, text=text, now=now)
+            return TicketFilter(unassigned=True, tier=tier, text=text, now=now)
         if view == "risk":
-            return TicketFilter(at_risk_or_breaching=now, text=text, now=now)
+            return TicketFilter(alerting=True, text=text, now=now)
         if view == "pending":
             return TicketFilter(statuses=("pending",), text=text, now=now)
         return TicketFilter(text=text, now=now)
@@ -115,27 +136,42 @@ class QueueScreen(LiveScreen):
     def reload(self) -> None:
         """The view or filter changed: start from the top (even if a later refresh overtakes this load)."""
         self._reset_wanted = True
-        self._load_counts(reset=True)
+        self._full_load(reset=True)
+
+    def on_foreign_commit(self) -> None:
+        self._full_load(reset=False)
+
+    def _full_load(self, reset: bool) -> None:
+        self.refresh_started()
+        self._load_counts(reset)
 
     @work(thread=True, exclusive=True, group="counts")
     def _load_counts(self, reset: bool = False) -> None:
         service = self.helpdesk.wait_for_service()
         if service is None:
             return
-        self._watch().prime()
         state = self.state
-        if reset:
-            # The first page of the active view goes up before the other views are counted: it is what the
-            # agent is waiting for.
-            flt = self._filter(state)
-            rows, total = self._fetch(flt, 0, PAGE_SIZE)
-            if get_current_worker().is_cancelled:
-                return
-            self.app.call_from_thread(self._apply_first, state, total, rows)
-        counts = {view: service.count(self._filter(QueueState(view, state.text))) for view, _label in VIEWS}
+        try:
+            # One snapshot: the feed's position, the first page and the counts are the same committed state, so the
+            # changes read after it are exactly those the screen does not show yet.
+            with service.live.snapshot():
+                self.prime_feed()
+                if reset:
+                    # The first page of the active view goes up before the other views are counted: it is what
+                    # the agent is waiting for.
+                    flt = self._filter(state)
+                    total = service.count(flt)
+                    rows = self._rows(service.list_tickets(flt, 0, PAGE_SIZE))
+                    if get_current_worker().is_cancelled:
+                        return
+                    self.app.call_from_thread(self._apply_first, state, total, rows)
+                counts = {view: service.count(self._filter(QueueState(view, state.text))) for view, _label in VIEWS}
+        except HelpdeskError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            counts = None
         if get_current_worker().is_cancelled:
             return
-        self.app.call_from_thread(self._apply_counts, counts, reset)
+        self.app.call_from_thread(self._apply_counts, state, counts, reset)
 
     def _apply_first(self, state: QueueState, total: int, rows: list[QueueRow]) -> None:
         if state != self.state:
@@ -145,7 +181,10 @@ class QueueScreen(LiveScreen):
         self.query_one(QueueTable).reset(total, rows)
         self._render_header()
 
-    def _apply_counts(self, counts: dict[str, int], reset: bool) -> None:
+    def _apply_counts(self, state: QueueState, counts: dict[str, int] | None, reset: bool) -> None:
+        self.refresh_done()
+        if counts is None or state != self.state:
+            return
         self._counts = counts
         table = self.query_one(QueueTable)
         total = counts.get(self.state.view, 0)
@@ -157,25 +196,101 @@ class QueueScreen(LiveScreen):
             table.invalidate()
         self._render_header()
 
+    # -- changes: only the tickets that changed are read ---------------------------------------------------
+
+    def on_changes(self, changes: dict[int, Change]) -> None:
+        if self.state.text or self._me is None:
+            self.on_foreign_commit()  # a typed filter: counted again (the text decides membership too)
+            return
+        self.refresh_started()
+        self._apply_changes(changes, self.query_one(QueueTable).held_ticket_ids(), self.state)
+
+    @work(thread=True, group="changes")
+    def _apply_changes(self, changes: dict[int, Change], held: set[int], state: QueueState) -> None:
+        """Per changed ticket: the views it left or joined (their counts move by one), and what the table needs —
+        the page again when the ticket joined or left this view or moved in its order, else just its row when the
+        table holds it, else nothing (a note on a ticket far down the queue costs the feed and its columns)."""
+        moved: dict[str, int] = {}
+        refetch = False
+        rows: list[QueueRow] = []
+        try:
+            service = self.helpdesk.service
+            after = {f.id: f for f in service.live.facts(list(changes))}
+            assert self._me is not None
+            me, tier = self._me
+            fresh: list[int] = []
+            for ticket_id, change in changes.items():
+                if change.before is None and not change.created:
+                    continue  # a message alone: nothing the queue shows changed
+                was, now = change.before, after.get(ticket_id)
+                for view, _label in VIEWS:
+                    held_before = was is not None and in_view(
+                        view, was.status, was.assignee, was.tier, was.alert, me, tier
+                    )
+                    held_now = now is not None and in_view(
+                        view, now.status, now.assignee, now.tier, now.alert, me, tier
+                    )
+                    if held_before != held_now:
+                        moved[view] = moved.get(view, 0) + (1 if held_now else -1)
+                member = now is not None and in_view(
+                    state.view, now.status, now.assignee, now.tier, now.alert, me, tier
+                )
+                was_member = was is not None and in_view(
+                    state.view, was.status, was.assignee, was.tier, was.alert, me, tier
+                )
+                reordered = was is None or now is None or (was.band, was.key) != (now.band, now.key)
+                if member != was_member or (member and reordered):
+                    refetch = True
+                elif member and ticket_id in held:
+                    fresh.append(ticket_id)
+            if fresh and not refetch:
+                rows = self._rows(service.live.rows(fresh))
+        except HelpdeskError:
+            self.app.call_from_thread(self._changes_failed)
+            return
+        self.app.call_from_thread(self._changes_applied, state, moved, refetch, rows)
+
+    def _changes_failed(self) -> None:
+        self.refresh_done()
+        self.on_foreign_commit()
+
+    def _changes_applied(self, state: QueueState, moved: dict[str, int], refetch: bool, rows: list[QueueRow]) -> None:
+        self.refresh_done()
+        if state != self.state:
+            return  # a reload for the new view is under way
+        for view, delta in moved.items():
+            if view in self._counts:
+                self._counts[view] = max(0, self._counts[view] + delta)
+        table = self.query_one(QueueTable)
+        table.set_total(self._counts.get(state.view, table.total))
+        if refetch:
+            table.invalidate()
+        elif rows:
+            table.update_rows(rows)
+        self._render_header()
+
     @on(QueueTable.WindowNeeded, "#queue")
     def _window_needed(self, message: QueueTable.WindowNeeded) -> None:
         self._load_window(message.offset, message.limit)
 
     @work(thread=True, exclusive=True, group="window")
     def _load_window(self, offset: int, limit: int) -> None:
-        if self.helpdesk.wait_for_service() is None:
+        service = self.helpdesk.wait_for_service()
+        if service is None:
             return
-        rows, total = self._fetch(self._filter(self.state), offset, limit)
+        state = self.state
+        try:
+            rows = self._rows(service.list_tickets(self._filter(state), offset, limit))
+        except HelpdeskError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
         if get_current_worker().is_cancelled:
             return
-        self.app.call_from_thread(self._apply_window, offset, rows, total)
+        self.app.call_from_thread(self._apply_window, state, offset, rows)
 
-    def _fetch(self, flt: TicketFilter, offset: int, limit: int) -> tuple[list[QueueRow], int]:
-        """Rows ``offset …`` of a view and its size (worker threads only)."""
-        service = self.helpdesk.service
-        items = service.list_tickets(flt, offset, limit)
-        total = service.count(flt)
-        policy = service.policy()
+    def _rows(self, items: list[QueueItem]) -> list[QueueRow]:
+        """Queue rows with their calendars (worker threads only)."""
+        policy = self.helpdesk.service.policy()
         now = self.helpdesk.clock()
         rows = []
         for item in items:
@@ -183,10 +298,13 @@ class QueueScreen(LiveScreen):
             row = queue_row(item)
             self.remaining(row, now)  # loads the calendar's days here rather than during the paint
             rows.append(row)
-        return rows, total
+        return rows
 
-    def _apply_window(self, offset: int, rows: list[QueueRow], total: int) -> None:
-        self.query_one(QueueTable).set_window(offset, rows, total)
+    def _apply_window(self, state: QueueState, offset: int, rows: list[QueueRow]) -> None:
+        if state != self.state:
+            return
+        table = self.query_one(QueueTable)
+        table.set_window(offset, rows, self._counts.get(state.view, table.total))
 
     def _render_header(self) -> None:
         # Narrow terminals name only the active view; the others show their key and count.
@@ -216,23 +334,6 @@ class QueueScreen(LiveScreen):
         self._render_header()
         # At 80 columns the follow-ups key would push `?` off the footer; it stays in the key list and the palette.
         show_bindings(self, ("queue.followups",), self.size.width >= 100)
-
-    def on_foreign_commit(self) -> None:
-        self._load_counts(False)
-
-    @work(thread=True, exclusive=True, group="sweep")
-    def _sweep(self) -> None:
-        service = self.helpdesk.wait_for_service()
-        if service is None:
-            return
-        try:
-            crossed = service.sweep()
-        except HelpdeskError:
-            return  # another process will record the crossing; nothing for the agent to do
-        if crossed["warnings"] or crossed["breaches"]:
-            # A ticket crossed a warning or a due time: it changes band in the urgency order (a commit of our own
-            # does not move data_version, so the live refresh would not see it).
-            self.app.call_from_thread(self._load_counts, False)
 
     # -- actions ------------------------------------------------------------------------------------------
 
@@ -276,7 +377,7 @@ class QueueScreen(LiveScreen):
             self.query_one(QueueTable).focus()
 
     def action_refresh(self) -> None:
-        self._load_counts(False)
+        self._full_load(reset=False)
 
     def action_pause(self) -> None:
         table = self.query_one(QueueTable)
@@ -310,7 +411,7 @@ class QueueScreen(LiveScreen):
             self.app.call_from_thread(self.notify, str(exc), severity="error")
             return
         self.app.call_from_thread(self.notify, _("Ticket {id} is yours.").format(id=ticket_id))
-        self.app.call_from_thread(self._load_counts, False)
+        self.app.call_from_thread(self._poll)  # the change is in the feed: apply it now, not at the next tick
 
     def action_followups(self) -> None:
         self._load_followups()
@@ -348,4 +449,4 @@ class QueueScreen(LiveScreen):
         if not self._resumed:
             self._resumed = True  # the first show: on_mount has started the load already
             return
-        self._load_counts(False)
+        self._poll()  # changes made meanwhile (by this console too) come from the feed

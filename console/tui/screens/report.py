@@ -1,8 +1,9 @@
 """Service-quality report for a chosen period: the same figures as `helpdesk report`, a daily chart of volume and
 SLA attainment, and `e` to save what is shown as CSV in the current directory.
 
-The report is built in a thread worker (it replays every clock of the period's tickets) and handed to the
-main thread whole; changing the period or the grouping starts a new build that supersedes the last one.
+The report is built in a thread worker (from the rollups, or by replaying the period's clocks when they cannot
+give it: console/service/reports.py) and handed to the main thread whole; changing the period or the grouping
+starts a new build that supersedes the last one.
 """
 
 from __future__ import annotations

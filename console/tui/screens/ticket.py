@@ -48,6 +48,7 @@ from console.tui.screens.ticket_panes import changes_since, conversation, custom
 from console.tui.screens.versioned import Loaded, Outcome, Seen, VersionedWrite, seen_in
 from console.tui.ui import business_remaining, status_label, translate_bindings
 from db.models import Agent
+from db.records import Change
 from db.vocabulary import LIVE_CLOCK_STATES
 from widgets.bindings import show_bindings
 from widgets.countdown import Countdown
@@ -243,7 +244,8 @@ class TicketScreen(LiveScreen):
 
     @work(thread=True, exclusive=True, group="load")
     def reload(self) -> None:
-        self._watch().prime()
+        if self._cursor is None:
+            self.prime_feed()  # before the first read: a change right after it is not missed
         try:
             loaded = self._load()
         except HelpdeskError as exc:
@@ -259,12 +261,20 @@ class TicketScreen(LiveScreen):
     def on_foreign_commit(self) -> None:
         self.reload()
 
+    def on_changes(self, changes: dict[int, Change]) -> None:
+        if self.ticket_id in changes:
+            self.reload()
+
     @work(thread=True, exclusive=True, group="heartbeat")
     def _heartbeat(self) -> None:
         try:
             self.helpdesk.service.heartbeat(self.ticket_id)
+            viewers = self.helpdesk.service.viewers(self.ticket_id)
         except HelpdeskError:
-            pass  # presence is a courtesy; never bother the agent with it
+            return  # presence is a courtesy; never bother the agent with it
+        # Presence writes no change to the feed: who else is here is looked at with each beat.
+        if self.detail is not None and viewers != self.detail.viewers:
+            self.app.call_from_thread(self.reload)
 
     def _show(self, detail: TicketDetail, calendar: Any) -> None:
         self.detail = detail

@@ -1,8 +1,10 @@
 """The supervisor wallboard: today's service level at a glance, live, read-only, cheap over SSH.
 
-Like the queue (a `LiveScreen`), it looks at ``PRAGMA data_version`` every second in a worker and rebuilds the
-snapshot only when another process committed, and every 30 s for the numbers that move with time alone; the tiles
-then repaint only what changed, so an idle board sends little more than its ticking countdowns.
+Like the queue (a `LiveScreen`), it reads the change feed every second in a worker and builds a new snapshot only
+when a ticket changed, and every 30 s for the numbers that move with time alone; one snapshot at a time (changes
+that come while one is built are folded into the next), built from indexes and stored figures, never from replayed
+histories; the tiles then repaint only what changed, so an idle board sends little more than its ticking
+countdowns.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Sparkline, Static
-from textual.worker import get_current_worker
 
 from console.i18n import N_, _
 from console.rules.errors import HelpdeskError
@@ -156,29 +157,40 @@ class WallboardScreen(LiveScreen):
             yield Sparkline([0], id="per-hour")
 
     def on_mount(self) -> None:
-        self._load()
+        self.on_foreign_commit()
         self.set_interval(self.helpdesk.live_interval, self._poll)
-        self.set_interval(TIME_REFRESH_S, self._load)
+        self.set_interval(TIME_REFRESH_S, self.on_foreign_commit)
 
     def on_foreign_commit(self) -> None:
+        """Build a fresh snapshot, unless one is being built: then one more follows it (never two at once, so a
+        slow snapshot under a burst of commits never piles up work)."""
+        if self._busy:
+            self._pending_reload = True
+            return
+        self.refresh_started()
         self._load()
 
     # -- data ---------------------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="wallboard")
+    @work(thread=True, group="wallboard")
     def _load(self) -> None:
         service = self.helpdesk.wait_for_service()
         if service is None:
             return
         try:
-            self._watch().prime()
-            now = datetime.fromtimestamp(self.helpdesk.clock(), UTC)
-            board = snapshot(service, now, self.show_customers)
+            with service.live.snapshot():
+                self.prime_feed()
+                now = datetime.fromtimestamp(self.helpdesk.clock(), UTC)
+                board = snapshot(service, now, self.show_customers)
         except HelpdeskError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error")
+            self.app.call_from_thread(self.refresh_done)
             return
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.show_snapshot, board)
+        self.app.call_from_thread(self._shown, board)
+
+    def _shown(self, board: BoardSnapshot) -> None:
+        self.show_snapshot(board)
+        self.refresh_done()
 
     def show_snapshot(self, board: BoardSnapshot) -> None:
         """Hand the numbers to the tiles (main thread); each repaints only if its text changed."""
@@ -257,4 +269,4 @@ class WallboardScreen(LiveScreen):
             self.app.pop_screen()
 
     def action_refresh(self) -> None:
-        self._load()
+        self.on_foreign_commit()
