@@ -110,11 +110,17 @@ def _header_text(value: object) -> str:
 
 
 def _header(msg: Message, name: str) -> str:
+    """A header's text. Raw 8-bit bytes (old Foxmail, some webmail) are read by the modern policy as U+FFFD: the
+    raw value (surrogate escapes) is decoded by hand then (UTF-8, else GB18030, else Big5)."""
     try:
-        return _header_text(msg.get(name, ""))
-    except Exception:  # a header the modern policy cannot read: its raw form, decoded by hand
-        raw = msg.get_all(name, failobj=[])
-        return _header_text(raw[0] if raw else "")
+        text = _header_text(msg.get(name, ""))
+    except Exception:  # a header the modern policy cannot read
+        text = "\ufffd"
+    if "\ufffd" in text:
+        raw = next((v for k, v in msg.raw_items() if k.lower() == name.lower()), "")
+        if any("\udc80" <= ch <= "\udcff" for ch in str(raw)) or text == "\ufffd":
+            return _header_text(raw)
+    return text
 
 
 _ID = re.compile(r"<([^<>\s]{1,500})>")
@@ -128,9 +134,14 @@ def message_ids(value: str) -> list[str]:
     return found
 
 
+# Terminal control sequences whole (CSI, OSC, other escapes), so no "[31m" is left behind when the escape goes.
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]")
+
+
 def _visible(text: str) -> str:
-    """Drop what a terminal or the database would act on (controls but newline and tab; bidi formatting), keep the
-    rest."""
+    """Drop what a terminal or the database would act on (escape sequences, controls but newline and tab, bidi
+    formatting), keep the rest."""
+    text = _ESCAPES.sub("", text)
     return "".join(
         ch
         for ch in text
