@@ -56,6 +56,7 @@ class MailConfig:
     files_dir: str = ""
     max_attempts: int = 8
     timeout_seconds: float = 30.0
+    busy_seconds: float = 10.0
 
     @property
     def domain(self) -> str:
@@ -156,6 +157,7 @@ def parse_config(text: str, source: str) -> MailConfig:
         files_dir=text_of("files_dir"),
         max_attempts=int(number("max_attempts", 8, 1, 100)),
         timeout_seconds=number("timeout_seconds", 30, 1, 600),
+        busy_seconds=number("busy_seconds", 10, 0.1, 600),
     )
 
 
@@ -176,4 +178,5 @@ password_file = "/srv/helpdesk/mail-password"   # mode 0600; or the environment 
 # processed_folder = ""       # move fetched mail there (default: mark it read)
 # files_dir = ""              # attachments, originals, quarantine (default: beside the database)
 # max_attempts = 8            # delivery attempts before a message is marked failed
+# busy_seconds = 10           # mail ingest: how long to wait for a busy database before exit 75 (the MTA retries)
 """

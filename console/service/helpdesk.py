@@ -28,6 +28,7 @@ from console.rules.validation import (
 from console.service.core import TRACKED, ServiceCore, identify, open_store
 from console.service.intake import TicketIntake
 from console.service.kb import KnowledgeActions
+from console.service.mail_outbox import MailView
 from console.service.sla_book import SlaBook
 from console.service.ticket_view import ClockView, TicketDetail, clock_view, facts_from_events
 from console.service.upkeep import PRESENCE_TTL_S, Upkeep
@@ -71,6 +72,7 @@ class HelpdeskService:
         self.intake = TicketIntake(self.core, self.sla_book)
         self.knowledge = KnowledgeActions(self.core)
         self.upkeep = Upkeep(self.core)
+        self.mail = MailView(self.core)  # the e-mail channel as the console shows it
         # The parts' public actions, offered here as the service's own.
         self.me = self.core.me
         self.require_role = self.core.require_role

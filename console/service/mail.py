@@ -258,7 +258,6 @@ class Mailroom:
         *,
         clock: Clock = utcnow,
         roles: tuple[str, ...] = ("admin",),
-        busy_seconds: float = 10.0,
     ) -> None:
         self.path = path
         self.config = config
@@ -270,7 +269,7 @@ class Mailroom:
             self.store.close()
             raise
         with self.store._lock:
-            self.store.conn.execute(f"PRAGMA busy_timeout = {int(busy_seconds * 1000)}")
+            self.store.conn.execute(f"PRAGMA busy_timeout = {int(config.busy_seconds * 1000)}")
         self.core = SystemCore(self.store, MAIL_ACTOR, clock=clock)
         self.service = HelpdeskService(self.store, MAIL_ACTOR, clock=clock, core=self.core)
         self.mail = MailStore(self.store)
@@ -606,17 +605,9 @@ class Mailroom:
 def mail_errors(store: Store) -> list[str]:
     """The fetcher's and sender's current errors, and the count of messages that failed for good: one line each
     (`mail status`, the supervisors' header line)."""
-    mail = MailStore(store)
-    lines = []
-    for part, state in mail.state().items():
-        if state.get("error"):
-            lines.append(
-                _("mail {part}: {error} (since {at})").format(part=_(part), error=state["error"], at=state["error_at"])
-            )
-    failed = mail.outbox_counts().get("failed", 0)
-    if failed:
-        lines.append(_("{n} outgoing messages failed").format(n=failed))
-    return lines
+    from console.service.mail_outbox import MailView
+
+    return MailView(ServiceCore(store, MAIL_ACTOR)).problems()
 
 
 # -- talking to the servers -------------------------------------------------------------------------------------
@@ -699,7 +690,8 @@ class Transport:
                 smtp.starttls(context=ssl.create_default_context())
                 smtp.ehlo()
                 secure = True
-            if self.config.username:
+            # a local relay may offer no AUTH: it is then not asked to log in
+            if self.config.username and smtp.has_extn("auth"):
                 if not secure and not _loopback(e.host):
                     smtp.close()
                     raise MailServerError(

@@ -4,9 +4,12 @@ the message that will carry it are stored together or not at all, and the Messag
 from __future__ import annotations
 
 import socket
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from console.i18n import _
 from console.rules.mailcompose import new_message_id, references, tagged_subject
 from db.mail_store import MailStore
 
@@ -61,3 +64,45 @@ def queue_mail(
         },
         when,
     )
+
+
+@dataclass
+class MailDetail:
+    """A ticket's mail for the console: each outgoing message (sent, waiting or failed) and the attachments."""
+
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+
+    def status_of(self, message_row: int) -> dict[str, Any] | None:
+        """The outgoing message that carries the reply ``message_row``, if it was mailed."""
+        return next((m for m in self.outbox if m["message_row"] == message_row), None)
+
+
+class MailView:
+    """What the console shows of the mail channel (reads only)."""
+
+    def __init__(self, core: ServiceCore) -> None:
+        self.core = core
+
+    def detail(self, ticket_id: int) -> MailDetail:
+        mail = MailStore(self.core.store)
+        return MailDetail(mail.outbox_for(ticket_id), mail.attachments(ticket_id))
+
+    def failed_tickets(self, ticket_ids: Sequence[int]) -> set[int]:
+        return MailStore(self.core.store).failed_tickets(ticket_ids)
+
+    def problems(self) -> list[str]:
+        """The fetcher's and sender's errors and the count of failed messages (the supervisors' header line)."""
+        mail = MailStore(self.core.store)
+        lines = []
+        for part, state in mail.state().items():
+            if state.get("error"):
+                lines.append(
+                    _("mail {part}: {error} (since {at})").format(
+                        part=_(part), error=state["error"], at=state["error_at"]
+                    )
+                )
+        failed = mail.outbox_counts().get("failed", 0)
+        if failed:
+            lines.append(_("{n} outgoing messages failed").format(n=failed))
+        return lines
