@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,7 +61,7 @@ def desk(db_path: Path) -> Iterator[HelpdeskService]:
     service.shutdown()
 
 
-def rows(db: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+def rows(db: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
     conn = sqlite3.connect(db)
     try:
         return conn.execute(sql, params).fetchall()
@@ -269,7 +270,7 @@ def test_end_to_end(
     r = hd("mail", "fetch", "--once", "--config", config)
     assert r.code == 0 and "1 filed" in r.out, r.err
     assert dovecot.unseen(user) == []
-    ((ticket_id, status, channel),) = rows(db_path, "SELECT id, status, channel FROM tickets")
+    ((ticket_id, _status, channel),) = rows(db_path, "SELECT id, status, channel FROM tickets")
     assert channel == "email"
     assert hd("mail", "send", "--once", "--config", config).code == 0
     (receipt,) = smtp.to("anna@customer.example")
