@@ -149,7 +149,7 @@ def _loop(args: argparse.Namespace, parts: tuple[str, ...]) -> int:
                 backoff = 5.0
                 pause = room.config.poll_seconds
                 if "send" in parts:
-                    due = room.mail.next_due()
+                    due = room.next_due()
                     if due is not None:
                         pause = max(1.0, min(pause, due - time.time()))
             else:
@@ -185,32 +185,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from console.service.mail import mail_errors, quarantined
-
     room = _room(args, ("supervisor", "admin"))
     try:
-        state = room.mail.state()
-        counts = room.mail.outbox_counts()
-        inbound = room.mail.count_messages()
-        failed = room.mail.outbox(("failed",), 20)
-        waiting = room.mail.outbox(("waiting",), 20)
-        problems = mail_errors(room.store)
-        held = len(quarantined(room.files))
+        status = room.status()
     finally:
         room.close()
     if args.json:
-        emit_json(
-            {
-                "state": state,
-                "outbox": counts,
-                "inbound": inbound,
-                "quarantined": held,
-                "failed": failed,
-                "waiting": waiting,
-                "problems": problems,
-            }
-        )
+        emit_json(status)
         return 0
+    state, counts, held = status["state"], status["outbox"], status["quarantined"]
     for part in ("fetch", "send"):
         row = state.get(part, {})
         ok_at = row.get("ok_at") or _("never")
@@ -224,7 +207,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             waiting=counts["waiting"], sent=counts["sent"], failed=counts["failed"], held=held
         )
     )
-    rows = failed + waiting
+    rows = status["failed"] + status["waiting"]
     if rows:
         emit_table(
             [_("Id"), _("Ticket"), _("To"), _("Status"), _("Attempts"), _("Error")],

@@ -323,6 +323,7 @@ class HelpdeskService:
             viewers=viewers,
             zone=self.zone(),
             customer_zone=self.customer_zone(customer),
+            mail=self.mail.detail(ticket_id),
         )
 
     def zone(self) -> tzinfo:

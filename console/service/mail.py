@@ -545,6 +545,21 @@ class Mailroom:
 
         self.core.write(work)
 
+    def next_due(self) -> float | None:
+        return self.mail.next_due()
+
+    def status(self) -> dict[str, Any]:
+        """What `mail status` shows: each part's last success and error, the outbox, the quarantine."""
+        return {
+            "state": self.mail.state(),
+            "outbox": self.mail.outbox_counts(),
+            "inbound": self.mail.count_messages(),
+            "quarantined": len(quarantined(self.files)),
+            "failed": self.mail.outbox(("failed",), 20),
+            "waiting": self.mail.outbox(("waiting",), 20),
+            "problems": mail_errors(self.store),
+        }
+
     def retry(self, outbox_id: int) -> bool:
         return self.core.write(lambda: self.mail.retry_failed(outbox_id))
 

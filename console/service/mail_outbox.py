@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from console.i18n import _
-from console.rules.mailcompose import new_message_id, references, tagged_subject
+from console.service.mail_detail import MailDetail
 from db.mail_store import MailStore
 
 if TYPE_CHECKING:
@@ -34,6 +33,8 @@ def queue_mail(
 ) -> int | None:
     """Queue ``body`` to the customer of ``ticket`` if they wrote in by e-mail (a ticket typed in by an agent is
     answered the way it came in, not mailed); the outbox row's id, or None. Runs inside the caller's transaction."""
+    from console.rules.mailcompose import new_message_id, references, tagged_subject  # only when mail is sent
+
     mail = MailStore(core.store)
     thread = mail.thread(ticket.id)
     inbound = [m for m in thread if m["direction"] == "in" and m["outcome"] in ("new", "added", "follow-up")]
@@ -66,18 +67,6 @@ def queue_mail(
     )
 
 
-@dataclass
-class MailDetail:
-    """A ticket's mail for the console: each outgoing message (sent, waiting or failed) and the attachments."""
-
-    outbox: list[dict[str, Any]] = field(default_factory=list)
-    attachments: list[dict[str, Any]] = field(default_factory=list)
-
-    def status_of(self, message_row: int) -> dict[str, Any] | None:
-        """The outgoing message that carries the reply ``message_row``, if it was mailed."""
-        return next((m for m in self.outbox if m["message_row"] == message_row), None)
-
-
 class MailView:
     """What the console shows of the mail channel (reads only)."""
 
@@ -106,3 +95,12 @@ class MailView:
         if failed:
             lines.append(_("{n} outgoing messages failed").format(n=failed))
         return lines
+
+    def headline(self) -> list[str]:
+        """The same, in a few words each, for the supervisors' header line (`mail status` says the rest)."""
+        mail = MailStore(self.core.store)
+        words = [_("{part} failing").format(part=_(part)) for part, state in mail.state().items() if state.get("error")]
+        failed = mail.outbox_counts().get("failed", 0)
+        if failed:
+            words.append(_("{n} not delivered").format(n=failed))
+        return words

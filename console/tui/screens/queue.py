@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -43,6 +43,9 @@ class QueueState:
     text: str
 
 
+MAIL_FAILED = "✉✗ "  # before the subject of a ticket whose e-mail to the customer failed for good
+
+
 class QueueScreen(LiveScreen):
     """Agents live here: pick a view, filter, open a ticket."""
 
@@ -70,6 +73,7 @@ class QueueScreen(LiveScreen):
         self.state = QueueState(view="open", text="")
         self.remaining = RemainingTime()
         self._counts: dict[str, int] = {}
+        self._mail_problems: list[str] = []  # mail fetch/send errors (supervisors and admins)
         self._reset_wanted = False
         self._resumed = False
 
@@ -135,6 +139,9 @@ class QueueScreen(LiveScreen):
         counts = {view: service.count(self._filter(QueueState(view, state.text))) for view, _label in VIEWS}
         if get_current_worker().is_cancelled:
             return
+        me = service.agent(service.actor_name)
+        if me is not None and me.role in ("supervisor", "admin"):  # mail errors are theirs to see and act on
+            self._mail_problems = service.mail.headline()
         self.app.call_from_thread(self._apply_counts, counts, reset)
 
     def _apply_first(self, state: QueueState, total: int, rows: list[QueueRow]) -> None:
@@ -183,6 +190,9 @@ class QueueScreen(LiveScreen):
             row = queue_row(item)
             self.remaining(row, now)  # loads the calendar's days here rather than during the paint
             rows.append(row)
+        # a ticket whose e-mail to the customer failed for good says so in its row
+        failed = service.mail.failed_tickets([r.ticket_id for r in rows])
+        rows = [replace(r, subject=MAIL_FAILED + r.subject) if r.ticket_id in failed else r for r in rows]
         return rows, total
 
     def _apply_window(self, offset: int, rows: list[QueueRow], total: int) -> None:
@@ -190,7 +200,7 @@ class QueueScreen(LiveScreen):
 
     def _render_header(self) -> None:
         # Narrow terminals name only the active view; the others show their key and count.
-        compact = self.size.width < 110
+        compact = self.size.width < 110 or bool(self._mail_problems)  # room for the mail line
         header = Text()
         header.append(f" {clean(self.helpdesk.actor_name)} ", style="reverse")
         header.append(" ")
@@ -210,6 +220,8 @@ class QueueScreen(LiveScreen):
             header.append(clean(self.state.text), style="italic")
         if self.query_one(QueueTable).paused:
             header.append("  ⏸ " + _("paused"), style="bold yellow")
+        if self._mail_problems:
+            header.append("✉ " + _("mail:") + " " + " · ".join(self._mail_problems), style="bold red")
         self.query_one("#queue-header", Static).update(header)
 
     def on_resize(self) -> None:
