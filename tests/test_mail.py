@@ -426,3 +426,27 @@ def test_bounce_marks_the_outgoing_message_failed(
     assert rows(db_path, "SELECT status, reopens FROM tickets") == [("open", 0)]
     detail = desk.mail.detail(ticket_id)
     assert [m["status"] for m in detail.outbox] == ["failed"]
+
+
+def test_receipt_in_the_customers_language_and_processed_folder(
+    hd: Callable[..., Result], desk: HelpdeskService, tmp_path: Path, db_path: Path, dovecot: Dovecot, smtp: SmtpSink
+) -> None:
+    user = dovecot.new_user()
+    config = str(
+        write_config(
+            tmp_path / "helpdesk.toml", smtp_port=smtp.port, imap_port=dovecot.port, user=user, processed_folder="Filed"
+        )
+    )
+    dovecot.append(user, (CORPUS / "foxmail_gbk.eml").read_bytes())
+    dovecot.append(user, (CORPUS / "malformed_no_from.eml").read_bytes())
+    r = hd("mail", "fetch", "--once", "--config", config)
+    assert r.code == 0 and "1 filed" in r.out and "1 quarantined" in r.out, r.out + r.err
+    # both left the inbox for the processed folder: the unparseable one is kept in the quarantine, not lost
+    assert dovecot.count(user) == 0 and dovecot.count(user, "Filed") == 2
+    assert hd("mail", "send", "--once", "--config", config).code == 0
+    receipt = smtp.to("zhaomin@163.com")[-1].message
+    body = receipt.get_content()
+    assert "您的邮件我们已收到" in body and "#1" in body and "Example Support" in body
+    assert receipt["In-Reply-To"] == "<202612060930001234567@163.com>"
+    # the customer's name, encoded as RFC 2047 needs, survives the round trip
+    assert receipt["To"].addresses[0].display_name == "赵敏"

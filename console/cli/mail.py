@@ -103,6 +103,7 @@ def _report_filed(args: argparse.Namespace, filed: Any) -> None:
 
 def _cycle(room: Mailroom, parts: tuple[str, ...], args: argparse.Namespace) -> bool:
     """One round of fetching and/or sending; errors recorded (mail status, the console) and said on stderr."""
+    from console.rules.errors import Unavailable
     from console.service.mail import MailServerError
 
     ok = True
@@ -124,7 +125,7 @@ def _cycle(room: Mailroom, parts: tuple[str, ...], args: argparse.Namespace) -> 
                             sent=sent.sent, retried=sent.retried, failed=sent.failed
                         )
                     )
-        except MailServerError as exc:
+        except (MailServerError, Unavailable) as exc:  # a server, or a busy database: tried again after a pause
             ok = False
             sys.stderr.write(f"helpdesk: {_line(str(exc))}\n")
             try:

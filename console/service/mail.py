@@ -574,32 +574,11 @@ class Mailroom:
         report = FetchReport()
         imap = open_imap(self.config, endpoint, self.password())
         try:
-            _ok(imap.select(_quote(endpoint.folder)), endpoint)
-            typ, data = imap.uid("SEARCH", "UNSEEN")
-            _ok((typ, data), endpoint)
-            uids = (data[0] or b"").split() if data else []
-            for uid in uids:
-                typ, parts = imap.uid("FETCH", uid.decode(), "(BODY.PEEK[])")
-                _ok((typ, parts), endpoint)
-                raw = next((p[1] for p in parts if isinstance(p, tuple) and len(p) > 1), None)
-                if not isinstance(raw, bytes):
-                    continue
-                report.seen += 1
-                filed = self.ingest(raw)
-                if filed.outcome == "duplicate":
-                    report.duplicates += 1
-                elif filed.outcome == "quarantined":
-                    report.quarantined += 1
-                else:
-                    report.filed += 1
-                if on_filed is not None:
-                    on_filed(filed)
-                if self.config.processed_folder:
-                    _ok(imap.uid("COPY", uid.decode(), _quote(self.config.processed_folder)), endpoint)
-                    _ok(imap.uid("STORE", uid.decode(), "+FLAGS.SILENT", r"(\Seen \Deleted)"), endpoint)
-                    imap.expunge()
-                else:
-                    _ok(imap.uid("STORE", uid.decode(), "+FLAGS.SILENT", r"(\Seen)"), endpoint)
+            self._fetch_all(imap, endpoint, report, on_filed)
+        except (imaplib.IMAP4.error, OSError) as exc:  # the connection dropped or the server refused mid-way
+            raise MailServerError(
+                _("{server}: {error}").format(server=endpoint.describe(), error=_imap_text(exc))
+            ) from exc
         finally:
             try:
                 imap.logout()
@@ -607,6 +586,43 @@ class Mailroom:
                 pass
         self.note_ok("fetch")
         return report
+
+    def _fetch_all(
+        self,
+        imap: imaplib.IMAP4,
+        endpoint: Endpoint,
+        report: FetchReport,
+        on_filed: Callable[[Filed], None] | None,
+    ) -> None:
+        """File each unread message, then mark it read (or move it): the mark comes after the commit."""
+        if self.config.processed_folder:
+            imap.create(_quote(self.config.processed_folder))  # NO when it exists already: that is fine
+        _ok(imap.select(_quote(endpoint.folder)), endpoint)
+        typ, data = imap.uid("SEARCH", "UNSEEN")
+        _ok((typ, data), endpoint)
+        uids = (data[0] or b"").split() if data else []
+        for uid in uids:
+            typ, parts = imap.uid("FETCH", uid.decode(), "(BODY.PEEK[])")
+            _ok((typ, parts), endpoint)
+            raw = next((p[1] for p in parts if isinstance(p, tuple) and len(p) > 1), None)
+            if not isinstance(raw, bytes):
+                continue
+            report.seen += 1
+            filed = self.ingest(raw)
+            if filed.outcome == "duplicate":
+                report.duplicates += 1
+            elif filed.outcome == "quarantined":
+                report.quarantined += 1
+            else:
+                report.filed += 1
+            if on_filed is not None:
+                on_filed(filed)
+            if self.config.processed_folder:
+                _ok(imap.uid("COPY", uid.decode(), _quote(self.config.processed_folder)), endpoint)
+                _ok(imap.uid("STORE", uid.decode(), "+FLAGS.SILENT", r"(\Seen \Deleted)"), endpoint)
+                imap.expunge()
+            else:
+                _ok(imap.uid("STORE", uid.decode(), "+FLAGS.SILENT", r"(\Seen)"), endpoint)
 
     # -- state ----------------------------------------------------------------------------------------------
 
@@ -743,6 +759,10 @@ class Transport:
             raise MailServerError(
                 _("{server}: connection lost: {error}").format(server=self.endpoint.describe(), error=exc)
             ) from exc
+        except smtplib.SMTPResponseException as exc:
+            raise _by_code(exc.smtp_code, exc.smtp_error) from exc
+        except smtplib.SMTPException as exc:
+            raise TemporaryFailure(str(exc)[:500]) from exc
 
     def _sendmail(self, sender: str, to: str, data: bytes) -> None:
         try:
