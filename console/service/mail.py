@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from console.i18n import _
+from console.i18n import N_, _
 from console.rules.clock import Clock, utcnow
 from console.rules.errors import BadInput, HelpdeskError, PermissionDenied
 from console.rules.macros import MacroSet
@@ -165,14 +165,14 @@ class FetchReport:
 
 
 OUTCOME_LABELS = {
-    "new": "new ticket",
-    "added": "added to the ticket",
-    "follow-up": "follow-up ticket",
-    "auto": "automatic message kept",
-    "bounce": "delivery failure",
-    "duplicate": "already filed",
-    "dropped": "dropped",
-    "quarantined": "quarantined",
+    "new": N_("new ticket"),
+    "added": N_("added to the ticket"),
+    "follow-up": N_("follow-up ticket"),
+    "auto": N_("automatic message kept"),
+    "bounce": N_("delivery failure"),
+    "duplicate": N_("already filed"),
+    "dropped": N_("dropped"),
+    "quarantined": N_("quarantined"),
 }
 
 

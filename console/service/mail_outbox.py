@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from console.i18n import _
+from console.i18n import N_, _
 from console.service.mail_detail import MailDetail
 from db.mail_store import MailStore
 
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 # console (which reads no mail configuration) threads and tags the same way.
 DOMAIN_KEY = "mail_domain"
 PREFIX_KEY = "mail_tag_prefix"
+# The words the mail screens and `mail status` translate: the two parts, an outgoing message's states.
+LABELS = (N_("fetch"), N_("send"), N_("waiting"), N_("sent"), N_("failed"))
 
 
 def queue_mail(
