@@ -169,7 +169,9 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return _loop(args, ("fetch", "send"))
+    """Fetch (when imap_url is set: with the MTA's pipe there is nothing to fetch) and send."""
+    config = _config(args)
+    return _loop(args, ("fetch", "send") if config.imap is not None else ("send",))
 
 
 # -- check, status, quarantine, retry ---------------------------------------------------------------------------
