@@ -270,9 +270,9 @@ def trim_reply(text: str) -> str:
 
 def automatic(msg: Message) -> str | None:
     """Why ``msg`` is automatic mail (RFC 3834 and the headers in wide use), or None for a person's message."""
-    auto = _header(msg, "Auto-Submitted").lower()
+    auto = _visible(_header(msg, "Auto-Submitted")).lower()
     if auto and auto.split(";")[0].strip() != "no":
-        return f"Auto-Submitted: {auto.split(';')[0].strip()}"
+        return f"Auto-Submitted: {auto.split(';')[0].strip()[:40]}"
     precedence = _header(msg, "Precedence").lower()
     if precedence in ("bulk", "junk", "list"):
         return f"Precedence: {precedence}"
