@@ -450,3 +450,64 @@ def test_receipt_in_the_customers_language_and_processed_folder(
     assert receipt["In-Reply-To"] == "<202612060930001234567@163.com>"
     # the customer's name, encoded as RFC 2047 needs, survives the round trip
     assert receipt["To"].addresses[0].display_name == "赵敏"
+
+
+def test_mail_for_a_closed_ticket_follows_the_reopen_rules(
+    desk: HelpdeskService, tmp_path: Path, db_path: Path
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from console.service.mail import Mailroom, load_config
+
+    config = load_config(write_config(tmp_path / "helpdesk.toml", receipt=False))
+    room = Mailroom(db_path, config)
+    try:
+        opened = room.ingest(customer_mail("c1@customer.example", "Password reset", "Locked out"))
+    finally:
+        room.close()
+    ticket_id = opened.ticket_id
+    assert ticket_id is not None
+    desk.reply(ticket_id, "Unlocked your account.")
+    desk.resolve(ticket_id, "Account unlocked")
+    desk.close(
+        ticket_id,
+        summary="Account unlocked",
+        confirmed=True,
+        confirmed_by="email",
+        asked_anything_else=True,
+        kb_needed=True,
+    )
+    window = timedelta(days=desk.policy().settings.reopen_window_days)
+
+    def later(days: timedelta) -> Mailroom:
+        start = datetime.now(UTC) + days
+        return Mailroom(db_path, config, clock=lambda: start)
+
+    # inside the window: the closed ticket reopens
+    room = later(window - timedelta(days=1))
+    try:
+        filed = room.ingest(customer_mail("c2@customer.example", f"Re: [#{ticket_id}] Password reset", "Locked again"))
+    finally:
+        room.close()
+    assert (filed.outcome, filed.ticket_id) == ("added", ticket_id)
+    assert rows(db_path, "SELECT status, reopens FROM tickets WHERE id = ?", (ticket_id,)) == [("open", 1)]
+    desk.resolve(ticket_id, "Unlocked again")
+    desk.close(
+        ticket_id,
+        summary="Unlocked again",
+        confirmed=True,
+        confirmed_by="email",
+        asked_anything_else=True,
+        kb_needed=True,
+    )
+    # after it: a follow-up ticket linked to the old one; replies on it are mailed, threaded to the new message
+    room = later(window * 3)
+    try:
+        filed = room.ingest(customer_mail("c3@customer.example", f"Re: [#{ticket_id}] Password reset", "And again"))
+    finally:
+        room.close()
+    assert filed.outcome == "follow-up" and filed.ticket_id not in (None, ticket_id)
+    assert rows(db_path, "SELECT parent_id, channel FROM tickets WHERE id = ?", (filed.ticket_id,)) == [
+        (ticket_id, "email")
+    ]
+    assert rows(db_path, "SELECT status FROM tickets WHERE id = ?", (ticket_id,)) == [("closed",)]
