@@ -457,7 +457,8 @@ def test_mail_for_a_closed_ticket_follows_the_reopen_rules(
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from console.service.mail import Mailroom, load_config
+    from console.service.mail import Mailroom
+    from console.service.mail_files import load_config
 
     config = load_config(write_config(tmp_path / "helpdesk.toml", receipt=False))
     room = Mailroom(db_path, config)

@@ -38,7 +38,7 @@ def config_path(args: argparse.Namespace) -> Path:
 
 
 def _config(args: argparse.Namespace) -> MailConfig:
-    from console.service.mail import load_config
+    from console.service.mail_files import load_config
 
     return load_config(config_path(args))
 
@@ -104,7 +104,7 @@ def _report_filed(args: argparse.Namespace, filed: Any) -> None:
 def _cycle(room: Mailroom, parts: tuple[str, ...], args: argparse.Namespace) -> bool:
     """One round of fetching and/or sending; errors recorded (mail status, the console) and said on stderr."""
     from console.rules.errors import Unavailable
-    from console.service.mail import MailServerError
+    from console.service.mail_servers import MailServerError
 
     ok = True
     for part in parts:
@@ -178,7 +178,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from console.service.mail import check_servers, read_password
+    from console.service.mail_files import read_password
+    from console.service.mail_servers import check_servers
 
     config = _config(args)
     results = check_servers(config, read_password(config))
@@ -223,7 +224,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
-    from console.service.mail import files_dir, quarantined
+    from console.service.mail_files import files_dir, quarantined
 
     config = _config(args)
     room = _room(args, ("supervisor", "admin"))  # the same people as mail status

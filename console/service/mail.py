@@ -8,13 +8,8 @@ event's actor is ``mail``. Times come from the clock.
 
 from __future__ import annotations
 
-import hashlib
 import imaplib
 import os
-import smtplib
-import ssl
-import stat
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,16 +20,27 @@ from typing import Any
 
 from console.i18n import N_, _
 from console.rules.clock import Clock, utcnow
-from console.rules.errors import BadInput, HelpdeskError, PermissionDenied
+from console.rules.errors import BadInput, PermissionDenied
 from console.rules.macros import MacroSet
 from console.rules.mailcompose import Outgoing, compose
-from console.rules.mailconfig import Endpoint, MailConfig, parse_config
+from console.rules.mailconfig import Endpoint, MailConfig
 from console.rules.mailparse import MailUnparseable, ParsedMail, parse_mail, strip_reply_prefixes, ticket_tag
 from console.rules.validation import MAX_BODY, MAX_SUBJECT, validate_new_ticket
 from console.rules.whoami import invoking_login, os_login
 from console.service.core import ServiceCore, open_store
 from console.service.helpdesk import HelpdeskService
+from console.service.mail_files import files_dir, quarantine, quarantined, read_password, store_blob
 from console.service.mail_outbox import DOMAIN_KEY, PREFIX_KEY, queue_mail
+from console.service.mail_servers import (
+    MailServerError,
+    PermanentFailure,
+    TemporaryFailure,
+    Transport,
+    imap_ok,
+    imap_text,
+    open_imap,
+    quote_folder,
+)
 from db.errors import NotFound
 from db.mail_store import MailStore
 from db.models import Agent, Ticket
@@ -43,66 +49,6 @@ from db.store import Store
 MAIL_ACTOR = "mail"
 EX_TEMPFAIL = 75  # sysexits.h: the MTA keeps the message and tries again
 BACKOFF_MAX_S = 3600.0
-PASSWORD_ENV = "HELPDESK_MAIL_PASSWORD"
-
-
-class MailServerError(HelpdeskError):
-    """A mail server could not be reached or refused us (one line; exit 1)."""
-
-    exit_code = 1
-
-
-class TemporaryFailure(Exception):
-    pass
-
-
-class PermanentFailure(Exception):
-    pass
-
-
-# -- configuration and the password ---------------------------------------------------------------------------
-
-
-def load_config(path: Path) -> MailConfig:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise BadInput(
-            _("no configuration file {file}: give --config, or HELPDESK_CONFIG (see 'helpdesk mail --help')").format(
-                file=path
-            )
-        ) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(_("cannot read {file}: {error}").format(file=path, error=exc)) from exc
-    return parse_config(text, str(path))
-
-
-def read_password(config: MailConfig) -> str:
-    """The mail password: from HELPDESK_MAIL_PASSWORD, else from password_file, which must be 0600 (readable by
-    its owner only). Never printed, never stored."""
-    from_env = os.environ.get(PASSWORD_ENV)
-    if from_env:
-        return from_env
-    if not config.password_file:
-        return ""
-    path = Path(config.password_file)
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except OSError as exc:
-        raise BadInput(_("cannot read password_file {file}: {error}").format(file=path, error=exc.strerror)) from exc
-    if mode & 0o077:
-        raise BadInput(
-            _("password_file {file} is readable by others (mode {mode:04o}); chmod 600 it").format(file=path, mode=mode)
-        )
-    try:
-        return path.read_text(encoding="utf-8").strip("\r\n")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(_("cannot read password_file {file}: {error}").format(file=path, error=exc)) from exc
-
-
-def files_dir(db_path: Path, config: MailConfig) -> Path:
-    """Attachments, originals and the quarantine: the configured folder, or one beside the database."""
-    return Path(config.files_dir) if config.files_dir else db_path.with_name(db_path.name + ".mail")
 
 
 # -- the system actor -----------------------------------------------------------------------------------------
@@ -174,70 +120,6 @@ OUTCOME_LABELS = {
     "dropped": N_("dropped"),
     "quarantined": N_("quarantined"),
 }
-
-
-# -- quarantine (needs no database) ----------------------------------------------------------------------------
-
-
-def quarantine(folder: Path, raw: bytes, reason: str, clock: Clock = utcnow) -> Path:
-    """Keep ``raw`` as an .eml file (and the reason beside it); written to a temporary name and renamed, so a
-    crash leaves no half file under the listed name."""
-    target = folder / "quarantine"
-    target.mkdir(parents=True, exist_ok=True, mode=0o700)
-    digest = hashlib.sha256(raw).hexdigest()[:16]
-    stamp = clock().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = target / f"{stamp}-{digest}.eml"
-    _write_atomic(path, raw)
-    _write_atomic(path.with_suffix(".reason"), (" ".join(reason.split())[:300] + "\n").encode("utf-8"))
-    return path
-
-
-def quarantined(folder: Path) -> list[dict[str, Any]]:
-    target = folder / "quarantine"
-    if not target.is_dir():
-        return []
-    items = []
-    for path in sorted(target.glob("*.eml")):
-        reason_file = path.with_suffix(".reason")
-        try:
-            reason = reason_file.read_text(encoding="utf-8").strip()
-        except OSError:
-            reason = ""
-        st = path.stat()
-        items.append(
-            {
-                "file": str(path),
-                "size": st.st_size,
-                "at": datetime.fromtimestamp(st.st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "reason": reason,
-            }
-        )
-    return items
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    if path.exists():
-        return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def store_blob(folder: Path, kind: str, data: bytes) -> str:
-    """``data`` content-addressed under ``folder/kind`` (sha256); its digest. Written once, never executed."""
-    digest = hashlib.sha256(data).hexdigest()
-    target = folder / kind / digest[:2]
-    target.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _write_atomic(target / digest, data)
-    return digest
 
 
 # -- the mail room --------------------------------------------------------------------------------------------
@@ -577,7 +459,7 @@ class Mailroom:
             self._fetch_all(imap, endpoint, report, on_filed)
         except (imaplib.IMAP4.error, OSError) as exc:  # the connection dropped or the server refused mid-way
             raise MailServerError(
-                _("{server}: {error}").format(server=endpoint.describe(), error=_imap_text(exc))
+                _("{server}: {error}").format(server=endpoint.describe(), error=imap_text(exc))
             ) from exc
         finally:
             try:
@@ -596,14 +478,14 @@ class Mailroom:
     ) -> None:
         """File each unread message, then mark it read (or move it): the mark comes after the commit."""
         if self.config.processed_folder:
-            imap.create(_quote(self.config.processed_folder))  # NO when it exists already: that is fine
-        _ok(imap.select(_quote(endpoint.folder)), endpoint)
+            imap.create(quote_folder(self.config.processed_folder))  # NO when it exists already: that is fine
+        imap_ok(imap.select(quote_folder(endpoint.folder)), endpoint)
         typ, data = imap.uid("SEARCH", "UNSEEN")
-        _ok((typ, data), endpoint)
+        imap_ok((typ, data), endpoint)
         uids = (data[0] or b"").split() if data else []
         for uid in uids:
             typ, parts = imap.uid("FETCH", uid.decode(), "(BODY.PEEK[])")
-            _ok((typ, parts), endpoint)
+            imap_ok((typ, parts), endpoint)
             raw = next((p[1] for p in parts if isinstance(p, tuple) and len(p) > 1), None)
             if not isinstance(raw, bytes):
                 continue
@@ -618,11 +500,11 @@ class Mailroom:
             if on_filed is not None:
                 on_filed(filed)
             if self.config.processed_folder:
-                _ok(imap.uid("COPY", uid.decode(), _quote(self.config.processed_folder)), endpoint)
-                _ok(imap.uid("STORE", uid.decode(), "+FLAGS.SILENT", r"(\Seen \Deleted)"), endpoint)
+                imap_ok(imap.uid("COPY", uid.decode(), quote_folder(self.config.processed_folder)), endpoint)
+                imap_ok(imap.uid("STORE", uid.decode(), "+FLAGS.SILENT", r"(\Seen \Deleted)"), endpoint)
                 imap.expunge()
             else:
-                _ok(imap.uid("STORE", uid.decode(), "+FLAGS.SILENT", r"(\Seen)"), endpoint)
+                imap_ok(imap.uid("STORE", uid.decode(), "+FLAGS.SILENT", r"(\Seen)"), endpoint)
 
     # -- state ----------------------------------------------------------------------------------------------
 
@@ -639,209 +521,3 @@ def mail_errors(store: Store) -> list[str]:
     from console.service.mail_outbox import MailView
 
     return MailView(ServiceCore(store, MAIL_ACTOR)).problems()
-
-
-# -- talking to the servers -------------------------------------------------------------------------------------
-
-
-def _quote(folder: str) -> str:
-    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _ok(result: tuple[str, Any], endpoint: Endpoint) -> None:
-    typ, data = result
-    if typ != "OK":
-        detail = data[0].decode("utf-8", "replace") if data and isinstance(data[0], bytes) else str(data)
-        raise MailServerError(_("{server}: {error}").format(server=endpoint.describe(), error=detail))
-
-
-def _loopback(host: str) -> bool:
-    return host in ("localhost", "127.0.0.1", "::1")
-
-
-def open_imap(config: MailConfig, endpoint: Endpoint, password: str) -> imaplib.IMAP4:
-    try:
-        imap: imaplib.IMAP4
-        if endpoint.tls:
-            imap = imaplib.IMAP4_SSL(
-                endpoint.host, endpoint.port, ssl_context=ssl.create_default_context(), timeout=config.timeout_seconds
-            )
-        else:
-            imap = imaplib.IMAP4(endpoint.host, endpoint.port, timeout=config.timeout_seconds)
-            if "STARTTLS" in imap.capabilities:
-                imap.starttls(ssl.create_default_context())
-            elif not _loopback(endpoint.host):
-                imap.logout()
-                raise MailServerError(
-                    _("{server}: offers no STARTTLS; refusing to send the password unencrypted").format(
-                        server=endpoint.describe()
-                    )
-                )
-        if not config.username:
-            raise MailServerError(_("[mail] username is not set: IMAP needs a login"))
-        imap.login(config.username, password)
-        return imap
-    except imaplib.IMAP4.error as exc:
-        raise MailServerError(_("{server}: {error}").format(server=endpoint.describe(), error=_imap_text(exc))) from exc
-    except (OSError, ssl.SSLError) as exc:
-        raise MailServerError(
-            _("{server}: cannot connect: {error}").format(server=endpoint.describe(), error=exc.strerror or exc)
-        ) from exc
-
-
-def _imap_text(exc: Exception) -> str:
-    text = str(exc.args[0] if exc.args else exc)
-    if text.startswith("b'") or text.startswith('b"'):
-        text = text[2:-1]
-    return text
-
-
-class Transport:
-    """SMTP (STARTTLS when offered), SMTPS, or the local sendmail; connected on first use."""
-
-    def __init__(self, config: MailConfig, endpoint: Endpoint, password: str) -> None:
-        self.config = config
-        self.endpoint = endpoint
-        self.password = password
-        self.smtp: smtplib.SMTP | None = None
-
-    def connect(self) -> smtplib.SMTP:
-        e = self.endpoint
-        try:
-            smtp: smtplib.SMTP
-            if e.tls:
-                smtp = smtplib.SMTP_SSL(
-                    e.host, e.port, timeout=self.config.timeout_seconds, context=ssl.create_default_context()
-                )
-            else:
-                smtp = smtplib.SMTP(e.host, e.port, timeout=self.config.timeout_seconds, local_hostname=None)
-            smtp.ehlo()
-            secure = e.tls
-            if not e.tls and smtp.has_extn("starttls"):
-                smtp.starttls(context=ssl.create_default_context())
-                smtp.ehlo()
-                secure = True
-            # a local relay may offer no AUTH: it is then not asked to log in
-            if self.config.username and smtp.has_extn("auth"):
-                if not secure and not _loopback(e.host):
-                    smtp.close()
-                    raise MailServerError(
-                        _("{server}: offers no STARTTLS; refusing to send the password unencrypted").format(
-                            server=e.describe()
-                        )
-                    )
-                smtp.login(self.config.username, self.password)
-            return smtp
-        except smtplib.SMTPAuthenticationError as exc:
-            raise MailServerError(
-                _("{server}: login refused ({code})").format(server=e.describe(), code=exc.smtp_code)
-            ) from exc
-        except (smtplib.SMTPException, OSError) as exc:
-            raise MailServerError(
-                _("{server}: cannot connect: {error}").format(server=e.describe(), error=exc)
-            ) from exc
-
-    def send(self, sender: str, to: str, data: bytes) -> None:
-        if self.endpoint.scheme == "sendmail":
-            self._sendmail(sender, to, data)
-            return
-        if self.smtp is None:
-            self.smtp = self.connect()
-        try:
-            self.smtp.sendmail(sender, [to], data)
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, text = next(iter(exc.recipients.values()))
-            raise _by_code(code, text) from exc
-        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
-            raise _by_code(exc.smtp_code, exc.smtp_error) from exc
-        except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            self.smtp = None
-            raise MailServerError(
-                _("{server}: connection lost: {error}").format(server=self.endpoint.describe(), error=exc)
-            ) from exc
-        except smtplib.SMTPResponseException as exc:
-            raise _by_code(exc.smtp_code, exc.smtp_error) from exc
-        except smtplib.SMTPException as exc:
-            raise TemporaryFailure(str(exc)[:500]) from exc
-
-    def _sendmail(self, sender: str, to: str, data: bytes) -> None:
-        try:
-            done = subprocess.run(
-                [self.endpoint.path, "-oi", "-f", sender, "--", to],
-                input=data,
-                capture_output=True,
-                timeout=self.config.timeout_seconds,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise MailServerError(_("{server}: {error}").format(server=self.endpoint.describe(), error=exc)) from exc
-        if done.returncode == 0:
-            return
-        text = done.stderr.decode("utf-8", "replace").strip()[:300] or f"exit {done.returncode}"
-        # sysexits: 75 (EX_TEMPFAIL) and 69-74 are worth another try; 64-68 (bad address, no user, no host) are not
-        if done.returncode in (64, 65, 67, 68):
-            raise PermanentFailure(text)
-        raise TemporaryFailure(text)
-
-    def close(self) -> None:
-        if self.smtp is not None:
-            try:
-                self.smtp.quit()
-            except (smtplib.SMTPException, OSError):
-                pass
-            self.smtp = None
-
-
-def _by_code(code: int, text: bytes | str) -> Exception:
-    message = f"{code} {text.decode('utf-8', 'replace') if isinstance(text, bytes) else text}".strip()[:500]
-    return PermanentFailure(message) if 500 <= code < 600 else TemporaryFailure(message)
-
-
-def check_servers(config: MailConfig, password: str) -> list[tuple[bool, str]]:
-    """Each configured server tried as the commands use it: (works, one line saying so or what is wrong)."""
-    lines: list[tuple[bool, str]] = []
-    if config.smtp is None:
-        lines.append((False, _("SMTP: smtp_url is not set")))
-    elif config.smtp.scheme == "sendmail":
-        path = Path(config.smtp.path)
-        usable = path.is_file() and os.access(path, os.X_OK)
-        lines.append(
-            (
-                usable,
-                _("SMTP {server}: ok").format(server=config.smtp.describe())
-                if usable
-                else _("SMTP {server}: no such program").format(server=config.smtp.describe()),
-            )
-        )
-    else:
-        transport = Transport(config, config.smtp, password)
-        try:
-            smtp = transport.connect()
-            smtp.noop()
-            transport.smtp = smtp
-            lines.append((True, _("SMTP {server}: ok").format(server=config.smtp.describe())))
-        except MailServerError as exc:
-            lines.append((False, "SMTP " + str(exc)))
-        except (smtplib.SMTPException, OSError) as exc:
-            lines.append((False, f"SMTP {config.smtp.describe()}: {exc}"))
-        finally:
-            transport.close()
-    if config.imap is None:
-        lines.append((False, _("IMAP: imap_url is not set")))
-    else:
-        try:
-            imap = open_imap(config, config.imap, password)
-            try:
-                typ, data = imap.select(_quote(config.imap.folder), readonly=True)
-                _ok((typ, data), config.imap)
-                count = int(data[0] or 0) if data and data[0] else 0
-                lines.append(
-                    (True, _("IMAP {server}: ok, {n} messages").format(server=config.imap.describe(), n=count))
-                )
-            finally:
-                imap.logout()
-        except MailServerError as exc:
-            lines.append((False, "IMAP " + str(exc)))
-        except (imaplib.IMAP4.error, OSError) as exc:
-            lines.append((False, f"IMAP {config.imap.describe()}: {exc}"))
-    return lines
