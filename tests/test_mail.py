@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
@@ -512,3 +515,80 @@ def test_mail_for_a_closed_ticket_follows_the_reopen_rules(
         (ticket_id, "email")
     ]
     assert rows(db_path, "SELECT status FROM tickets WHERE id = ?", (ticket_id,)) == [("closed",)]
+
+
+class Forwarder:
+    """A TCP port that is closed until `open()`, then forwards to the IMAP server: the server "comes back"."""
+
+    def __init__(self, target: int) -> None:
+        from tests.mailservers import free_port
+
+        self.port = free_port()
+        self.target = target
+        self.server: socket.socket | None = None
+
+    def open(self) -> None:
+        server = socket.create_server(("127.0.0.1", self.port))
+        self.server = server
+
+        def pipe(a: socket.socket, b: socket.socket) -> None:
+            try:
+                while data := a.recv(65536):
+                    b.sendall(data)
+            except OSError:
+                pass
+            finally:
+                a.close()
+                b.close()
+
+        def accept() -> None:
+            while True:
+                try:
+                    client, _addr = server.accept()
+                except OSError:
+                    return
+                upstream = socket.create_connection(("127.0.0.1", self.target))
+                threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
+                threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+
+        threading.Thread(target=accept, daemon=True).start()
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+def test_fetch_keeps_running_through_an_outage(
+    hd: Callable[..., Result], desk: HelpdeskService, tmp_path: Path, db_path: Path, dovecot: Dovecot
+) -> None:
+    """`mail fetch` (no --once) with the IMAP server down: the error is recorded where supervisors see it, the
+    fetcher keeps running and reconnects after its backoff, and the error clears once mail flows again."""
+    user = dovecot.new_user()
+    proxy = Forwarder(dovecot.port)
+    config = str(write_config(tmp_path / "helpdesk.toml", imap_port=proxy.port, user=user, poll_seconds=1))
+    dovecot.append(user, customer_mail("outage@customer.example", "Mail while the server was down", "hello"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "console", "--db", str(db_path), "mail", "fetch", "--config", config],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not desk.mail.problems() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert any("mail fetch" in p and "cannot connect" in p for p in desk.mail.problems())
+        assert proc.poll() is None  # still running
+        proxy.open()
+        while rows(db_path, "SELECT count(*) FROM tickets") == [(0,)] and time.monotonic() < deadline + 10:
+            time.sleep(0.1)
+        assert rows(db_path, "SELECT count(*) FROM tickets") == [(1,)]
+        assert desk.mail.problems() == [] and proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait()
+        assert proc.stderr is not None
+        err = proc.stderr.read().decode()
+        proc.stderr.close()
+        proxy.close()
+    assert "cannot connect" in err and "Traceback" not in err
