@@ -93,3 +93,25 @@ async def test_queue_marks_failed_mail_and_supervisors_see_mail_errors(
                 assert MAIL_FAILED.strip() in row
                 other = next(line for line in text.splitlines() if f" {ok} P3" in line)
                 assert MAIL_FAILED.strip() not in other
+
+
+async def test_a_reply_typed_in_the_console_reaches_the_customer_threaded(
+    team: Team, clock: FrozenClock, db_path: Path, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    config = str(write_config(tmp_path / "helpdesk.toml", smtp_port=smtp.port, receipt=False))
+    raw = (CORPUS / "big5_new.eml").read_bytes()
+    assert helpdesk(db_path, "mail", "ingest", "--config", config, stdin=raw) == 0
+    sue = team("sue")
+    app = HelpdeskApp(sue, clock=lambda: clock().timestamp(), live_interval=3600)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_ticket(pilot, app, 1)
+        await pilot.press("r", *"Please power-cycle the printer.")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert screen.detail is not None and screen.detail.messages[-1].kind == "reply"
+        assert "✉ waiting to be sent to chen@example.com.tw" in screen_output(app)[0]
+        assert helpdesk(db_path, "mail", "send", "--once", "--config", config) == 0
+    (received,) = smtp.to("chen@example.com.tw")
+    msg = received.message
+    assert msg["In-Reply-To"] == "<big5-0001@example.com.tw>" and "[#1]" in msg["Subject"]
+    assert msg["Subject"].endswith("印表機無法連線") and "power-cycle the printer" in msg.get_content()
