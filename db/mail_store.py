@@ -53,6 +53,15 @@ class MailStore:
             [ticket_id],
         )
 
+    def automatic_rows(self, ticket_id: int) -> dict[int, str]:
+        """The ticket's messages that came as automatic mail (message row -> why it counts as automatic)."""
+        rows = self.store._tuples(
+            "SELECT message_row, auto FROM mail_messages WHERE ticket_id = ? AND direction = 'in' AND auto IS NOT NULL"
+            " AND message_row IS NOT NULL",
+            [ticket_id],
+        )
+        return {int(r[0]): str(r[1]) for r in rows}
+
     def tickets_opened_by(self, sender: str, since: datetime) -> int:
         row = self.store._tuples(
             "SELECT count(*) FROM mail_messages WHERE opened_ticket = 1 AND sender = ? AND at >= ?",

@@ -333,6 +333,7 @@ def test_end_to_end(
     ]
     assert kinds[events_before:] == ["mail_auto"]
     assert rows(db_path, "SELECT count(*) FROM mail_outbox") == [(2,)]
+    assert list(desk.mail.detail(ticket_id).automatic.values()) == ["Auto-Submitted: auto-replied"]
 
     # 5. status for people
     st = hd("mail", "status", "--config", config, "--json")

@@ -12,6 +12,7 @@ class MailDetail:
 
     outbox: list[dict[str, Any]] = field(default_factory=list)
     attachments: list[dict[str, Any]] = field(default_factory=list)
+    automatic: dict[int, str] = field(default_factory=dict)  # message row -> why it is automatic mail
 
     def status_of(self, message_row: int) -> dict[str, Any] | None:
         """The outgoing message that carries the reply ``message_row``, if it was mailed."""

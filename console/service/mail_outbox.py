@@ -77,7 +77,7 @@ class MailView:
 
     def detail(self, ticket_id: int) -> MailDetail:
         mail = MailStore(self.core.store)
-        return MailDetail(mail.outbox_for(ticket_id), mail.attachments(ticket_id))
+        return MailDetail(mail.outbox_for(ticket_id), mail.attachments(ticket_id), mail.automatic_rows(ticket_id))
 
     def failed_tickets(self, ticket_ids: Sequence[int]) -> set[int]:
         return MailStore(self.core.store).failed_tickets(ticket_ids)

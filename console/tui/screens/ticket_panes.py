@@ -87,6 +87,10 @@ def conversation(detail: TicketDetail, now: float) -> Group:
         sent = detail.mail.status_of(m.id) if detail.mail is not None and m.kind == "reply" else None
         if sent is not None:
             parts.append(mail_state(sent, detail.zone))
+        why = detail.mail.automatic.get(m.id) if detail.mail is not None and m.kind == "customer" else None
+        if why is not None:
+            mark = _("automatic e-mail ({why}): not answered, the ticket unchanged").format(why=clean(why))
+            parts.append(Text("✉ " + mark, style="dim"))
         parts.append(Text(""))
     parts.extend(mail_extras(detail))
     if detail.articles:
