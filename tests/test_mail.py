@@ -593,3 +593,30 @@ def test_fetch_keeps_running_through_an_outage(
         proc.stderr.close()
         proxy.close()
     assert "cannot connect" in err and "Traceback" not in err
+
+
+def test_a_running_sender_sends_a_new_reply_at_once(
+    hd: Callable[..., Result], desk: HelpdeskService, tmp_path: Path, db_path: Path, smtp: SmtpSink
+) -> None:
+    """`mail send` (running, polling every minute) sees the console's commit and sends the reply within seconds."""
+    config = str(write_config(tmp_path / "helpdesk.toml", smtp_port=smtp.port, receipt=False, poll_seconds=60))
+    raw = customer_mail("soon@customer.example", "Quick one", "hi").replace(b"anna@", b"soon@")
+    assert hd("mail", "ingest", "--config", config, stdin=raw).code == 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "console", "--db", str(db_path), "mail", "send", "--config", config],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not rows(db_path, "SELECT ok_at FROM mail_state WHERE part = 'send'") and time.monotonic() < deadline:
+            time.sleep(0.1)  # until it has looked once and found nothing to send: now it pauses for a minute
+        desk.reply(1, "Here is the answer.")
+        deadline = time.monotonic() + 10
+        while not smtp.to("soon@customer.example") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(smtp.to("soon@customer.example")) == 1
+    finally:
+        proc.kill()
+        proc.wait()

@@ -155,7 +155,7 @@ def _loop(args: argparse.Namespace, parts: tuple[str, ...]) -> int:
                         pause = max(1.0, min(pause, due - time.time()))
             else:
                 pause, backoff = backoff, min(backoff * 2, 300.0)
-            time.sleep(pause)
+            room.pause(pause, until_outbox=ok and "send" in parts)
     finally:
         room.close()
 

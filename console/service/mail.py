@@ -373,6 +373,7 @@ class Mailroom:
         report = SendReport()
         rows = self.mail.due(time.time())
         if not rows:
+            self.note_ok("send")  # the sender is alive: `mail status` says when it last looked
             return report
         if self.config.smtp is None:
             raise BadInput(_("[mail] smtp_url is not set: nothing can be sent"))
@@ -429,6 +430,20 @@ class Mailroom:
 
     def next_due(self) -> float | None:
         return self.mail.next_due()
+
+    def pause(self, seconds: float, *, until_outbox: bool) -> None:
+        """Wait ``seconds``; with ``until_outbox``, stop early once a message is due (a reply written in the console
+        meanwhile goes out within a second, not at the next poll). Another process's commit is seen through
+        SQLite's data_version, which reads no table."""
+        deadline = time.monotonic() + seconds
+        seen = self.store.data_version()
+        while (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, 0.5))
+            if until_outbox and self.store.data_version() != seen:
+                seen = self.store.data_version()
+                due = self.mail.next_due()
+                if due is not None and due <= time.time():
+                    return
 
     def status(self) -> dict[str, Any]:
         """What `mail status` shows: each part's last success and error, the outbox, the quarantine."""
