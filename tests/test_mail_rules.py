@@ -10,7 +10,8 @@ import pytest
 from console.rules.errors import BadInput
 from console.rules.mailcompose import Outgoing, compose, references, tagged_subject
 from console.rules.mailconfig import parse_config
-from console.rules.mailparse import decode_bytes, strip_reply_prefixes, ticket_tag, trim_reply
+from console.rules.mailparse import strip_reply_prefixes, ticket_tag
+from console.rules.mailtext import decode_bytes, trim_reply
 
 
 def test_config_is_checked_field_by_field() -> None:

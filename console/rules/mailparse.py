@@ -7,35 +7,15 @@ validation before storage and by the screens' cleaning before display.
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
-from email.headerregistry import Address
-from email.message import EmailMessage, Message
+from email.message import Message
 from email.utils import getaddresses, parseaddr
-from html.parser import HTMLParser
 
-# Labels mail programs use for charsets Python knows under a wider name: GB2312 and GBK mail routinely holds
-# characters only GB18030 has, Big5 mail the HKSCS ones, and ISO-2022-JP mail the Microsoft extensions.
-CHARSET_ALIASES = {
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "x-gbk": "gb18030",
-    "cp936": "gb18030",
-    "euc-cn": "gb18030",
-    "big5": "big5hkscs",
-    "x-big5": "big5hkscs",
-    "cn-big5": "big5hkscs",
-    "iso-2022-jp": "iso2022_jp_ext",
-    "ks_c_5601-1987": "cp949",
-    "unknown-8bit": "utf-8",
-    "x-unknown": "utf-8",
-    "us-ascii": "utf-8",
-    "ascii": "utf-8",
-}
+from console.rules.mailtext import decode_bytes, html_to_text, trim_reply, visible
+
 MAX_TEXT = 100_000  # characters of body kept (validation's MAX_BODY)
 
 
@@ -76,29 +56,6 @@ class ParsedMail:
     synthetic_id: bool = False
 
 
-def decode_bytes(data: bytes, charset: str | None) -> str:
-    """``data`` in its declared charset (widened, see CHARSET_ALIASES); undeclared or wrong: UTF-8, then GB18030,
-    then Big5, and finally UTF-8 with replacement characters (never an exception)."""
-    tried: list[str] = []
-    if charset:
-        name = charset.strip().strip('"').lower()
-        name = CHARSET_ALIASES.get(name, name)
-        try:
-            codecs.lookup(name)
-            tried.append(name)
-        except LookupError:
-            pass
-    for fallback in ("utf-8", "gb18030", "big5hkscs"):
-        if fallback not in tried:
-            tried.append(fallback)
-    for name in tried:
-        try:
-            return data.decode(name)
-        except (UnicodeDecodeError, LookupError):
-            continue
-    return data.decode("utf-8", errors="replace")
-
-
 def _header_text(value: object) -> str:
     """A header as text. Raw 8-bit headers (old Foxmail, some webmail) reach us as surrogate escapes: decoded as
     UTF-8, else GB18030, else Big5."""
@@ -134,143 +91,12 @@ def message_ids(value: str) -> list[str]:
     return found
 
 
-# Terminal control sequences whole (CSI, OSC, other escapes), so no "[31m" is left behind when the escape goes.
-_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]")
-
-
-def _visible(text: str) -> str:
-    """Drop what a terminal or the database would act on (escape sequences, controls but newline and tab, bidi
-    formatting), keep the rest."""
-    text = _ESCAPES.sub("", text)
-    return "".join(
-        ch
-        for ch in text
-        if ch in "\n\t"
-        or not (unicodedata.category(ch) in ("Cc", "Cs") or "\u202a" <= ch <= "\u202e" or "\u2066" <= ch <= "\u2069")
-    )
-
-
-# -- HTML to readable text --------------------------------------------------------------------------------------
-
-_BLOCK = {
-    "p",
-    "div",
-    "br",
-    "tr",
-    "li",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "table",
-    "blockquote",
-    "pre",
-    "hr",
-    "ul",
-    "ol",
-}
-
-
-class _TextMaker(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.out: list[str] = []
-        self.skip = 0
-        self.quote = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style", "head", "title"):
-            self.skip += 1
-        elif tag == "li":
-            self.out.append("\n- ")
-        elif tag == "blockquote":
-            self.quote += 1
-            self.out.append("\n")
-        elif tag in _BLOCK:
-            self.out.append("\n")
-        elif tag == "img":
-            alt = dict(attrs).get("alt")
-            if alt:
-                self.out.append(f"[{alt}]")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style", "head", "title"):
-            self.skip = max(0, self.skip - 1)
-        elif tag == "blockquote":
-            self.quote = max(0, self.quote - 1)
-            self.out.append("\n")
-        elif tag in _BLOCK:
-            self.out.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if self.skip:
-            return
-        text = re.sub(r"[ \t\r\n\f]+", " ", data)
-        if self.quote:
-            text = text.replace("\n", "\n> ")
-            if not self.out or self.out[-1].endswith("\n"):
-                text = "> " + text.lstrip()
-        self.out.append(text)
-
-
-def html_to_text(html: str) -> str:
-    maker = _TextMaker()
-    try:
-        maker.feed(html)
-        maker.close()
-    except Exception:  # HTMLParser is lenient; this is for the unforeseen
-        return re.sub(r"<[^>]*>", " ", html)
-    lines = [line.strip() for line in "".join(maker.out).replace("\xa0", " ").splitlines()]
-    text = "\n".join(lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
-
-
-# -- quoted history and signatures ------------------------------------------------------------------------------
-
-# Where the history under a reply begins, in the forms the common mail programs write it.
-_QUOTE_STARTS = [
-    re.compile(r"^\s*On .{4,200}(wrote|schrieb|a écrit)\s*:\s*$", re.I),  # Gmail, Apple Mail, Thunderbird
-    re.compile(r"^\s*在\s?.{4,200}(写道|寫道)\s*[:：]\s*$"),  # the same in Chinese
-    re.compile(r"^\s*-{2,}\s*(Original Message|原始邮件|原始郵件|Original)\s*-{2,}\s*$", re.I),  # Outlook, Foxmail/QQ
-    re.compile(r"^\s*_{10,}\s*$"),  # Outlook's rule above the quoted header block
-    re.compile(r"^\s*(From|发件人|寄件者)\s*[:：].+$"),  # a quoted header block without a rule (Outlook)
-    re.compile(r"^\s*-{5,}\s*(Forwarded message|转发的邮件|轉寄的郵件)\s*-{5,}\s*$", re.I),
-]
-_SIGNATURE_STARTS = [
-    re.compile(r"^-- ?$"),  # RFC 3676's signature separator
-    re.compile(r"^\s*(Sent from my (iPhone|iPad|Android|mobile)|Get Outlook for \w+)", re.I),
-    re.compile(r"^\s*(发自我的|從我的|来自我的)\s*(iPhone|iPad|手机|華為|华为|小米)?"),
-]
-
-
-def trim_reply(text: str) -> str:
-    """What the sender wrote this time: up to the quoted history (a ``>`` block, an "On … wrote:" line, an Outlook
-    or Foxmail header block) and without the signature. Everything, if trimming would leave nothing."""
-    lines = text.splitlines()
-    cut = len(lines)
-    for i, line in enumerate(lines):
-        if any(p.match(line) for p in _QUOTE_STARTS) or (
-            line.startswith(">") and all(not rest.strip() or rest.startswith(">") for rest in lines[i:])
-        ):
-            cut = i
-            break
-    kept = lines[:cut]
-    for i, line in enumerate(kept):
-        if any(p.match(line) for p in _SIGNATURE_STARTS):
-            kept = kept[:i]
-            break
-    result = "\n".join(kept).strip()
-    return result or text.strip()
-
-
 # -- automatic mail ---------------------------------------------------------------------------------------------
 
 
 def automatic(msg: Message) -> str | None:
     """Why ``msg`` is automatic mail (RFC 3834 and the headers in wide use), or None for a person's message."""
-    auto = _visible(_header(msg, "Auto-Submitted")).lower()
+    auto = visible(_header(msg, "Auto-Submitted")).lower()
     if auto and auto.split(";")[0].strip() != "no":
         return f"Auto-Submitted: {auto.split(';')[0].strip()[:40]}"
     precedence = _header(msg, "Precedence").lower()
@@ -340,7 +166,7 @@ _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
 
 def safe_filename(name: str, content_type: str, index: int) -> str:
     """A name for display and download: no path, no controls, no reserved characters, at most 120 characters."""
-    base = _visible(name).replace("\n", " ").replace("\t", " ")
+    base = visible(name).replace("\n", " ").replace("\t", " ")
     base = base.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
     base = _UNSAFE_NAME.sub("_", base).strip(" .")
     if not base:
@@ -421,7 +247,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
     if not found:
         raise MailUnparseable("no sender address")
     name, address = found[0]
-    address = _visible(address).strip().lower()
+    address = visible(address).strip().lower()
     if not re.match(r"^[^@\s]{1,64}@[^@\s]{1,255}$", address):
         raise MailUnparseable("unusable sender address")
     ids = message_ids(_header(msg, "Message-ID"))
@@ -432,14 +258,12 @@ def parse_mail(raw: bytes) -> ParsedMail:
     except Exception as exc:
         raise MailUnparseable(f"unreadable body: {exc}") from exc
     text = plain if plain.strip() else html_to_text(html)
-    text = _visible(text.replace("\r\n", "\n").replace("\r", "\n"))[:MAX_TEXT]
-    subject = _visible(_header(msg, "Subject")).replace("\n", " ").replace("\t", " ").strip()
-    if isinstance(msg, EmailMessage):
-        pass
+    text = visible(text.replace("\r\n", "\n").replace("\r", "\n"))[:MAX_TEXT]
+    subject = visible(_header(msg, "Subject")).replace("\n", " ").replace("\t", " ").strip()
     return ParsedMail(
         message_id=message_id,
         sender=address,
-        sender_name=_visible(name).replace("\n", " ").strip()[:200],
+        sender_name=visible(name).replace("\n", " ").strip()[:200],
         subject=subject[:500],
         body=trim_reply(text),
         full_text=text,
@@ -466,8 +290,3 @@ def strip_reply_prefixes(subject: str) -> str:
         previous = subject
         subject = pattern.sub("", subject)
     return subject.strip()
-
-
-def address_of(name: str, address: str) -> str:
-    """A To header value, the name encoded as RFC 2047 needs."""
-    return str(Address(display_name=name, addr_spec=address)) if name else address
