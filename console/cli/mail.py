@@ -80,7 +80,7 @@ def _line(text: str) -> str:
 
 
 def _report_filed(args: argparse.Namespace, filed: Any) -> None:
-    from console.service.mail import OUTCOME_LABELS
+    from console.service.mail_inbound import OUTCOME_LABELS
 
     if args.json:
         emit_json(
