@@ -620,3 +620,31 @@ def test_a_running_sender_sends_a_new_reply_at_once(
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_fetch_waits_in_idle_and_files_new_mail_as_it_arrives(
+    desk: HelpdeskService, tmp_path: Path, db_path: Path, dovecot: Dovecot
+) -> None:
+    """`mail fetch` polling once a minute still files a new message within seconds: it waits in IMAP IDLE."""
+    user = dovecot.new_user()
+    config = str(write_config(tmp_path / "helpdesk.toml", imap_port=dovecot.port, user=user, poll_seconds=60))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "console", "--db", str(db_path), "mail", "fetch", "--config", config],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not rows(db_path, "SELECT ok_at FROM mail_state WHERE part = 'fetch'") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # into its wait
+        dovecot.append(user, customer_mail("idle@customer.example", "Arrived while idling", "hi"))
+        deadline = time.monotonic() + 15
+        while rows(db_path, "SELECT count(*) FROM tickets") == [(0,)] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert rows(db_path, "SELECT subject FROM tickets") == [("Arrived while idling",)]
+        assert proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait()

@@ -155,7 +155,10 @@ def _loop(args: argparse.Namespace, parts: tuple[str, ...]) -> int:
                         pause = max(1.0, min(pause, due - time.time()))
             else:
                 pause, backoff = backoff, min(backoff * 2, 300.0)
-            room.pause(pause, until_outbox=ok and "send" in parts)
+            # `mail fetch` waits in IMAP IDLE when the server offers it (new mail is filed as it arrives); `mail run`
+            # polls, watching the outbox meanwhile
+            if not (ok and parts == ("fetch",) and room.wait_for_mail(pause)):
+                room.pause(pause, until_outbox=ok and "send" in parts)
     finally:
         room.close()
 

@@ -33,6 +33,7 @@ from console.service.mail_servers import (
     PermanentFailure,
     TemporaryFailure,
     Transport,
+    idle,
     imap_ok,
     imap_text,
     open_imap,
@@ -197,6 +198,31 @@ class Mailroom:
 
     def next_due(self) -> float | None:
         return self.mail.next_due()
+
+    def wait_for_mail(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` in IMAP IDLE, so new mail is fetched as it arrives rather than at the next poll;
+        False when the server offers no IDLE or the wait failed (the caller then pauses, and the next fetch reports
+        the error)."""
+        endpoint = self.config.imap
+        if endpoint is None:
+            return False
+        try:
+            imap = open_imap(self.config, endpoint, self.password())
+        except MailServerError:
+            return False
+        try:
+            imap_ok(imap.select(quote_folder(endpoint.folder), readonly=True), endpoint)
+            typ, data = imap.uid("SEARCH", "UNSEEN")
+            if typ == "OK" and data and data[0]:
+                return True  # arrived since the last fetch, before this wait began
+            return idle(imap, seconds) is not None
+        except (imaplib.IMAP4.error, OSError, MailServerError):
+            return False
+        finally:
+            try:
+                imap.logout()
+            except (imaplib.IMAP4.error, OSError):
+                pass
 
     def pause(self, seconds: float, *, until_outbox: bool) -> None:
         """Wait ``seconds``; with ``until_outbox``, stop early once a message is due (a reply written in the console

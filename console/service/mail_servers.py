@@ -9,6 +9,7 @@ import os
 import smtplib
 import ssl
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -235,3 +236,36 @@ def check_servers(config: MailConfig, password: str) -> list[tuple[bool, str]]:
         except (imaplib.IMAP4.error, OSError) as exc:
             lines.append((False, f"IMAP {config.imap.describe()}: {exc}"))
     return lines
+
+
+def idle(imap: imaplib.IMAP4, seconds: float) -> bool | None:
+    """Wait in IMAP IDLE (RFC 2177) on the selected folder until the server reports new mail (True) or ``seconds``
+    pass (False); None when the server offers no IDLE. imaplib (Python 3.11) has no IDLE command: it is spoken
+    here with the connection's own line reader."""
+    if "IDLE" not in imap.capabilities:
+        return None
+    sock = imap.socket()
+    previous = sock.gettimeout()
+    imap.send(b"HDIDLE IDLE\r\n")
+    if not imap.readline().startswith(b"+"):
+        return None
+    news = False
+    deadline = time.monotonic() + seconds
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            try:
+                line = imap.readline()
+            except TimeoutError:
+                break
+            if not line:
+                raise imaplib.IMAP4.abort("connection closed during IDLE")
+            if line.startswith(b"*") and (b"EXISTS" in line or b"RECENT" in line):
+                news = True
+                break
+    finally:
+        sock.settimeout(previous)
+        imap.send(b"DONE\r\n")
+        while not imap.readline().startswith(b"HDIDLE "):
+            pass
+    return news
