@@ -476,7 +476,82 @@ def _v7(conn: sqlite3.Connection) -> None:
     run_script(conn, V7)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+# -- mail: the e-mail channel (inbound messages, the outbox, attachments, the fetcher's and sender's state) --------
+
+MAIL_DDL = """
+CREATE TABLE mail_messages (
+  id INTEGER PRIMARY KEY,
+  message_id TEXT NOT NULL UNIQUE,
+  direction TEXT NOT NULL CHECK (direction IN ('in','out')),
+  ticket_id INTEGER REFERENCES tickets(id),
+  message_row INTEGER REFERENCES messages(id),
+  sender TEXT NOT NULL DEFAULT '',
+  subject TEXT NOT NULL DEFAULT '',
+  auto TEXT,
+  outcome TEXT NOT NULL,
+  opened_ticket INTEGER NOT NULL DEFAULT 0,
+  raw_sha256 TEXT,
+  at TEXT NOT NULL
+);
+CREATE INDEX mail_messages_ticket ON mail_messages(ticket_id, id);
+CREATE INDEX mail_messages_sender ON mail_messages(sender, at) WHERE opened_ticket = 1;
+
+CREATE TABLE mail_outbox (
+  id INTEGER PRIMARY KEY,
+  ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+  message_row INTEGER REFERENCES messages(id),
+  kind TEXT NOT NULL CHECK (kind IN ('reply','receipt')),
+  message_id TEXT NOT NULL UNIQUE,
+  to_addr TEXT NOT NULL,
+  to_name TEXT NOT NULL DEFAULT '',
+  subject TEXT NOT NULL,
+  body TEXT NOT NULL,
+  in_reply_to TEXT,
+  refs TEXT NOT NULL DEFAULT '',
+  auto INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL DEFAULT 'waiting' CHECK (status IN ('waiting','sent','failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at REAL NOT NULL DEFAULT 0,
+  last_error TEXT,
+  created_at TEXT NOT NULL,
+  sent_at TEXT
+);
+CREATE INDEX mail_outbox_due ON mail_outbox(status, next_at);
+CREATE INDEX mail_outbox_ticket ON mail_outbox(ticket_id, id);
+
+CREATE TABLE mail_attachments (
+  id INTEGER PRIMARY KEY,
+  mail_id INTEGER NOT NULL REFERENCES mail_messages(id),
+  ticket_id INTEGER REFERENCES tickets(id),
+  name TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  sha256 TEXT,
+  refused TEXT
+);
+CREATE INDEX mail_attachments_ticket ON mail_attachments(ticket_id, id);
+
+CREATE TABLE mail_state (
+  part TEXT PRIMARY KEY CHECK (part IN ('fetch','send')),
+  ok_at TEXT,
+  error TEXT,
+  error_at TEXT,
+  failures INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+def _mail_tables(conn: sqlite3.Connection) -> None:
+    """The e-mail channel. ``mail_messages``: every message received or sent, by its Message-ID (unique: a message
+    fetched twice is stored once; threading looks replies up here), the ticket and message row it became, and what
+    was done with it (``outcome``: new ticket, added, auto-reply kept, bounce, dropped). ``mail_outbox``: replies
+    and receipts to deliver, written in the reply's own transaction with their Message-ID fixed there (a resend
+    after a crash is the same message). ``mail_attachments``: stored content-addressed beside the database.
+    ``mail_state``: the fetcher's and sender's last success and last error (mail status, the console header)."""
+    run_script(conn, MAIL_DDL)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _mail_tables]
 LATEST = len(MIGRATIONS)
 
 

@@ -120,6 +120,7 @@ class Store:
         # functions or change settings on the connection that keeps the service records.
         self.db = sqlite_utils.Database(self.conn, execute_plugins=False)
         self._lock = threading.RLock()
+        self._depth = 0  # nesting of `transaction` on this connection (held under the lock)
         try:
             current = schema.version(self.conn)
             if readonly:
@@ -223,7 +224,17 @@ class Store:
         if self.readonly:
             raise ReadOnly("this database is open read-only")
         with self._lock:
+            if self._depth:
+                # A unit of work inside another joins it (the mail channel files a customer's reply and its
+                # Message-ID in one transaction): the outer one commits or rolls back both.
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
             self.conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
             try:
                 yield
             except BaseException:
@@ -232,6 +243,8 @@ class Store:
                 raise
             else:
                 self.conn.execute("COMMIT")
+            finally:
+                self._depth = 0
 
     def write(self, work: Callable[[], T], attempts: int = 12) -> T:
         """Run ``work`` in one write transaction, retrying the whole unit while SQLite stays busy."""

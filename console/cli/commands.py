@@ -7,6 +7,7 @@ from collections.abc import Callable
 from console.cli import admin as cli_admin
 from console.cli import data as cli_data
 from console.cli import kb as cli_kb
+from console.cli import mail as cli_mail
 from console.cli import replies as cli_replies
 from console.cli import reports as cli_reports
 from console.cli import tickets as cli_tickets
@@ -23,6 +24,7 @@ REGISTER: list[Callable[..., None]] = [
     cli_kb.register,
     cli_replies.register,
     cli_reports.register,
+    cli_mail.register,
     cli_admin.register,
 ]
 """Registered after `demo`, in this order."""

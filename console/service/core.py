@@ -67,6 +67,8 @@ class ServiceCore:
     """What the service and each of its parts (console/service/*.py) share: one is made per service and handed
     to every part."""
 
+    write_attempts = 12  # how often a busy database is tried before the write fails (the mail pipe tries less)
+
     def __init__(
         self,
         store: Store,
@@ -125,7 +127,7 @@ class ServiceCore:
             return result
 
         try:
-            return self.store.write(unit)
+            return self.store.write(unit, self.write_attempts)
         except Conflict as exc:
             raise Stale(self._stale_message(exc.ticket_id)) from exc
         except NotFound as exc:

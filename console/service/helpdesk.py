@@ -29,6 +29,7 @@ from console.service.core import TRACKED, ServiceCore, identify, open_store
 from console.service.intake import TicketIntake
 from console.service.kb import KnowledgeActions
 from console.service.live import Live
+from console.service.mail_outbox import MailView
 from console.service.rollups import ReportRollups
 from console.service.sla_book import SlaBook
 from console.service.ticket_view import ClockView, TicketDetail, clock_view, facts_from_events
@@ -64,15 +65,17 @@ class HelpdeskService:
         clock: Clock = utcnow,
         wallboard: bool = False,
         entered_by: str | None = None,
+        core: ServiceCore | None = None,
     ) -> None:
         """A service acting as ``actor`` as given: for code that has already decided who acts (the demo, tests);
-        `open` decides it from the login."""
-        self.core = ServiceCore(store, actor, clock=clock, wallboard=wallboard, entered_by=entered_by)
+        `open` decides it from the login. ``core``: one made already (the mail channel's system actor)."""
+        self.core = core or ServiceCore(store, actor, clock=clock, wallboard=wallboard, entered_by=entered_by)
         self.sla_book = SlaBook(self.core)
         self.intake = TicketIntake(self.core, self.sla_book)
         self.core.settlers.append(ReportRollups(self.core, self.sla_book).settle)  # reports' rollups
         self.knowledge = KnowledgeActions(self.core)
         self.upkeep = Upkeep(self.core)
+        self.mail = MailView(self.core)  # the e-mail channel as the console shows it
         # The parts' public actions, offered here as the service's own.
         self.me = self.core.me
         self.require_role = self.core.require_role
@@ -320,6 +323,7 @@ class HelpdeskService:
             viewers=viewers,
             zone=self.zone(),
             customer_zone=self.customer_zone(customer),
+            mail=self.mail.detail(ticket_id),
         )
 
     def zone(self) -> tzinfo:
@@ -493,7 +497,14 @@ class HelpdeskService:
             fields=lambda current, _when: {"public_replies": current.public_replies + 1},
             message=("reply", text),
             detail=detail,
+            after=lambda updated, when: self._mail(updated, text, when),
         )
+
+    def _mail(self, ticket: Ticket, text: str, when: datetime) -> None:
+        """A public reply to a customer who wrote in by e-mail enters the outbox in the reply's transaction."""
+        from console.service.mail_outbox import queue_mail
+
+        queue_mail(self.core, ticket, text, when)
 
     def note(
         self, ticket_id: int, body: str, *, at: datetime | None = None, expected_version: int | None = None
@@ -683,6 +694,7 @@ class HelpdeskService:
         def handoff_note(updated: Ticket, when: datetime) -> None:
             if notice_text is not None:
                 self.core.store.add_message(updated.id, "reply", self.actor_name, notice_text, when)
+                self._mail(updated, notice_text, when)
             self.core.store.add_message(
                 updated.id,
                 "note",

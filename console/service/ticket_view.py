@@ -12,6 +12,7 @@ from console.rules import workflow
 
 if TYPE_CHECKING:
     from console.rules import sla
+    from console.service.mail_detail import MailDetail
     from db.models import Customer, Event, KbArticle, Message, QueueItem, Ticket
 
 
@@ -47,6 +48,7 @@ class TicketDetail:
     viewers: list[str] = field(default_factory=list)
     zone: tzinfo = UTC  # the agent's: every time on the ticket is shown in it, named once
     customer_zone: tzinfo = UTC  # the customer's: times promised to them are stated in it
+    mail: MailDetail | None = None  # the e-mail channel: each outgoing message's state, the attachments
 
 
 def facts_from_events(events: Sequence[Event]) -> list[sla.Fact]:
@@ -148,5 +150,8 @@ def describe_event(event: Event) -> str:
         "kb_published": _("article published"),
         "escalated": _("escalated"),
         "assigned": _("assigned"),
+        "mail_sent": _("e-mail sent"),
+        "mail_failed": _("e-mail delivery failed"),
+        "mail_auto": _("automatic e-mail received"),
     }
     return labels.get(event.kind, event.kind)

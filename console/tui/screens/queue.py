@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -24,6 +24,7 @@ from widgets.queue_table import QueueRow, QueueTable
 from widgets.safe_text import clean
 
 if TYPE_CHECKING:
+    from console.service.helpdesk import HelpdeskService
     from console.tui.screens.action_dialogs import FollowupDue
     from db.models import QueueItem
 
@@ -60,6 +61,10 @@ class QueueState:
     text: str
 
 
+MAIL_LOOK_S = 30.0  # how often supervisors' consoles look at the mail channel's errors
+MAIL_FAILED = "✉✗ "  # before the subject of a ticket whose e-mail to the customer failed for good
+
+
 class QueueScreen(LiveScreen):
     """Agents live here: pick a view, filter, open a ticket."""
 
@@ -87,9 +92,11 @@ class QueueScreen(LiveScreen):
         self.state = QueueState(view="open", text="")
         self.remaining = RemainingTime()
         self._counts: dict[str, int] = {}
+        self._mail_problems: list[str] = []  # mail fetch/send errors (supervisors and admins)
         self._reset_wanted = False
         self._resumed = False
         self._me: tuple[str, str | None] | None = None  # the agent's name and tier, read once
+        self._supervises: bool | None = None  # whether the agent is a supervisor or admin, read once
 
     def compose(self) -> ComposeResult:
         yield Static(id="queue-header")
@@ -107,6 +114,7 @@ class QueueScreen(LiveScreen):
         self.query_one(QueueTable).focus()
         self.reload()
         self.set_interval(self.helpdesk.live_interval, self._poll)
+        self.set_interval(MAIL_LOOK_S, self._look_at_mail)
 
     # -- data ---------------------------------------------------------------------------------------------
 
@@ -166,12 +174,37 @@ class QueueScreen(LiveScreen):
                         return
                     self.app.call_from_thread(self._apply_first, state, total, rows)
                 counts = {view: service.count(self._filter(QueueState(view, state.text))) for view, _label in VIEWS}
+            self._mail_problems = self._read_mail_problems(service)
         except HelpdeskError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error")
             counts = None
         if get_current_worker().is_cancelled:
             return
         self.app.call_from_thread(self._apply_counts, state, counts, reset)
+
+    def _read_mail_problems(self, service: HelpdeskService) -> list[str]:
+        """The mail channel's errors, for supervisors and admins (theirs to see and act on); [] for agents."""
+        if self._supervises is None:
+            me = service.agent(service.actor_name)
+            self._supervises = me is not None and me.role in ("supervisor", "admin")
+        return service.mail.headline() if self._supervises else []
+
+    def _look_at_mail(self) -> None:
+        self._mail_look()
+
+    @work(thread=True, exclusive=True, group="mail")
+    def _mail_look(self) -> None:
+        """Mail errors change without any ticket changing (a server down): looked at on their own clock."""
+        service = self.helpdesk.wait_for_service()
+        if service is None:
+            return
+        try:
+            problems = self._read_mail_problems(service)
+        except HelpdeskError:
+            return
+        if problems != self._mail_problems:
+            self._mail_problems = problems
+            self.app.call_from_thread(self._render_header)
 
     def _apply_first(self, state: QueueState, total: int, rows: list[QueueRow]) -> None:
         if state != self.state:
@@ -298,7 +331,9 @@ class QueueScreen(LiveScreen):
             row = queue_row(item)
             self.remaining(row, now)  # loads the calendar's days here rather than during the paint
             rows.append(row)
-        return rows
+        # a ticket whose e-mail to the customer failed for good says so in its row
+        failed = self.helpdesk.service.mail.failed_tickets([r.ticket_id for r in rows])
+        return [replace(r, subject=MAIL_FAILED + r.subject) if r.ticket_id in failed else r for r in rows]
 
     def _apply_window(self, state: QueueState, offset: int, rows: list[QueueRow]) -> None:
         if state != self.state:
@@ -308,7 +343,7 @@ class QueueScreen(LiveScreen):
 
     def _render_header(self) -> None:
         # Narrow terminals name only the active view; the others show their key and count.
-        compact = self.size.width < 110
+        compact = self.size.width < 110 or bool(self._mail_problems)  # room for the mail line
         header = Text()
         header.append(f" {clean(self.helpdesk.actor_name)} ", style="reverse")
         header.append(" ")
@@ -328,6 +363,8 @@ class QueueScreen(LiveScreen):
             header.append(clean(self.state.text), style="italic")
         if self.query_one(QueueTable).paused:
             header.append("  ⏸ " + _("paused"), style="bold yellow")
+        if self._mail_problems:
+            header.append("✉ " + _("mail:") + " " + " · ".join(self._mail_problems), style="bold red")
         self.query_one("#queue-header", Static).update(header)
 
     def on_resize(self) -> None:

@@ -84,7 +84,15 @@ def conversation(detail: TicketDetail, now: float) -> Group:
             parts.append(Text("⚠ " + mark, "bold red"))
         body = plain(m.body, "italic" if m.kind == "note" else "", multiline=True)
         parts.append(body)
+        sent = detail.mail.status_of(m.id) if detail.mail is not None and m.kind == "reply" else None
+        if sent is not None:
+            parts.append(mail_state(sent, detail.zone))
+        why = detail.mail.automatic.get(m.id) if detail.mail is not None and m.kind == "customer" else None
+        if why is not None:
+            mark = _("automatic e-mail ({why}): not answered, the ticket unchanged").format(why=clean(why))
+            parts.append(Text("✉ " + mark, style="dim"))
         parts.append(Text(""))
+    parts.extend(mail_extras(detail))
     if detail.articles:
         parts.append(Text(_("Linked articles"), style="bold"))
         for a in detail.articles:
@@ -92,6 +100,42 @@ def conversation(detail: TicketDetail, now: float) -> Group:
     if not parts:
         parts.append(Text(_("No messages yet."), style="dim"))
     return Group(*parts)
+
+
+def mail_state(row: dict[str, Any], zone: tzinfo) -> Text:
+    """Whether an outgoing e-mail was sent, is waiting, or failed (untrusted parts cleaned)."""
+    to = clean(str(row["to_addr"]))
+    if row["status"] == "sent":
+        when = local(datetime.fromisoformat(str(row["sent_at"])), zone) if row["sent_at"] else ""
+        return Text("✉ " + _("sent to {to} · {at}").format(to=to, at=when), style="green")
+    if row["status"] == "failed":
+        why = clean(str(row["last_error"] or ""))
+        return Text("✉ " + _("delivery to {to} failed: {why}").format(to=to, why=why), style="bold red")
+    text = "✉ " + _("waiting to be sent to {to}").format(to=to)
+    if row["attempts"]:
+        text += " · " + _("attempt {n}: {why}").format(n=row["attempts"], why=clean(str(row["last_error"] or "")))
+    return Text(text, style="yellow")
+
+
+def mail_extras(detail: TicketDetail) -> list[Text]:
+    """The receipt confirmations sent by the mail channel and the attachments received, under the messages."""
+    if detail.mail is None:
+        return []
+    parts: list[Text] = []
+    for row in detail.mail.outbox:
+        if row["kind"] == "receipt":
+            parts.append(Text(_("Receipt confirmation") + " ", style="bold") + mail_state(row, detail.zone))
+    if detail.mail.attachments:
+        parts.append(Text(_("Attachments"), style="bold"))
+        for a in detail.mail.attachments:
+            size = f"{int(a['size']) / 1024:.0f} KB" if int(a["size"]) < 2**20 else f"{int(a['size']) / 2**20:.1f} MB"
+            line = Text(f"  📎 {clean(str(a['name']))} · {clean(str(a['content_type']))} · {size}")
+            if a["refused"]:
+                line.append(" · " + clean(str(a["refused"])), style="yellow")
+            parts.append(line)
+    if parts:
+        parts.append(Text(""))
+    return parts
 
 
 def guard_overrides(detail: TicketDetail) -> dict[int, str]:

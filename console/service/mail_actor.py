@@ -1,0 +1,46 @@
+"""Who the mail commands are: the system actor ``mail``, allowed to the database's owner account (the MTA alias, the
+fetcher's service unit; in a single-user install, the user) and to admins."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+from console.i18n import _
+from console.rules.errors import PermissionDenied
+from console.rules.whoami import invoking_login, os_login
+from console.service.core import ServiceCore
+from db.models import Agent
+from db.store import Store
+
+MAIL_ACTOR = "mail"
+
+
+class SystemCore(ServiceCore):
+    """The core the mail commands act through: the actor is ``mail``, not an agent (it is given no agent's
+    rights beyond what filing mail needs: the actions the mail service calls itself)."""
+
+    write_attempts = 2  # busy twice: the MTA is told to try again (exit 75), it does not wait here
+
+    def me(self) -> Agent:
+        return Agent(name=MAIL_ACTOR, role="supervisor", tier="L3", created_at=datetime(2000, 1, 1, tzinfo=UTC))
+
+
+def authorise(store: Store, roles: tuple[str, ...] = ("admin",)) -> None:
+    """The mail commands belong to the database's owner account (the MTA alias, the fetcher's service unit; in a
+    single-user install, the user) and to admins (supervisors too for ``roles`` that say so)."""
+    login = invoking_login(store.path)
+    try:
+        owner = store.path.stat().st_uid
+    except OSError:
+        owner = -1
+    if login == os_login() and os.getuid() == owner:
+        return
+    agent = store.agent_by_login(login)
+    if agent is not None and agent.active and not agent.board_only and agent.role in roles:
+        return
+    raise PermissionDenied(
+        _("the mail commands run as the database's owner account or as {roles}; {login} is neither").format(
+            roles=" / ".join(_(r) for r in roles), login=login
+        )
+    )
