@@ -571,6 +571,22 @@ def migrate(conn: sqlite3.Connection, before: Callable[[int], None] | None = Non
         )
     if current == LATEST:
         return current
+    if current == 0:
+        # A new database goes to LATEST in one transaction: a process opening it meanwhile never finds it half-way
+        # (it would take it for an older file to back up and migrate step by step).
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if version(conn) == 0:
+                for step in MIGRATIONS:
+                    step(conn)
+                conn.execute(f"PRAGMA user_version = {LATEST}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        current = version(conn)
+        if current == LATEST:
+            return LATEST
     if current > 0 and before is not None:
         before(current)
     for index in range(current, LATEST):

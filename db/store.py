@@ -961,7 +961,7 @@ class Store:
             target = target / f"helpdesk-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.db"
         if not target.parent.exists():
             raise DatabaseUnavailable(f"directory {target.parent} does not exist")
-        tmp = target.with_name(f".{target.name}.tmp")
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # two processes backing up at once
         if self._is_own_file(target) or self._is_own_file(tmp):  # the temporary file replaces any leftover
             raise SameFile(dest)
         try:
