@@ -159,6 +159,10 @@ class Store:
         conn.close()
         return connect(self.path, readonly=False, create=create)
 
+    def session_login(self) -> str | None:
+        """None: SQLite has no logins of its own; the operating system's login decides (console/rules/whoami.py)."""
+        return None
+
     def damaged_message(self) -> str:
         return f"{self.path} is damaged: run 'helpdesk check'; restore from a backup"
 

@@ -181,3 +181,22 @@ def holder() -> Iterator[Callable[..., subprocess.Popen[str]]]:
     for proc in procs:
         if proc.poll() is None:
             proc.communicate("\n", timeout=30)
+
+
+# -- PostgreSQL (tests/pg.py): one throwaway cluster per test process, a database per test ------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    from tests.pg import cluster_running
+
+    with cluster_running() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def pg_db(pg_cluster: Any) -> Iterator[str]:
+    """A fresh helpdesk database (schema in place, no agents yet), as the owner's URL."""
+    name = pg_cluster.new_database()
+    yield pg_cluster.url(name)
+    pg_cluster.drop_database(name)

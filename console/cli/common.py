@@ -159,6 +159,8 @@ def db_path(args: argparse.Namespace) -> Path:
 def open_service(args: argparse.Namespace, *, create: bool = False, wallboard: bool = False) -> HelpdeskService:
     from console.service.helpdesk import HelpdeskService
 
+    if isinstance(args.db, str) and args.db.startswith(("postgresql://", "postgres://")):
+        return HelpdeskService.open(args.db, args.actor, create=create, wallboard=wallboard)  # a server, no file
     path = db_path(args)
     if not args.db and create:
         path.parent.mkdir(parents=True, exist_ok=True)

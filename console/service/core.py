@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from console.i18n import _
 from console.rules.clock import Clock, utcnow
@@ -27,11 +27,23 @@ CLOCK_SKEW = timedelta(minutes=2)
 
 
 def open_store(path: str | Path, *, create: bool = False, readonly: bool = False) -> Store:
-    """``readonly``: the wallboard's store, which never writes (the board account may only read the file)."""
+    """``readonly``: the wallboard's store, which never writes (the board account may only read the file). A
+    ``postgresql://`` URL opens the PostgreSQL store (db/pg/store.py), which answers the same interface
+    (db/store_api.py; the service is still typed against SQLite's class)."""
     try:
+        if isinstance(path, str) and path.startswith(("postgresql://", "postgres://")):
+            from db.pg.store import PgStore  # psycopg loads only for a PostgreSQL database
+
+            return cast(Store, PgStore(path, readonly=readonly, create=create and not readonly))
         return Store(path, readonly=readonly, create=create and not readonly)
     except DatabaseUnavailable as exc:
         raise Unavailable(str(exc)) from exc
+
+
+def session_login(store: Store) -> str:
+    """Who is connected: the database's word where it has one (PostgreSQL's session role), else the login running
+    this process (the operating system's word, sudo's where the file's owner runs it)."""
+    return store.session_login() or invoking_login(store.path)
 
 
 def identify(
@@ -40,7 +52,7 @@ def identify(
     """``(actor, entered_by)`` for the person running this process: the agent whose login is theirs. ``requested``
     (``--as``) names another agent: admins only, and every event then records the admin as ``entered_by``.
     ``bootstrap``: an empty database (``init``, ``demo``) lets the first user in to register."""
-    login = invoking_login(store.path)
+    login = session_login(store)
     agent = store.agent_by_login(login)
     if agent is None or not agent.active:
         if bootstrap and store.count_agents() == 0:
@@ -83,7 +95,7 @@ class ServiceCore:
         self.clock = clock
         self.wallboard = wallboard
         self.entered_by = entered_by  # the admin acting as actor_name (--as), recorded on every event
-        self.login = invoking_login(store.path)
+        self.login = session_login(store)
         self._claims = threading.local()  # whether the change being written claims its time (--at)
         # Run at the end of every write transaction, inside it, with the tickets it changed (read from the change
         # feed its triggers filled): the parts keeping derived data (the report rollups) bring it up to date there.

@@ -1,0 +1,54 @@
+-- The privilege model of a helpdesk database on PostgreSQL: what each database role may do, so that a colleague
+-- with psql and their own login can do no more than the helpdesk lets them.
+--
+-- Roles (roles are cluster-wide, so the group roles carry the database's name and two helpdesk databases on one
+-- server never share them):
+--   owner        the login that ran `helpdesk init` (a DBA creates it with CREATEROLE and makes it the database's
+--                owner); owns every table and function, is the first admin agent, creates the agents' roles.
+--   {agent}      NOLOGIN group: every active agent's login is a member (supervisors too: the helpdesk's roles
+--                beyond this are the service's rules, not the database's).
+--   {admin}      NOLOGIN group: admins' logins; a member of {agent}, and may also write agents and settings.
+-- An agent's login is their own role (peer authentication on the local socket, SCRAM from other hosts), and the
+-- database knows who acts: `session_user`. The events' insert trigger (db/pg/schema.py, helpdesk_event_stamp)
+-- sets the actor, entered_by, recorded_at, id and hash from it and from the server's clock, whatever the client
+-- sends; an agent may not claim another time.
+--
+-- Applied by the store after every migration and whenever the database is new to its owner (a copy of another
+-- database): every statement may run again.
+
+REVOKE ALL ON DATABASE {database} FROM PUBLIC;
+REVOKE ALL ON SCHEMA public FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC;
+
+GRANT CONNECT, TEMPORARY ON DATABASE {database} TO {agent};
+GRANT USAGE ON SCHEMA public TO {agent};
+GRANT {agent} TO {admin};
+
+-- Everyone on the floor reads everything (the service masks what a role may not see).
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO {agent};
+-- Identity columns give out ids from sequences.
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {agent};
+-- The trigger functions run as the owner (SECURITY DEFINER: the feed and the chain are written for the agent);
+-- agents only need to call the lock every writer takes.
+GRANT EXECUTE ON FUNCTION helpdesk_feed_lock() TO {agent};
+
+-- The audit trail: insert only. No UPDATE, no DELETE, no TRUNCATE for anyone but the owner, whose own attempts the
+-- append-only triggers refuse.
+GRANT INSERT ON events TO {agent};
+
+-- The floor's work: tickets, their messages, customers, the satisfaction scores, knowledge, links.
+GRANT INSERT, UPDATE ON tickets, customers, kb_articles TO {agent};
+GRANT INSERT ON messages, csat, ticket_kb, sla_marks TO {agent};
+-- Derived data every writer keeps current (stored figures, report rollups), the sweeper's lease and upkeep marks,
+-- presence, the feed's pruning, the mail channel's records.
+GRANT INSERT, UPDATE, DELETE ON ticket_figures, report_tickets, report_days, report_hist, leases, presence
+  TO {agent};
+GRANT UPDATE ON report_state, upkeep TO {agent};
+GRANT DELETE ON changes TO {agent};
+GRANT INSERT, UPDATE ON mail_messages, mail_outbox, mail_attachments, mail_state TO {agent};
+
+-- Who is an agent and with which role, and the policies (settings): admins only. An agent cannot promote
+-- themselves: no UPDATE on agents, and no ADMIN OPTION on {admin} to grant it to their own login.
+GRANT INSERT, UPDATE ON agents, settings TO {admin};
