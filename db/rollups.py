@@ -94,39 +94,39 @@ def write(
     hist: Mapping[tuple[str, str, str, int, int, int], int],
 ) -> None:
     """Store contributions (``(ticket_id, *_STORED)``) and add the deltas to the sums, in the caller's transaction."""
-    conn = store.conn
-    with store._lock:
-        if rows:
-            conn.executemany(
-                f"INSERT OR REPLACE INTO report_tickets (ticket_id, {', '.join(_STORED)})"
-                f" VALUES ({', '.join('?' * (len(_STORED) + 1))})",
-                rows,
-            )
-        if days:
-            sets = ", ".join(f"{c} = {c} + excluded.{c}" for c in COUNTERS)
-            conn.executemany(
-                f"INSERT INTO report_days (dim, value, day, backfilled, {', '.join(COUNTERS)})"
-                f" VALUES ({', '.join('?' * (len(COUNTERS) + 4))})"
-                f" ON CONFLICT (dim, value, day, backfilled) DO UPDATE SET {sets}",
-                [(*key, *delta) for key, delta in days.items()],
-            )
-        if hist:
-            conn.executemany(
-                "INSERT INTO report_hist (measure, dim, value, month, backfilled, bucket, n)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (measure, dim, value, month, backfilled, bucket) DO UPDATE SET n = n + excluded.n",
-                [(*key, n) for key, n in hist.items()],
-            )
+    if rows:
+        replace = ", ".join(f"{c} = excluded.{c}" for c in _STORED)
+        store._execute_many(
+            f"INSERT INTO report_tickets (ticket_id, {', '.join(_STORED)})"
+            f" VALUES ({', '.join('?' * (len(_STORED) + 1))}) ON CONFLICT (ticket_id) DO UPDATE SET {replace}",
+            rows,
+        )
+    if days:
+        sets = ", ".join(f"{c} = report_days.{c} + excluded.{c}" for c in COUNTERS)
+        store._execute_many(
+            f"INSERT INTO report_days (dim, value, day, backfilled, {', '.join(COUNTERS)})"
+            f" VALUES ({', '.join('?' * (len(COUNTERS) + 4))})"
+            f" ON CONFLICT (dim, value, day, backfilled) DO UPDATE SET {sets}",
+            [(*key, *delta) for key, delta in days.items()],
+        )
+    if hist:
+        store._execute_many(
+            "INSERT INTO report_hist (measure, dim, value, month, backfilled, bucket, n)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (measure, dim, value, month, backfilled, bucket)"
+            " DO UPDATE SET n = report_hist.n + excluded.n",
+            [(*key, n) for key, n in hist.items()],
+        )
 
 
 def clear(store: Store) -> None:
     """Empty the rollups (a rebuild from scratch follows: ``through`` is set to the newest ticket)."""
-    with store._lock:
-        for table in ("report_tickets", "report_days", "report_hist"):
-            store.conn.execute(f"DELETE FROM {table}")
-        store.conn.execute(
-            "UPDATE report_state SET value = (SELECT coalesce(max(id), 0) FROM tickets) WHERE key = 'through'"
-        )
+    for table in ("report_tickets", "report_days", "report_hist"):
+        store._execute(f"DELETE FROM {table}")
+    # PostgreSQL's report_state holds text (SQLite's column has no type)
+    newest = "(SELECT coalesce(max(id), 0) FROM tickets)"
+    newest = f"{newest}::text" if store.dialect == "postgresql" else newest
+    store._execute(f"UPDATE report_state SET value = {newest} WHERE key = 'through'")
 
 
 # -- state -----------------------------------------------------------------------------------------------------
@@ -138,23 +138,34 @@ def state(store: Store) -> dict[str, Any]:
         rows = store._tuples("SELECT key, value FROM report_state")
     except DatabaseUnavailable:  # a file not migrated yet (the read-only wallboard's): no rollups, reports replay
         return {}
-    return {str(k): v for k, v in rows}
+    found = {str(k): v for k, v in rows}
+    if store.dialect == "postgresql":  # text there: back to SQLite's types (through an integer, judged a number)
+        for key, kind in (("through", int), ("judged", float)):
+            if found.get(key) is not None:
+                found[key] = kind(found[key])
+    return found
 
 
 def set_state(store: Store, key: str, value: Any) -> None:
-    with store._lock:
-        store.conn.execute(
-            "INSERT INTO report_state (key, value) VALUES (?, ?)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [key, value],
-        )
+    if store.dialect == "postgresql" and value is not None:
+        value = str(value)  # a text column there; ``state`` reads it back as what it was
+    store._execute(
+        "INSERT INTO report_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
 
 
 def raise_judged(store: Store, judged: float) -> None:
-    with store._lock:
-        store.conn.execute(
-            "UPDATE report_state SET value = ? WHERE key = 'judged' AND (value IS NULL OR value < ?)", [judged, judged]
+    if store.dialect == "postgresql":
+        store._execute(
+            "UPDATE report_state SET value = ? WHERE key = 'judged'"
+            " AND (value IS NULL OR value::double precision < ?)",
+            [repr(float(judged)), judged],
         )
+        return
+    store._execute(
+        "UPDATE report_state SET value = ? WHERE key = 'judged' AND (value IS NULL OR value < ?)", [judged, judged]
+    )
 
 
 def max_ticket_id(store: Store) -> int:
@@ -184,6 +195,10 @@ def snapshot(store: Store) -> Iterator[None]:
     """A report's reads in one read transaction (one committed state). Unlike ``Store.snapshot`` the read
     transaction is ended with ROLLBACK, which a damaged file does not refuse, so the read's own error is the one
     reported."""
+    if store.dialect == "postgresql":
+        with store.snapshot():
+            yield
+        return
     with store._lock:
         if store.conn.in_transaction:
             yield
@@ -201,6 +216,11 @@ def snapshot(store: Store) -> Iterator[None]:
 
 
 # -- the report's reads ------------------------------------------------------------------------------------------
+
+
+def _indexed(store: Store, index: str) -> str:
+    """SQLite is told the index (its planner may prefer a sort it cannot see is bigger); PostgreSQL chooses."""
+    return "" if store.dialect == "postgresql" else f" INDEXED BY {index}"
 
 
 def _bf(exclude_backfilled: bool, prefix: str = "") -> str:
@@ -243,7 +263,8 @@ def edge_durations(
     """(group value, fr_s, rv_s) of the tickets created on the days ``[first, last]`` with either duration."""
     column = dim or "''"
     return store._tuples(
-        f"SELECT {column}, fr_s, rv_s FROM report_tickets INDEXED BY report_tickets_day WHERE day BETWEEN ? AND ?"
+        f"SELECT {column}, fr_s, rv_s FROM report_tickets{_indexed(store, 'report_tickets_day')}"
+        " WHERE day BETWEEN ? AND ?"
         f" AND (fr_s IS NOT NULL OR rv_s IS NOT NULL){_bf(exclude_backfilled)}",
         [first, last],
     )
@@ -277,7 +298,8 @@ def durations_in(
         clauses.append(f"{dim} = ?")
         params.append(value)
     sql = (
-        f"SELECT {column} FROM report_tickets INDEXED BY report_tickets_{measure} WHERE {' AND '.join(clauses)}"
+        f"SELECT {column} FROM report_tickets{_indexed(store, f'report_tickets_{measure}')}"
+        f" WHERE {' AND '.join(clauses)}"
         f"{_bf(exclude_backfilled)} ORDER BY {column} LIMIT ? OFFSET ?"
     )
     return [int(r[0]) for r in store._tuples(sql, [*params, count, offset])]
@@ -289,7 +311,8 @@ def stale_tickets(store: Store, now: float, first: int, last: int) -> list[tuple
     return store._tuples(
         # CROSS JOIN: from the few stale figures (their index) to their rows, never the period's rows to their figures
         f"SELECT r.ticket_id, {', '.join('r.' + c for c in _STORED)} FROM ticket_figures f"
-        " CROSS JOIN report_tickets r ON r.ticket_id = f.ticket_id WHERE f.stale_at IS NOT NULL AND f.stale_at <= ?"
+        f" {'JOIN' if store.dialect == 'postgresql' else 'CROSS JOIN'} report_tickets r ON r.ticket_id = f.ticket_id"
+        " WHERE f.stale_at IS NOT NULL AND f.stale_at <= ?"
         " AND r.day BETWEEN ? AND ?",
         [now, first, last],
     )

@@ -103,6 +103,8 @@ def parse_ts(value: str | None) -> datetime | None:
 class Store:
     """One SQLite database. Thread-safe for use from Textual thread workers (one lock per connection)."""
 
+    dialect = "sqlite"  # the SQL a module of db/ writes for this store (db/pg/store.py: "postgresql")
+
     def __init__(self, path: str | Path, *, readonly: bool = False, create: bool = True, migrate: bool = True):
         self.path = Path(path)
         self.readonly = readonly
@@ -346,6 +348,15 @@ class Store:
     def _one(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> dict[str, Any] | None:
         rows = self._rows(sql, params)
         return rows[0] if rows else None
+
+    def _execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
+        """A command in the caller's transaction; the rows it changed."""
+        with self._lock:
+            return int(self.conn.execute(sql, params if isinstance(params, Mapping) else list(params)).rowcount)
+
+    def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._lock:
+            self.conn.executemany(sql, rows)
 
     def _insert(self, table: str, record: Mapping[str, Any]) -> int:
         # A plain INSERT through sqlite-utils' execute: Table.insert re-reads the table's columns on every call,

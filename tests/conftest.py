@@ -117,16 +117,16 @@ class Result:
         return json.loads(self.out)
 
 
-@pytest.fixture
-def cli(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
-    """Run `helpdesk …` in-process against the temporary database."""
+def run_cli(database: str, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """A runner of `helpdesk …` in-process against ``database`` (a file, or a PostgreSQL URL)."""
     from console.cli.main import main
 
-    monkeypatch.setenv("HELPDESK_DB", str(db_path))
+    monkeypatch.setenv("HELPDESK_DB", database)
     monkeypatch.delenv("HELPDESK_AGENT", raising=False)
     monkeypatch.delenv("HELPDESK_LANG", raising=False)
 
     def run(*argv: str, stdin: str = "", actor: str | None = "boss") -> Result:
+        monkeypatch.setenv("HELPDESK_DB", database)
         out, err = io.StringIO(), io.StringIO()
         args = list(argv)
         if actor is not None:
@@ -141,6 +141,12 @@ def cli(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]
         return Result(code, out.getvalue(), err.getvalue())
 
     return run
+
+
+@pytest.fixture
+def cli(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """Run `helpdesk …` in-process against the temporary database."""
+    return run_cli(str(db_path), monkeypatch)
 
 
 @pytest.fixture

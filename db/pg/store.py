@@ -108,6 +108,8 @@ def is_postgres_url(value: object) -> bool:
 class PgStore:
     """One PostgreSQL database. Thread-safe for Textual's thread workers (one lock around the connection)."""
 
+    dialect = "postgresql"
+
     def __init__(self, url: str, *, readonly: bool = False, create: bool = True, migrate: bool = True):
         self.url = url
         self.path = redacted(url)  # what messages name the database by
@@ -322,6 +324,13 @@ class PgStore:
         with self._lock:
             return self._translated(lambda: self.conn.execute(_q(sql), _params(params)).rowcount)
 
+    def _execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
+        return self._exec(sql, params)
+
+    def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._lock:
+            self._translated(lambda: self.conn.cursor().executemany(_q(sql), [list(r) for r in rows]))
+
     def _insert(self, table: str, record: Mapping[str, Any], returning: str = "id") -> Any:
         names = list(record)
         statement = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
@@ -489,9 +498,13 @@ class PgStore:
             )
             return [QueueItem(**r) for r in self._rows(sql, [*params, limit, offset])]
         join = " LEFT JOIN customers c ON c.id = t.customer_id" if flt.needs_customer else ""
-        page = (
-            f"SELECT t.id, {URGENCY_BAND} AS band FROM tickets t{join}{where}{_urgency_order('band')} LIMIT ? OFFSET ?"
+        # PostgreSQL orders by an output column's name alone, never inside an expression: the band is a column of
+        # a subquery here.
+        banded = (
+            f"SELECT t.id, t.priority, t.sla_due, t.sla_paused_remaining, {URGENCY_BAND} AS band"
+            f" FROM tickets t{join}{where}"
         )
+        page = f"SELECT t.id, t.band FROM ({banded}) t{_urgency_order('t.band')} LIMIT ? OFFSET ?"
         sql = (
             f"SELECT {QUEUE_COLUMNS} FROM ({page}) page JOIN tickets t ON t.id = page.id"
             f" LEFT JOIN customers c ON c.id = t.customer_id{_urgency_order('page.band')}"

@@ -1,0 +1,183 @@
+"""The CLI contract on PostgreSQL: tests/test_cli.py's tests for the ticket commands, run again with the database a
+PostgreSQL one (the `db_path` fixture below is its URL), and the same history's `--json` compared on both engines."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Result
+from tests.pg import Cluster
+from tests.test_cli import (  # collected again here, on PostgreSQL
+    test_agent_commands_json,
+    test_at_ordering_via_cli,
+    test_bad_flags_one_line_exit_2,
+    test_every_action_json,
+    test_list_json_sorted_by_urgency_with_filters,
+    test_refused_transition_says_allowed,
+    test_show_missing_ticket,
+    test_ticket_new_and_show_json_shape,
+    test_unknown_as_agent_refused,
+)
+
+__all__ = [
+    "test_agent_commands_json",
+    "test_at_ordering_via_cli",
+    "test_bad_flags_one_line_exit_2",
+    "test_every_action_json",
+    "test_list_json_sorted_by_urgency_with_filters",
+    "test_refused_transition_says_allowed",
+    "test_show_missing_ticket",
+    "test_ticket_new_and_show_json_shape",
+    "test_unknown_as_agent_refused",
+]
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def db_path(pg_db: str) -> str:
+    """The CLI's database, for every test of this module: a PostgreSQL URL (HELPDESK_DB)."""
+    return pg_db
+
+
+HISTORY: list[tuple[str, tuple[str, ...]]] = [
+    (
+        "li.wei",
+        (
+            "ticket",
+            "new",
+            "--subject",
+            "VPN drops",
+            "--customer",
+            "王芳",
+            "--email",
+            "wf@example.cn",
+            "--priority",
+            "P2",
+            "--channel",
+            "phone",
+            "--at",
+            "2026-03-02T09:00:00+08:00",
+        ),
+    ),
+    ("li.wei", ("ticket", "new", "--subject", "printer", "--priority", "P4", "--at", "2026-03-02T09:01:00+08:00")),
+    (
+        "li.wei",
+        (
+            "ticket",
+            "new",
+            "--subject",
+            "site down",
+            "--priority",
+            "P1",
+            "--channel",
+            "email",
+            "--at",
+            "2026-03-02T09:02:00+08:00",
+        ),
+    ),
+    ("li.wei", ("ticket", "assign", "1", "--at", "2026-03-02T09:05:00+08:00")),
+    ("li.wei", ("ticket", "reply", "1", "--body", "您好，我是李伟", "--at", "2026-03-02T09:06:00+08:00")),
+    ("li.wei", ("ticket", "note", "1", "--body", 'checked "logs"\n\ttab', "--at", "2026-03-02T09:07:00+08:00")),
+    ("sue", ("ticket", "assign", "3", "--at", "2026-03-02T09:08:00+08:00")),
+    (
+        "sue",
+        (
+            "ticket",
+            "resolve",
+            "1",
+            "--summary",
+            "router replaced",
+            "--code",
+            "hardware",
+            "--at",
+            "2026-03-02T10:00:00+08:00",
+        ),
+    ),
+    (
+        "sue",
+        (
+            "ticket",
+            "close",
+            "1",
+            "--summary",
+            "router replaced",
+            "--confirmed",
+            "--confirmed-by",
+            "phone",
+            "--asked-anything-else",
+            "--followup",
+            "2026-03-05",
+            "--at",
+            "2026-03-02T10:05:00+08:00",
+        ),
+    ),
+]
+READS: list[tuple[str, ...]] = [
+    ("ticket", "show", "1"),
+    ("ticket", "show", "2"),
+    ("ticket", "show", "3"),
+    ("ticket", "list"),
+    ("ticket", "list", "--status", "closed"),
+    ("ticket", "list", "--breaching"),
+    ("ticket", "list", "--all"),
+    ("ticket", "list", "--assignee", "sue", "--search", "SITE"),
+    ("ticket", "list", "--at-risk"),
+    ("agent", "list"),
+]
+NOW = "2026-03-02T11:00:00+08:00"
+
+
+def _without(value: Any, keys: frozenset[str] = frozenset({"recorded_at"})) -> Any:
+    """``recorded_at`` is when the event was written, by the database's clock on PostgreSQL: it differs by run (and
+    an action's output judges the clocks at the real time: ``remaining_s`` then too)."""
+    if isinstance(value, dict):
+        return {k: _without(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [_without(v, keys) for v in value]
+    return value
+
+
+def _transcript(cli: Cli) -> list[Any]:
+    out: list[Any] = []
+    assert cli("init", "--admin", "boss", actor=None).code == 0
+    assert cli("agent", "add", "li.wei", "--tier", "L1").code == 0
+    assert cli("agent", "add", "sue", "--role", "supervisor", "--tier", "L2").code == 0
+    for actor, argv in HISTORY:
+        r = cli(*argv, "--json", actor=actor)
+        assert r.code == 0, (argv, r.err)
+        out.append(_without(r.json(), frozenset({"recorded_at", "remaining_s"})))
+    for argv in READS:
+        for actor in ("li.wei", "sue"):
+            r = cli(*argv, "--json", "--now", NOW, actor=actor) if argv[0] == "ticket" else cli(*argv, "--json")
+            assert r.code == 0, (argv, r.err)
+            # the first admin's login is the one that ran init: the OS login on SQLite, the database role here;
+            # agents are added at the real time
+            agents = frozenset({"login", "created_at"}) if argv[0] == "agent" else frozenset()
+            out.append(_without(r.json(), frozenset({"recorded_at"}) | agents))
+    return out
+
+
+@pytest.fixture
+def both(tmp_path: Path, pg_cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Cli]]:
+    """``both(target)``: the in-process CLI on the SQLite file or the PostgreSQL database of this test."""
+    from tests.conftest import run_cli
+
+    name = pg_cluster.new_database()
+    targets = {"sqlite": str(tmp_path / "helpdesk.db"), "postgresql": pg_cluster.url(name)}
+    yield lambda which: run_cli(targets[which], monkeypatch)
+    pg_cluster.drop_database(name)
+
+
+def test_the_same_history_reads_the_same_on_both_engines(both: Callable[[str], Cli]) -> None:
+    sqlite = _transcript(both("sqlite"))
+    postgres = _transcript(both("postgresql"))
+    for step, (a, b) in enumerate(zip(sqlite, postgres, strict=True)):
+        assert json.dumps(a, ensure_ascii=False, sort_keys=True) == json.dumps(b, ensure_ascii=False, sort_keys=True), (
+            step
+        )
