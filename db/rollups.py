@@ -158,8 +158,7 @@ def set_state(store: Store, key: str, value: Any) -> None:
 def raise_judged(store: Store, judged: float) -> None:
     if store.dialect == "postgresql":
         store._execute(
-            "UPDATE report_state SET value = ? WHERE key = 'judged'"
-            " AND (value IS NULL OR value::double precision < ?)",
+            "UPDATE report_state SET value = ? WHERE key = 'judged' AND (value IS NULL OR value::double precision < ?)",
             [repr(float(judged)), judged],
         )
         return
