@@ -45,7 +45,7 @@ GRANT INSERT ON messages, csat, ticket_kb, sla_marks TO {agent};
 -- presence, the feed's pruning, the mail channel's records.
 GRANT INSERT, UPDATE, DELETE ON ticket_figures, report_tickets, report_days, report_hist, leases, presence
   TO {agent};
-GRANT UPDATE ON report_state, upkeep TO {agent};
+GRANT INSERT, UPDATE ON report_state, upkeep TO {agent};
 GRANT DELETE ON changes TO {agent};
 GRANT INSERT, UPDATE ON mail_messages, mail_outbox, mail_attachments, mail_state TO {agent};
 
