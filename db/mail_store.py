@@ -7,20 +7,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from db.store import Store, ts
+from db.store import ts
+from db.store_api import StoreAPI
 
 OUTBOX_STATUSES = ("waiting", "sent", "failed")
 
 
 class MailStore:
-    """Queries and commands on the mail tables, over one Store (its connection, lock and transactions)."""
+    """Queries and commands on the mail tables, over one store (its connection, lock and transactions)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreAPI) -> None:
         self.store = store
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> int:
-        with self.store._lock:
-            return int(self.store.conn.execute(sql, list(params)).rowcount)
+        return self.store._execute(sql, list(params))
 
     # -- messages by Message-ID ----------------------------------------------------------------------------
 

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from db.store import Store, ts
+from db.store import ts
+from db.store_api import StoreAPI
 
 # The new status an event recorded: the initial one for a creation, else the second item of changes.status.
 _STATUS_SQL = (
@@ -22,6 +23,23 @@ _STATUS_SQL = (
 )
 # What tells apart the clock events of one kind (console.rules.sla.event_fact): a call's direction, a visit's
 # stage, whether an escalation sent the customer its handover notice.
+# PostgreSQL's: the same values from the detail as jsonb; a CASE has one type there, so the notice is '1' or NULL
+# (SQLite's json_extract gives 1 or 0: only its truth is read).
+_STATUS_PG = (
+    "CASE WHEN e.kind = 'created' THEN e.detail::jsonb #>> '{initial,status}'"
+    " ELSE e.detail::jsonb #>> '{changes,status,1}' END"
+)
+_SUB_PG = (
+    "CASE e.kind WHEN 'call' THEN e.detail::jsonb ->> 'direction'"
+    " WHEN 'visit' THEN e.detail::jsonb ->> 'stage'"
+    " WHEN 'escalated' THEN CASE WHEN e.detail::jsonb -> 'notice' = 'true'::jsonb THEN '1' END END"
+)
+
+
+def _status_sub(store: StoreAPI) -> tuple[str, str]:
+    return (_STATUS_PG, _SUB_PG) if store.dialect == "postgresql" else (_STATUS_SQL, _SUB_SQL)
+
+
 _SUB_SQL = (
     "CASE e.kind WHEN 'call' THEN json_extract(e.detail, '$.direction')"
     " WHEN 'visit' THEN json_extract(e.detail, '$.stage')"
@@ -84,10 +102,10 @@ def _period(start: datetime | None, end: datetime | None) -> tuple[str, list[str
     if end is not None:
         clauses.append("t.created_at < ?")
         params.append(ts(end))
-    return (" AND ".join(clauses) or "1"), params
+    return (" AND ".join(clauses) or "1 = 1"), params
 
 
-def period_tickets(store: Store, start: datetime | None, end: datetime | None) -> list[ReportTicket]:
+def period_tickets(store: StoreAPI, start: datetime | None, end: datetime | None) -> list[ReportTicket]:
     """Tickets created in ``[start, end)``, oldest first, with their customer's name and tier."""
     where, params = _period(start, end)
     sql = (
@@ -100,7 +118,7 @@ def period_tickets(store: Store, start: datetime | None, end: datetime | None) -
     return [ReportTicket(*row) for row in rows]
 
 
-def period_backfilled(store: Store, start: datetime | None, end: datetime | None) -> set[int]:
+def period_backfilled(store: StoreAPI, start: datetime | None, end: datetime | None) -> set[int]:
     """Tickets created in ``[start, end)`` with any event whose time was claimed, not clocked (backfilled)."""
     where, params = _period(start, end)
     sql = (
@@ -110,20 +128,21 @@ def period_backfilled(store: Store, start: datetime | None, end: datetime | None
     return {int(row[0]) for row in store._tuples(sql, params)}
 
 
-def period_clock_events(store: Store, start: datetime | None, end: datetime | None) -> list[ClockEvent]:
+def period_clock_events(store: StoreAPI, start: datetime | None, end: datetime | None) -> list[ClockEvent]:
     """The clock-relevant events of every ticket created in ``[start, end)``, by ticket then in order."""
     where, params = _period(start, end)
+    status, sub = _status_sub(store)
     sql = (
-        f"SELECT e.ticket_id, e.at, e.kind, {_STATUS_SQL} AS status, {_SUB_SQL} AS sub FROM events e"
+        f"SELECT e.ticket_id, e.at, e.kind, {status} AS status, {sub} AS sub FROM events e"
         f" JOIN tickets t ON t.id = e.ticket_id WHERE {where}"
-        f" AND (e.kind IN ({', '.join(repr(k) for k in CLOCK_KINDS)}) OR {_STATUS_SQL} IS NOT NULL)"
+        f" AND (e.kind IN ({', '.join(repr(k) for k in CLOCK_KINDS)}) OR {status} IS NOT NULL)"
         " ORDER BY e.ticket_id, e.id"
     )
     rows = store._tuples(sql, params)
     return [ClockEvent(tid, at, kind, status, sub) for tid, at, kind, status, sub in rows]
 
 
-def tickets_of(store: Store, ids: Sequence[int]) -> list[ReportTicket]:
+def tickets_of(store: StoreAPI, ids: Sequence[int]) -> list[ReportTicket]:
     """The tickets ``ids``, as ``period_tickets`` reads them (a report replaying a few tickets only)."""
     if not ids:
         return []
@@ -136,20 +155,21 @@ def tickets_of(store: Store, ids: Sequence[int]) -> list[ReportTicket]:
     return [ReportTicket(*row) for row in store._tuples(sql, list(ids))]
 
 
-def clock_events_of(store: Store, ids: Sequence[int]) -> list[ClockEvent]:
+def clock_events_of(store: StoreAPI, ids: Sequence[int]) -> list[ClockEvent]:
     """The clock-relevant events of the tickets ``ids``, by ticket then in order (as ``period_clock_events``)."""
     if not ids:
         return []
+    status, sub = _status_sub(store)
     sql = (
-        f"SELECT e.ticket_id, e.at, e.kind, {_STATUS_SQL} AS status, {_SUB_SQL} AS sub FROM events e"
+        f"SELECT e.ticket_id, e.at, e.kind, {status} AS status, {sub} AS sub FROM events e"
         f" WHERE e.ticket_id IN ({','.join('?' * len(ids))})"
-        f" AND (e.kind IN ({', '.join(repr(k) for k in CLOCK_KINDS)}) OR {_STATUS_SQL} IS NOT NULL)"
+        f" AND (e.kind IN ({', '.join(repr(k) for k in CLOCK_KINDS)}) OR {status} IS NOT NULL)"
         " ORDER BY e.ticket_id, e.id"
     )
     return [ClockEvent(tid, at, kind, status, sub) for tid, at, kind, status, sub in store._tuples(sql, list(ids))]
 
 
-def period_csat(store: Store, start: datetime | None, end: datetime | None) -> list[tuple[int, int]]:
+def period_csat(store: StoreAPI, start: datetime | None, end: datetime | None) -> list[tuple[int, int]]:
     """(ticket id, score) of every satisfaction answer about a ticket created in ``[start, end)``."""
     where, params = _period(start, end)
     rows = store._rows(
@@ -159,7 +179,7 @@ def period_csat(store: Store, start: datetime | None, end: datetime | None) -> l
     return [(int(r["ticket_id"]), int(r["score"])) for r in rows]
 
 
-def period_knowledge(store: Store, start: datetime | None, end: datetime | None) -> tuple[set[int], set[int]]:
+def period_knowledge(store: StoreAPI, start: datetime | None, end: datetime | None) -> tuple[set[int], set[int]]:
     """Of the tickets created in ``[start, end)``: those with a knowledge article linked, and those whose closure
     asked for a new article."""
     where, params = _period(start, end)
@@ -173,13 +193,13 @@ def period_knowledge(store: Store, start: datetime | None, end: datetime | None)
 # -- satisfaction ---------------------------------------------------------------------------------------------
 
 
-def closures(store: Store, ticket_id: int) -> int:
+def closures(store: StoreAPI, ticket_id: int) -> int:
     """How many times the ticket has been closed (each closure may be scored once)."""
     row = store._one("SELECT count(*) AS n FROM events WHERE ticket_id = ? AND kind = 'closed'", [ticket_id])
     return int(row["n"]) if row else 0
 
 
-def has_csat(store: Store, ticket_id: int, closure: int) -> bool:
+def has_csat(store: StoreAPI, ticket_id: int, closure: int) -> bool:
     row = store._one("SELECT 1 AS x FROM csat WHERE ticket_id = ? AND closure = ?", [ticket_id, closure])
     return row is not None
 
@@ -187,7 +207,7 @@ def has_csat(store: Store, ticket_id: int, closure: int) -> bool:
 # -- follow-up calls ------------------------------------------------------------------------------------------
 
 
-def pending_followups(store: Store, due_by: str | None = None) -> list[PendingFollowup]:
+def pending_followups(store: StoreAPI, due_by: str | None = None) -> list[PendingFollowup]:
     """Closed P1/P2 tickets whose follow-up call is not yet recorded (due on or before ``due_by``, a
     YYYY-MM-DD date, when given), earliest date first."""
     clauses = [
@@ -209,13 +229,11 @@ def pending_followups(store: Store, due_by: str | None = None) -> list[PendingFo
     return [PendingFollowup(**r) for r in rows]
 
 
-def mark_followup_done(store: Store, ticket_id: int, at: datetime) -> bool:
+def mark_followup_done(store: StoreAPI, ticket_id: int, at: datetime) -> bool:
     """Record the call; False when it was already recorded (the guard makes a second writer lose cleanly).
 
     Like the SLA columns this is not a change of the ticket the agent is editing, so the version stays."""
-    with store._lock:
-        cursor = store.conn.execute(
-            "UPDATE tickets SET followup_done_at = ? WHERE id = ? AND followup_done_at IS NULL",
-            [ts(at), ticket_id],
-        )
-        return cursor.rowcount == 1
+    changed = store._execute(
+        "UPDATE tickets SET followup_done_at = ? WHERE id = ? AND followup_done_at IS NULL", [ts(at), ticket_id]
+    )
+    return changed == 1

@@ -21,6 +21,7 @@ from typing import Any
 
 from db.errors import DatabaseUnavailable
 from db.store import Store
+from db.store_api import StoreAPI
 
 CLOCK_COLUMNS = tuple(
     f"{clock}_{part}"
@@ -69,7 +70,7 @@ def _marks(ids: Sequence[int]) -> str:
     return ",".join("?" * len(ids))
 
 
-def inputs(store: Store, ids: Sequence[int]) -> list[tuple[Any, ...]]:
+def inputs(store: StoreAPI, ids: Sequence[int]) -> list[tuple[Any, ...]]:
     """What a contribution is made of, per ticket (see ``_INPUT_SQL`` for the columns' order)."""
     return store._tuples(_INPUT_SQL.format(ids=_marks(ids)), list(ids)) if ids else []
 
@@ -77,7 +78,7 @@ def inputs(store: Store, ids: Sequence[int]) -> list[tuple[Any, ...]]:
 _STORED = ("day", "backfilled", "agent", "priority", "channel", "tier", "fr_s", "rv_s", *COUNTERS)
 
 
-def stored(store: Store, ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
+def stored(store: StoreAPI, ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
     """The stored contributions of ``ids``: ticket id -> the row in ``_STORED`` order."""
     if not ids:
         return {}
@@ -88,7 +89,7 @@ def stored(store: Store, ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
 
 
 def write(
-    store: Store,
+    store: StoreAPI,
     rows: Sequence[tuple[Any, ...]],
     days: Mapping[tuple[str, str, int, int], Sequence[int]],
     hist: Mapping[tuple[str, str, str, int, int, int], int],
@@ -119,7 +120,7 @@ def write(
         )
 
 
-def clear(store: Store) -> None:
+def clear(store: StoreAPI) -> None:
     """Empty the rollups (a rebuild from scratch follows: ``through`` is set to the newest ticket)."""
     for table in ("report_tickets", "report_days", "report_hist"):
         store._execute(f"DELETE FROM {table}")
@@ -132,7 +133,7 @@ def clear(store: Store) -> None:
 # -- state -----------------------------------------------------------------------------------------------------
 
 
-def state(store: Store) -> dict[str, Any]:
+def state(store: StoreAPI) -> dict[str, Any]:
     """'zone', 'through' and 'judged' ({} on a database from before v7)."""
     try:
         rows = store._tuples("SELECT key, value FROM report_state")
@@ -146,7 +147,7 @@ def state(store: Store) -> dict[str, Any]:
     return found
 
 
-def set_state(store: Store, key: str, value: Any) -> None:
+def set_state(store: StoreAPI, key: str, value: Any) -> None:
     if store.dialect == "postgresql" and value is not None:
         value = str(value)  # a text column there; ``state`` reads it back as what it was
     store._execute(
@@ -155,7 +156,7 @@ def set_state(store: Store, key: str, value: Any) -> None:
     )
 
 
-def raise_judged(store: Store, judged: float) -> None:
+def raise_judged(store: StoreAPI, judged: float) -> None:
     if store.dialect == "postgresql":
         store._execute(
             "UPDATE report_state SET value = ? WHERE key = 'judged' AND (value IS NULL OR value::double precision < ?)",
@@ -167,18 +168,18 @@ def raise_judged(store: Store, judged: float) -> None:
     )
 
 
-def max_ticket_id(store: Store) -> int:
+def max_ticket_id(store: StoreAPI) -> int:
     row = store._tuples("SELECT coalesce(max(id), 0) FROM tickets")
     return int(row[0][0])
 
 
-def ids_through(store: Store, through: int, limit: int) -> list[int]:
+def ids_through(store: StoreAPI, through: int, limit: int) -> list[int]:
     """Up to ``limit`` ticket ids at or below ``through``, newest first (the fill's next batch)."""
     rows = store._tuples("SELECT id FROM tickets WHERE id <= ? ORDER BY id DESC LIMIT ?", [through, limit])
     return [int(r[0]) for r in rows]
 
 
-def ids_without_figures(store: Store, ids: Sequence[int]) -> list[int]:
+def ids_without_figures(store: StoreAPI, ids: Sequence[int]) -> list[int]:
     if not ids:
         return []
     rows = store._tuples(
@@ -190,11 +191,11 @@ def ids_without_figures(store: Store, ids: Sequence[int]) -> list[int]:
 
 
 @contextmanager
-def snapshot(store: Store) -> Iterator[None]:
+def snapshot(store: StoreAPI) -> Iterator[None]:
     """A report's reads in one read transaction (one committed state). Unlike ``Store.snapshot`` the read
     transaction is ended with ROLLBACK, which a damaged file does not refuse, so the read's own error is the one
-    reported."""
-    if store.dialect == "postgresql":
+    reported. (PostgreSQL's snapshot is a read-only transaction ended by ROLLBACK already.)"""
+    if not isinstance(store, Store):
         with store.snapshot():
             yield
         return
@@ -217,7 +218,7 @@ def snapshot(store: Store) -> Iterator[None]:
 # -- the report's reads ------------------------------------------------------------------------------------------
 
 
-def _indexed(store: Store, index: str) -> str:
+def _indexed(store: StoreAPI, index: str) -> str:
     """SQLite is told the index (its planner may prefer a sort it cannot see is bigger); PostgreSQL chooses."""
     return "" if store.dialect == "postgresql" else f" INDEXED BY {index}"
 
@@ -226,7 +227,7 @@ def _bf(exclude_backfilled: bool, prefix: str = "") -> str:
     return f" AND {prefix}backfilled = 0" if exclude_backfilled else ""
 
 
-def day_sums(store: Store, first: int, last: int, exclude_backfilled: bool) -> list[tuple[Any, ...]]:
+def day_sums(store: StoreAPI, first: int, last: int, exclude_backfilled: bool) -> list[tuple[Any, ...]]:
     """(day, backfilled, *COUNTERS) of the whole floor, per day of ``[first, last]``."""
     return store._tuples(
         f"SELECT day, backfilled, {', '.join(COUNTERS)} FROM report_days WHERE dim = '' AND value = ''"
@@ -235,7 +236,7 @@ def day_sums(store: Store, first: int, last: int, exclude_backfilled: bool) -> l
     )
 
 
-def group_sums(store: Store, dim: str, first: int, last: int, exclude_backfilled: bool) -> list[tuple[Any, ...]]:
+def group_sums(store: StoreAPI, dim: str, first: int, last: int, exclude_backfilled: bool) -> list[tuple[Any, ...]]:
     """(value, *COUNTERS) summed over ``[first, last]`` per value of ``dim``."""
     return store._tuples(
         f"SELECT value, {', '.join(f'sum({c})' for c in COUNTERS)} FROM report_days WHERE dim = ?"
@@ -245,7 +246,7 @@ def group_sums(store: Store, dim: str, first: int, last: int, exclude_backfilled
 
 
 def hist_sums(
-    store: Store, measure: str, dim: str, first_month: int, last_month: int, exclude_backfilled: bool
+    store: StoreAPI, measure: str, dim: str, first_month: int, last_month: int, exclude_backfilled: bool
 ) -> list[tuple[str, int, int]]:
     """(value, bucket, n) over the months ``[first_month, last_month]``."""
     rows = store._tuples(
@@ -257,7 +258,7 @@ def hist_sums(
 
 
 def edge_durations(
-    store: Store, dim: str, first: int, last: int, exclude_backfilled: bool
+    store: StoreAPI, dim: str, first: int, last: int, exclude_backfilled: bool
 ) -> list[tuple[str, int | None, int | None]]:
     """(group value, fr_s, rv_s) of the tickets created on the days ``[first, last]`` with either duration."""
     column = dim or "''"
@@ -270,7 +271,7 @@ def edge_durations(
 
 
 def durations_in(
-    store: Store,
+    store: StoreAPI,
     measure: str,
     low: int | None,
     high: int | None,
@@ -304,7 +305,7 @@ def durations_in(
     return [int(r[0]) for r in store._tuples(sql, [*params, count, offset])]
 
 
-def stale_tickets(store: Store, now: float, first: int, last: int) -> list[tuple[Any, ...]]:
+def stale_tickets(store: StoreAPI, now: float, first: int, last: int) -> list[tuple[Any, ...]]:
     """Contributions (ticket id, *_STORED) of the period's tickets whose stored figures are out of date at ``now``: a
     running clock fell due since they were judged (the sweeper has not come to them yet)."""
     return store._tuples(
@@ -317,7 +318,9 @@ def stale_tickets(store: Store, now: float, first: int, last: int) -> list[tuple
     )
 
 
-def open_backlog(store: Store, start: str | None, end: str | None, exclude_backfilled: bool) -> list[tuple[Any, ...]]:
+def open_backlog(
+    store: StoreAPI, start: str | None, end: str | None, exclude_backfilled: bool
+) -> list[tuple[Any, ...]]:
     """(created_at, agent, priority, channel, tier) of the open tickets created in ``[start, end)`` (UTC text)."""
     clauses = [f"t.status IN {_OPEN}"]
     params: list[str] = []
@@ -334,12 +337,12 @@ def open_backlog(store: Store, start: str | None, end: str | None, exclude_backf
     )
 
 
-def contributions(store: Store) -> Iterable[tuple[Any, ...]]:
+def contributions(store: StoreAPI) -> Iterable[tuple[Any, ...]]:
     """Every stored contribution (ticket id, *_STORED), for checks."""
     return store._tuples(f"SELECT ticket_id, {', '.join(_STORED)} FROM report_tickets ORDER BY ticket_id")
 
 
-def all_days(store: Store) -> list[tuple[Any, ...]]:
+def all_days(store: StoreAPI) -> list[tuple[Any, ...]]:
     """Every non-empty day row, for comparing a rebuild with the incremental sums."""
     return store._tuples(
         f"SELECT dim, value, day, backfilled, {', '.join(COUNTERS)} FROM report_days"
@@ -347,7 +350,7 @@ def all_days(store: Store) -> list[tuple[Any, ...]]:
     )
 
 
-def all_hist(store: Store) -> list[tuple[Any, ...]]:
+def all_hist(store: StoreAPI) -> list[tuple[Any, ...]]:
     return store._tuples(
         "SELECT measure, dim, value, month, backfilled, bucket, n FROM report_hist WHERE n <> 0"
         " ORDER BY measure, dim, value, month, backfilled, bucket"

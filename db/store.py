@@ -165,6 +165,10 @@ class Store:
         """None: SQLite has no logins of its own; the operating system's login decides (console/rules/whoami.py)."""
         return None
 
+    def set_busy_timeout(self, seconds: float) -> None:
+        with self._lock:
+            self.conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+
     def damaged_message(self) -> str:
         return f"{self.path} is damaged: run 'helpdesk check'; restore from a backup"
 

@@ -27,6 +27,32 @@ class StoreAPI(Protocol):
     """Every query and command of the store (see db/store.py for what each does)."""
 
     readonly: bool
+    dialect: str  # "sqlite" or "postgresql": the SQL the modules of db/ write for this store
+
+    @property
+    def path(self) -> Path | str:
+        """The database file (SQLite), or the server's URL without its password (PostgreSQL)."""
+        ...
+
+    def set_busy_timeout(self, seconds: float) -> None:
+        """How long a write waits for another writer before it is retried (the mail pipe waits less)."""
+        ...
+
+    # The queries of db/'s modules (stats, reports, rollups, mail_store): SQL in SQLite's placeholders (``?``,
+    # ``:name``), which PgStore translates; what differs otherwise is chosen by ``dialect`` there.
+    def _rows(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict[str, Any]]: ...
+
+    def _tuples(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def _one(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> dict[str, Any] | None: ...
+
+    def _execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int: ...
+
+    def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    def _insert(self, table: str, record: Mapping[str, Any]) -> int:
+        """A row in the caller's transaction; its id."""
+        ...
 
     def session_login(self) -> str | None:
         """The database's word for who is connected (PostgreSQL: ``session_user``), or None where the database

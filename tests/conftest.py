@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -105,6 +106,15 @@ def team(db_path: Path, clock: FrozenClock) -> Iterator[Callable[[str], Helpdesk
 
     yield as_agent
     admin.store.close()
+
+
+def sqlite_conn(service: HelpdeskService) -> sqlite3.Connection:
+    """The SQLite connection under a service, for the tests that reach past the store into the file itself."""
+    from db.store import Store
+
+    store = service.store
+    assert isinstance(store, Store), "a test of SQLite's own machinery"
+    return store.conn
 
 
 @dataclass

@@ -27,7 +27,7 @@ from console.service.helpdesk import HelpdeskService
 from console.service.upkeep import PRESENCE_TTL_S
 from db import schema
 from db.models import Ticket
-from tests.conftest import FrozenClock
+from tests.conftest import FrozenClock, sqlite_conn
 
 Team = Callable[[str], HelpdeskService]
 
@@ -352,7 +352,7 @@ def test_presence_shows_another_agents_heartbeat_until_it_expires(shared: Callab
 def test_every_write_runs_inside_a_transaction(team: Team, clock: FrozenClock) -> None:
     """A write outside Store.write would run in autocommit mode: no retry, and not atomic with its event."""
     boss, li, sue = team("boss"), team("li.wei"), team("sue")
-    conn = boss.store.conn
+    conn = sqlite_conn(boss)
     loose: list[str] = []
 
     def trace(sql: str) -> None:

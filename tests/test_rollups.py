@@ -23,7 +23,7 @@ from console.service import reports, rollups
 from console.service.helpdesk import HelpdeskService
 from db import rollups as db_rollups
 from db import schema
-from tests.conftest import FrozenClock
+from tests.conftest import FrozenClock, sqlite_conn
 
 Team = Callable[[str], HelpdeskService]
 SH = ZoneInfo("Asia/Shanghai")
@@ -360,7 +360,7 @@ def test_a_v6_database_replays_until_the_sweep_has_filled_the_rollups(
     # the rollups as the v7 migration leaves them on an existing database: empty, every ticket still to fill; and
     # the three newest without stored figures, as tickets from before schema 6
     li.store.write(lambda: db_rollups.clear(li.store))
-    li.store.write(lambda: li.store.conn.execute("DELETE FROM ticket_figures WHERE ticket_id >= 5"))
+    li.store.write(lambda: sqlite_conn(li).execute("DELETE FROM ticket_figures WHERE ticket_id >= 5"))
     assert db_rollups.state(li.store)["through"] == 7
     monkeypatch.setattr(rollups, "REFRESH_BATCH", 2)  # replays per transaction: the batch is cut after two
     sue, boss = team("sue"), team("boss")

@@ -20,7 +20,7 @@ from console.tui.screens.queue import QueueScreen, in_view
 from db import schema
 from db.records import TicketFilter
 from db.store import Store, stored_urgency
-from tests.conftest import T0, FrozenClock, settle
+from tests.conftest import T0, FrozenClock, settle, sqlite_conn
 from widgets.queue_table import QueueTable
 
 Team = Callable[[str], HelpdeskService]
@@ -120,6 +120,7 @@ def test_a_page_is_an_index_range_with_no_sort(team: Team) -> None:
     li = team("li.wei")
     li.create_ticket("one", customer="Acme", priority="P2")
     store = li.store
+    conn = sqlite_conn(li)
     plans: list[str] = []
     for flt in (
         TicketFilter(now=NOW + 1),
@@ -130,13 +131,13 @@ def test_a_page_is_an_index_range_with_no_sort(team: Team) -> None:
     ):
         assert store.stored_order_holds(NOW + 1)
         statements: list[str] = []
-        store.conn.set_trace_callback(statements.append)
+        conn.set_trace_callback(statements.append)
         try:
             store.queue(flt, 0, 50)
         finally:
-            store.conn.set_trace_callback(None)
+            conn.set_trace_callback(None)
         page = next(s for s in statements if "LIMIT" in s)
-        plan = " ".join(str(r[3]) for r in store.conn.execute("EXPLAIN QUERY PLAN " + page))
+        plan = " ".join(str(r[3]) for r in conn.execute("EXPLAIN QUERY PLAN " + page))
         plans.append(plan)
         assert "TEMP B-TREE" not in plan, plan
         assert "tickets_order" in plan, plan
@@ -230,11 +231,11 @@ def test_the_sweep_reads_only_tickets_whose_crossing_has_come(team: Team, clock:
     calm = [boss.create_ticket(f"calm {i}", customer="Acme", priority="P4") for i in range(5)]
     clock.advance(minutes=25)  # the P1's warning has passed, nothing else has crossed
     statements: list[str] = []
-    boss.store.conn.set_trace_callback(statements.append)
+    sqlite_conn(boss).set_trace_callback(statements.append)
     try:
         counts = boss.sweep()
     finally:
-        boss.store.conn.set_trace_callback(None)
+        sqlite_conn(boss).set_trace_callback(None)
     assert counts["warnings"] == 1 and counts["breaches"] == 0
     # the P1 alone is read, its history once, to mark the crossing and judge it again (the trace shows the
     # statements with their values)
@@ -310,7 +311,7 @@ async def test_a_change_elsewhere_costs_the_console_a_read_of_that_ticket(
         screen = app.screen
         assert isinstance(screen, QueueScreen)
         assert screen._counts == {"mine": 0, "unassigned": 6, "risk": 0, "pending": 0, "open": 6}
-        li.store.conn.set_trace_callback(statements.append)
+        sqlite_conn(li).set_trace_callback(statements.append)
         ann.note(tickets[2].id, "looked at it")
         await pilot.pause(0.5)
         await settle(pilot, 4)
@@ -328,7 +329,7 @@ async def test_a_change_elsewhere_costs_the_console_a_read_of_that_ticket(
         assert not any("count(*)" in s for s in reads), reads
         assert any("sla_alert, q_band, q_key, priority FROM tickets WHERE id IN" in s for s in reads), reads
         assert screen._counts == {"mine": 0, "unassigned": 5, "risk": 0, "pending": 0, "open": 6}
-        li.store.conn.set_trace_callback(None)
+        sqlite_conn(li).set_trace_callback(None)
         table = screen.query_one(QueueTable)
         assert table.total == 6
         # the same numbers a fresh count gives

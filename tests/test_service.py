@@ -9,7 +9,7 @@ import pytest
 
 from console.rules.errors import BadInput, PermissionDenied, Refused, Stale
 from console.service.helpdesk import HelpdeskService
-from tests.conftest import FrozenClock
+from tests.conftest import FrozenClock, sqlite_conn
 
 Team = Callable[[str], HelpdeskService]
 
@@ -275,7 +275,7 @@ def test_check_detects_tampering(team: Team) -> None:
     tid = new_ticket(li)
     li.assign(tid)
     assert li.check() == []
-    li.store.conn.execute("UPDATE tickets SET status = 'closed' WHERE id = ?", [tid])
+    sqlite_conn(li).execute("UPDATE tickets SET status = 'closed' WHERE id = ?", [tid])
     problems = li.check()
     assert any("status is 'closed' but its events say 'open'" in p for p in problems)
 
@@ -286,9 +286,9 @@ def test_events_are_append_only(team: Team) -> None:
     li = team("li.wei")
     new_ticket(li)
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        li.store.conn.execute("UPDATE events SET actor = 'x'")
+        sqlite_conn(li).execute("UPDATE events SET actor = 'x'")
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        li.store.conn.execute("DELETE FROM events")
+        sqlite_conn(li).execute("DELETE FROM events")
 
 
 def test_hostile_text_is_stored_cleaned_not_interpreted(team: Team) -> None:

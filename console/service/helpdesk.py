@@ -37,7 +37,7 @@ from console.service.upkeep import PRESENCE_TTL_S, Upkeep
 from db.errors import Conflict
 from db.models import Agent, Customer, Event, QueueItem, Ticket
 from db.records import TicketFilter
-from db.store import Store
+from db.store_api import StoreAPI
 from db.vocabulary import (
     CALL_DIRECTIONS,
     CONFIRMATION_CHANNELS,
@@ -59,7 +59,7 @@ class HelpdeskService:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreAPI,
         actor: str | None = None,
         *,
         clock: Clock = utcnow,
@@ -138,7 +138,7 @@ class HelpdeskService:
         self.core.store.close()
 
     @property
-    def store(self) -> Store:
+    def store(self) -> StoreAPI:
         """The store underneath (for the service's own modules and tests; the CLI and the console never use it)."""
         return self.core.store
 

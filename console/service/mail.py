@@ -40,7 +40,7 @@ from console.service.mail_servers import (
     quote_folder,
 )
 from db.mail_store import MailStore
-from db.store import Store
+from db.store_api import StoreAPI
 
 EX_TEMPFAIL = 75  # sysexits.h: the MTA keeps the message and tries again
 BACKOFF_MAX_S = 3600.0
@@ -84,8 +84,7 @@ class Mailroom:
         except BaseException:
             self.store.close()
             raise
-        with self.store._lock:
-            self.store.conn.execute(f"PRAGMA busy_timeout = {int(config.busy_seconds * 1000)}")
+        self.store.set_busy_timeout(config.busy_seconds)
         self.core = SystemCore(self.store, MAIL_ACTOR, clock=clock)
         self.service = HelpdeskService(self.store, MAIL_ACTOR, clock=clock, core=self.core)
         self.mail = MailStore(self.store)
@@ -323,7 +322,7 @@ class Mailroom:
         self.core.write(lambda: self.mail.set_error(part, " ".join(error.split())[:300], self.core.at(None)))
 
 
-def mail_errors(store: Store) -> list[str]:
+def mail_errors(store: StoreAPI) -> list[str]:
     """The fetcher's and sender's current errors, and the count of messages that failed for good: one line each
     (`mail status`, the supervisors' header line)."""
     from console.service.mail_outbox import MailView

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 from console.i18n import _
 from console.rules.errors import PermissionDenied
 from console.rules.whoami import invoking_login, os_login
 from console.service.core import ServiceCore
 from db.models import Agent
-from db.store import Store
+from db.store_api import StoreAPI
 
 MAIL_ACTOR = "mail"
 
@@ -26,12 +27,13 @@ class SystemCore(ServiceCore):
         return Agent(name=MAIL_ACTOR, role="supervisor", tier="L3", created_at=datetime(2000, 1, 1, tzinfo=UTC))
 
 
-def authorise(store: Store, roles: tuple[str, ...] = ("admin",)) -> None:
+def authorise(store: StoreAPI, roles: tuple[str, ...] = ("admin",)) -> None:
     """The mail commands belong to the database's owner account (the MTA alias, the fetcher's service unit; in a
     single-user install, the user) and to admins (supervisors too for ``roles`` that say so)."""
-    login = invoking_login(store.path)
+    path = store.path if isinstance(store.path, Path) else None  # a PostgreSQL server has no file to own
+    login = store.session_login() or invoking_login(path)
     try:
-        owner = store.path.stat().st_uid
+        owner = path.stat().st_uid if path is not None else -1
     except OSError:
         owner = -1
     if login == os_login() and os.getuid() == owner:

@@ -22,7 +22,7 @@ from console.service.mail_outbox import queue_mail
 from db.errors import NotFound
 from db.mail_store import MailStore
 from db.models import Ticket
-from db.store import Store
+from db.store_api import StoreAPI
 
 
 @dataclass
@@ -63,7 +63,7 @@ class Filing:
     ) -> None:
         self.core = core
         self.service = service
-        self.store: Store = core.store
+        self.store: StoreAPI = core.store
         self.mail = MailStore(core.store)
         self.config = config
         self.files = files

@@ -452,6 +452,7 @@ def _v1(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     conn.execute(V1)
 
 
+_SCRIPTS = [V1]  # every migration's SQL, for expected_objects
 MIGRATIONS: list[Callable[[psycopg.Connection[tuple[object, ...]]], None]] = [_v1]
 LATEST = len(MIGRATIONS)
 
@@ -489,6 +490,18 @@ def migrate(conn: psycopg.Connection[tuple[object, ...]]) -> int:
                 [index + 1],
             )
     return LATEST
+
+
+def expected_objects() -> dict[str, set[str]]:
+    """The indexes and triggers the migrations create, by name (``{"index": …, "trigger": …}``), read from their
+    SQL: what `helpdesk check` expects to find."""
+    import re
+
+    script = "\n".join(_SCRIPTS)
+    return {
+        "index": set(re.findall(r"CREATE (?:UNIQUE )?INDEX (\w+)", script)),
+        "trigger": set(re.findall(r"CREATE TRIGGER (\w+)", script)),
+    }
 
 
 def privileges_sql() -> str:

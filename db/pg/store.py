@@ -197,6 +197,11 @@ class PgStore:
         row = self._tuples("SELECT session_user")
         return str(row[0][0])
 
+    def set_busy_timeout(self, seconds: float) -> None:
+        """A writer waits this long for the feed lock (lock_timeout), then the write is retried whole."""
+        with self._lock:
+            self.conn.execute(f"SET lock_timeout = {int(seconds * 1000)}")
+
     def damaged_message(self) -> str:
         return f"{self.path} reports damage: run 'helpdesk check'"
 
@@ -880,6 +885,56 @@ class PgStore:
         return [Presence(**r) for r in rows]
 
     # -- checks ---------------------------------------------------------------------------------------------
+
+    def integrity_problems(self) -> list[str]:
+        """What PostgreSQL can be left in that breaks its own guarantees: a constraint added NOT VALID (rows it
+        never checked), a trigger disabled (the append-only events, the feed, the stamp). Pages and foreign keys
+        are the server's to keep (checksums, amcheck): a DBA's tools, not the helpdesk's."""
+        problems = [
+            f"constraint {name} on {table} is not validated (rows were never checked against it)"
+            for name, table in self._tuples(
+                "SELECT c.conname, c.conrelid::regclass::text FROM pg_constraint c"
+                " JOIN pg_namespace n ON n.oid = c.connamespace"
+                " WHERE n.nspname = 'public' AND NOT c.convalidated ORDER BY 1"
+            )
+        ]
+        problems += [
+            f"trigger {name} on {table} is disabled"
+            for name, table in self._tuples(
+                "SELECT t.tgname, t.tgrelid::regclass::text FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid"
+                " JOIN pg_namespace n ON n.oid = r.relnamespace"
+                " WHERE n.nspname = 'public' AND NOT t.tgisinternal AND t.tgenabled = 'D' ORDER BY 1"
+            )
+        ]
+        return problems
+
+    def schema_problems(self) -> list[str]:
+        """Every index and trigger the migrations create is there, and no other (db/pg/schema.py)."""
+        expected = schema.expected_objects()
+        found = {
+            "index": {
+                str(r[0])
+                for r in self._tuples(
+                    "SELECT i.indexname FROM pg_indexes i WHERE i.schemaname = 'public' AND NOT EXISTS"
+                    " (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"  # primary keys, UNIQUE columns
+                )
+            },
+            "trigger": {
+                str(r[0])
+                for r in self._tuples(
+                    "SELECT t.tgname FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid"
+                    " JOIN pg_namespace n ON n.oid = r.relnamespace WHERE n.nspname = 'public' AND NOT t.tgisinternal"
+                )
+            },
+        }
+        problems: list[str] = []
+        for kind in ("index", "trigger"):
+            problems += [f"{kind} {name} is missing (dropped?)" for name in sorted(expected[kind] - found[kind])]
+            problems += [
+                f"{kind} {name} is not part of the schema (added by hand?)"
+                for name in sorted(found[kind] - expected[kind])
+            ]
+        return problems
 
     def chain_problems(self) -> list[str]:
         """The events' hash chain recomputed in Python (db/schema.py's event_hash), as on SQLite: the trigger and
