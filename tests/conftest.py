@@ -136,7 +136,6 @@ def run_cli(database: str, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Res
     monkeypatch.delenv("HELPDESK_LANG", raising=False)
 
     def run(*argv: str, stdin: str = "", actor: str | None = "boss") -> Result:
-        monkeypatch.setenv("HELPDESK_DB", database)
         out, err = io.StringIO(), io.StringIO()
         args = list(argv)
         if actor is not None:
