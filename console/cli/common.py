@@ -150,6 +150,12 @@ def emit_line(text: str) -> None:
 # -- service access -------------------------------------------------------------------------------------
 
 
+def server_url(args: argparse.Namespace) -> bool:
+    """Whether ``--db`` names a PostgreSQL server (a URL), not a file."""
+    db = getattr(args, "db", None)
+    return isinstance(db, str) and db.startswith(("postgresql://", "postgres://"))
+
+
 def db_path(args: argparse.Namespace) -> Path:
     if args.db is not None and not str(args.db).strip():
         raise BadInput(_("--db is empty: give a database file"))
@@ -159,7 +165,7 @@ def db_path(args: argparse.Namespace) -> Path:
 def open_service(args: argparse.Namespace, *, create: bool = False, wallboard: bool = False) -> HelpdeskService:
     from console.service.helpdesk import HelpdeskService
 
-    if isinstance(args.db, str) and args.db.startswith(("postgresql://", "postgres://")):
+    if server_url(args):
         return HelpdeskService.open(args.db, args.actor, create=create, wallboard=wallboard)  # a server, no file
     path = db_path(args)
     if not args.db and create:

@@ -18,10 +18,10 @@ def cmd_lint_reply(args: argparse.Namespace) -> int:
 
     text = text_stdin().read()
     rules = None
-    from console.cli.common import default_db_path
+    from console.cli.common import default_db_path, server_url
 
     db = Path(args.db) if getattr(args, "db", None) else default_db_path()
-    if db.exists():  # the rules an admin loaded; the standards' defaults where there is no database
+    if server_url(args) or db.exists():  # the rules an admin loaded; the standards' defaults where there is none
         from console.cli.common import open_service
         from console.service.replies import phrase_rules
 
