@@ -37,7 +37,7 @@ MODULES = (
     "tests.test_hostile_text",
     "tests.test_knowledge",
 )
-SERVICE_FIXTURES = {"team", "seeded", "cli", "clock", "tmp_path", "monkeypatch", "request"}
+SERVICE_FIXTURES = {"team", "seeded", "cli", "clock", "tmp_path", "monkeypatch", "request", "db_path"}
 NOT_YET: dict[str, str] = {
     # SQLite's own machinery, with PostgreSQL counterparts tested in tests/test_pg_store.py / test_pg_privileges.py
     "test_a_page_is_an_index_range_with_no_sort__test_scale": "SQLite's statement trace and query plans",
@@ -46,6 +46,9 @@ NOT_YET: dict[str, str] = {
     "test_check_detects_tampering__test_service": "edits the file with sqlite3 (PostgreSQL: test_pg_store.py)",
     "test_every_write_runs_inside_a_transaction__test_concurrency": "SQLite's statement trace",
     "test_lint_reply_exit_codes_and_shape__test_replies": "no database file at all: a server always has one",
+    "test_last_row_failing_in_the_write_rolls_back_every_batch__test_import_limits": "opens the file with sqlite3",
+    "test_a_retried_transaction_starts_from_the_first_row__test_import_limits": "locks the file with sqlite3",
+    "test_a_one_shot_stream_is_never_imported_in_part__test_import_limits": "locks the file with sqlite3",
     "test_a_v6_database_replays_until_the_sweep_has_filled_the_rollups__test_rollups": "edits the file with sqlite3",
 }
 
