@@ -176,8 +176,11 @@ def open_service(args: argparse.Namespace, *, create: bool = False, wallboard: b
 def console_db_path(args: argparse.Namespace) -> str:
     """The database the console will open, checked now with the standard library alone (a missing, unreadable or
     damaged file is reported before the screen is taken over; the service itself opens after the first frame)."""
-    from console.service.preflight import check_database
+    from console.service.preflight import check_database, check_server
 
+    if server_url(args):
+        check_server(args.db, readonly=bool(getattr(args, "wallboard", False)))
+        return str(args.db)
     path = db_path(args)
     check_database(path, readonly=bool(getattr(args, "wallboard", False)))  # the board account may only read it
     return str(path)

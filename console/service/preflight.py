@@ -17,3 +17,11 @@ def check_database(path: Path, *, readonly: bool = False) -> None:
         connect(path, readonly=readonly, create=False).close()
     except DatabaseUnavailable as exc:
         raise Unavailable(str(exc)) from exc
+
+
+def check_server(url: str, *, readonly: bool = False) -> None:
+    """A PostgreSQL server that cannot be reached, refuses the login or holds no helpdesk raises Unavailable: a
+    connection opened and closed (psycopg loads here, before the screen: it is needed anyway)."""
+    from console.service.core import open_store
+
+    open_store(url, readonly=readonly).close()
