@@ -165,6 +165,9 @@ class Store:
         """None: SQLite has no logins of its own; the operating system's login decides (console/rules/whoami.py)."""
         return None
 
+    def set_password(self, login: str, password: str) -> None:
+        raise StoreError("a SQLite database has no logins of its own: its file's permissions decide who opens it")
+
     def set_busy_timeout(self, seconds: float) -> None:
         with self._lock:
             self.conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")

@@ -34,6 +34,11 @@ class StoreAPI(Protocol):
         """The database file (SQLite), or the server's URL without its password (PostgreSQL)."""
         ...
 
+    def set_password(self, login: str, password: str) -> None:
+        """The login's password on the database server (SCRAM, for agents connecting from other hosts), in the
+        caller's transaction. SQLite has no logins: its file's permissions decide."""
+        ...
+
     def set_busy_timeout(self, seconds: float) -> None:
         """How long a write waits for another writer before it is retried (the mail pipe waits less)."""
         ...

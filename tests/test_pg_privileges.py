@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -158,3 +159,32 @@ def test_an_existing_role_is_granted_not_refused(floor: Floor) -> None:
         conn.execute("UPDATE settings SET updated_by = updated_by")  # an admin may
         (name,) = conn.execute("SELECT name FROM agents WHERE login = session_user").fetchone() or ("?",)
     assert name == "dana"
+
+
+def test_agent_add_password_makes_a_scram_login_from_another_host(pg_cluster: Cluster, monkeypatch: Any) -> None:
+    """`helpdesk agent add --password` (the password on standard input, as a script gives it): the agent logs in
+    over TCP with SCRAM, and the server never saw the password itself (only its verifier is stored)."""
+    from tests.conftest import run_cli
+
+    database = pg_cluster.new_database()
+    login = f"remote_{secrets.token_hex(3)}"
+    cli = run_cli(pg_cluster.url(database), monkeypatch)
+    assert cli("init", "--admin", "boss", actor=None).code == 0
+    short = cli("agent", "add", "rita", "--login", login, "--password", stdin="short\n")
+    assert short.code == 2 and "at least" in short.err
+    added = cli("agent", "add", "rita", "--login", login, "--password", "--json", stdin="correct horse battery\n")
+    assert added.code == 0, added.err
+    (verifier,) = pg_cluster.admin_sql("SELECT rolpassword FROM pg_authid WHERE rolname = %s", params=[login])[0]
+    assert str(verifier).startswith("SCRAM-SHA-256$") and "correct horse" not in str(verifier)
+    url = f"postgresql://{login}:correct%20horse%20battery@127.0.0.1:{pg_cluster.port}/{database}"
+    rita = HelpdeskService.open(url)
+    assert rita.actor_name == "rita"
+    rita.shutdown()
+    with pytest.raises(Exception, match="password authentication failed"):
+        psycopg.connect(f"postgresql://{login}:wrong@127.0.0.1:{pg_cluster.port}/{database}").close()
+    pg_cluster.drop_database(database)
+
+
+def test_agent_add_password_is_refused_on_sqlite(seeded: Any) -> None:
+    r = seeded("agent", "add", "rita", "--password", stdin="correct horse battery\n")
+    assert r.code == 2 and "SQLite" in r.err and r.err.count("\n") == 1

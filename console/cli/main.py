@@ -41,12 +41,33 @@ def cmd_init(service: HelpdeskService, args: argparse.Namespace) -> int:
     return 0
 
 
+def _ask_password(login: str) -> str:
+    """Asked twice on a terminal, never echoed; read from the first line of standard input otherwise (scripts)."""
+    from console.cli.common import text_stdin
+
+    if not sys.stdin.isatty():
+        return text_stdin().readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass(_("Password for {login}: ").format(login=login))
+    if getpass.getpass(_("The same password again: ")) != first:
+        raise BadInput(_("the two passwords differ"))
+    return first
+
+
 def cmd_agent_add(service: HelpdeskService, args: argparse.Namespace) -> int:
     from console.rules.validation import check_display_name
 
     check_display_name(args.display_name or "")
+    password = _ask_password(args.login or args.name) if args.password else None
     agent = service.add_agent(
-        args.name, args.role, args.tier, args.display_name or "", login=args.login, board_only=args.board
+        args.name,
+        args.role,
+        args.tier,
+        args.display_name or "",
+        login=args.login,
+        board_only=args.board,
+        password=password,
     )
     if args.json:
         emit_json(agent.model_dump(mode="json"))
@@ -190,6 +211,11 @@ def build_parser() -> CliParser:
     p.add_argument("--display-name")
     p.add_argument("--login", help=_("the host login that acts as this agent (default: the name)"))
     p.add_argument("--board", action="store_true", help=_("a login that may only open the wallboard (SSH boards)"))
+    p.add_argument(
+        "--password",
+        action="store_true",
+        help=_("PostgreSQL: prompt for the login's password, for connections from other hosts (SCRAM)"),
+    )
     command("list", _("list agents"), with_service(cmd_agent_list), agent_sub)
     p = command(
         "login", _("bind an agent to another host login (admins only)"), with_service(cmd_agent_login), agent_sub

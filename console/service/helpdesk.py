@@ -53,6 +53,9 @@ if TYPE_CHECKING:
     from db.reports import PendingFollowup
 
 
+MIN_PASSWORD = 12  # a database login reachable from other hosts
+
+
 class HelpdeskService:
     """One agent's (or script's) access to one database: the ticket actions here, the rest in the parts it holds
     (each given the same core: the store, the acting agent, the clock and the one write transaction)."""
@@ -214,9 +217,11 @@ class HelpdeskService:
         *,
         login: str | None = None,
         board_only: bool = False,
+        password: str | None = None,
     ) -> Agent:
         """Admins add agents; ``login`` (default: the name) is the host login that acts as the agent;
-        ``board_only``: a login that may only open the wallboard (the SSH board account)."""
+        ``board_only``: a login that may only open the wallboard (the SSH board account). ``password``: on
+        PostgreSQL, the login's password for connections from other hosts (SCRAM)."""
         check_agent_name(name)
         check_display_name(display_name)
         if login is not None:
@@ -227,6 +232,11 @@ class HelpdeskService:
             raise BadInput(_("tier must be one of: {values}").format(values=", ".join(TIERS)))
         if board_only and role != "agent":
             raise BadInput(_("a wallboard login has the role agent: it sees what the board masks, nothing more"))
+        if password is not None:
+            if self.core.store.session_login() is None:
+                raise BadInput(_("--password sets a database login's password; a SQLite database has no logins"))
+            if len(password) < MIN_PASSWORD:
+                raise BadInput(_("a password needs at least {n} characters").format(n=MIN_PASSWORD))
         self.core.require_role("admin")
 
         def work() -> Agent:
@@ -234,6 +244,8 @@ class HelpdeskService:
             agent = self.core.store.insert_agent(
                 name, role, tier, display_name or name, now, login=login, board_only=board_only
             )
+            if password is not None:
+                self.core.store.set_password(agent.login or name, password)
             self._agent_event("agent_added", agent, now)
             return agent
 

@@ -197,6 +197,16 @@ class PgStore:
         row = self._tuples("SELECT session_user")
         return str(row[0][0])
 
+    def set_password(self, login: str, password: str) -> None:
+        """The SCRAM verifier is computed here (libpq's PQencryptPasswordConn), so the password itself never
+        reaches the server, its logs or pg_stat_statements."""
+        with self._lock:
+            verifier = self.conn.pgconn.encrypt_password(password.encode(), login.encode(), b"scram-sha-256")
+            with self._guarded():
+                self.conn.execute(
+                    sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(login), sql.Literal(verifier.decode()))
+                )
+
     def set_busy_timeout(self, seconds: float) -> None:
         """A writer waits this long for the feed lock (lock_timeout), then the write is retried whole."""
         with self._lock:
