@@ -28,8 +28,8 @@ GRANT {agent} TO {admin};
 
 -- Everyone on the floor reads everything (the service masks what a role may not see).
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO {agent};
--- Identity columns give out ids from sequences.
-GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {agent};
+-- Identity columns give out ids from sequences (SELECT: a supervisor's pg_dump backup reads their positions).
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {agent};
 -- The trigger functions run as the owner (SECURITY DEFINER: the feed and the chain are written for the agent);
 -- agents only need to call the lock every writer takes.
 GRANT EXECUTE ON FUNCTION helpdesk_feed_lock() TO {agent};

@@ -15,18 +15,23 @@ What differs from SQLite, and why:
 from __future__ import annotations
 
 import json
+import os
 import random
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 
 from db import schema as sqlite_schema
@@ -894,6 +899,36 @@ class PgStore:
         )
         return [Presence(**r) for r in rows]
 
+    # -- maintenance --------------------------------------------------------------------------------------
+
+    def backup(self, dest: str | Path) -> Path:
+        """pg_dump's custom format (one consistent snapshot while others write), to a temporary file renamed into
+        place, mode 0600: never readable by more people than the person who made it. Restore it with pg_restore
+        as a superuser with --disable-triggers, so the events keep their stamps (the insert trigger would stamp
+        them again). The password goes to pg_dump by its environment, never its command line."""
+        target = Path(dest)
+        if target.is_dir():
+            target = target / f"helpdesk-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.pgdump"
+        if not target.parent.exists():
+            raise DatabaseUnavailable(f"directory {target.parent} does not exist")
+        tool = _pg_dump()
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        params = conninfo_to_dict(self.url)
+        env = {**os.environ, "PGPASSWORD": str(params.pop("password", "") or "")}
+        if not env["PGPASSWORD"]:
+            del env["PGPASSWORD"]
+        command = [tool, "--format=custom", f"--file={tmp}", f"--dbname={make_conninfo(**params)}"]
+        try:
+            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=3600, umask=0o077)
+            if done.returncode != 0:
+                raise StoreError(f"backup to {target} failed: {_first_line(RuntimeError(done.stderr))}")
+            tmp.replace(target)
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise StoreError(f"backup to {target} failed: {exc}") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+        return target
+
     # -- checks ---------------------------------------------------------------------------------------------
 
     def integrity_problems(self) -> list[str]:
@@ -988,6 +1023,15 @@ _FIGURE_COLUMNS = [
     "onsite_total",
     "stale_at",
 ]
+
+
+def _pg_dump() -> str:
+    """pg_dump from the PATH, else from Debian's PostgreSQL 15 (it must be as new as the server)."""
+    found = shutil.which("pg_dump")
+    for candidate in (os.environ.get("HELPDESK_PG_BIN", "/usr/lib/postgresql/15/bin") + "/pg_dump", found):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    raise StoreError("pg_dump is not installed: install the PostgreSQL client (postgresql-client-15)")
 
 
 def _params(params: Sequence[Any] | Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
