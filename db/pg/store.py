@@ -917,7 +917,7 @@ class PgStore:
         env = {**os.environ, "PGPASSWORD": str(params.pop("password", "") or "")}
         if not env["PGPASSWORD"]:
             del env["PGPASSWORD"]
-        command = [tool, "--format=custom", f"--file={tmp}", f"--dbname={make_conninfo(**params)}"]
+        command = [tool, "--format=custom", f"--file={tmp}", f"--dbname={make_conninfo('', **params)}"]
         try:
             done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=3600, umask=0o077)
             if done.returncode != 0:
