@@ -120,6 +120,54 @@ class Cluster:
     def drop_database(self, name: str) -> None:
         self.admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
+    @contextlib.contextmanager
+    def standby(self) -> Iterator[Cluster]:
+        """A hot standby of this server, streaming from it (pg_basebackup -R), on a port of its own; the same roles
+        and passwords (they are replicated). Stopped and removed when the block ends."""
+        port = _free_port()
+        data = self.root / f"standby-{port}"
+        self._run(
+            "pg_basebackup",
+            "-D",
+            str(data),
+            "-R",
+            "-X",
+            "stream",
+            "-h",
+            str(self.root),
+            "-p",
+            str(self.port),
+            "-U",
+            SUPERUSER,
+            "--no-sync",
+            "--checkpoint=fast",  # a spread checkpoint would make the copy wait minutes
+        )
+        with (data / "postgresql.conf").open("a") as handle:
+            handle.write(f"port = {port}\nhot_standby = on\n")
+        if self.account is not None:
+            shutil.chown(data / "postgresql.conf", self.account)
+        self._run("pg_ctl", "-D", str(data), "-l", str(self.root / f"standby-{port}.log"), "-w", "-t", "60", "start")
+        standby = Cluster(self.root, port, self.account, roles=set(self.roles))
+        try:
+            yield standby
+        finally:
+            self._run("pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop", check=False)
+            shutil.rmtree(data, ignore_errors=True)
+
+    def caught_up(self, standby: Cluster, timeout: float = 10.0) -> None:
+        """Wait until ``standby`` has replayed everything this server has written so far (the insert position:
+        the tests' server commits asynchronously, so a commit may not be written out yet)."""
+        import time
+
+        (lsn,) = self.admin_sql("SELECT pg_current_wal_insert_lsn()::text")[0]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            rows = standby.admin_sql("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", params=[lsn])
+            if rows and rows[0][0]:
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"the standby did not replay up to {lsn} within {timeout} s")
+
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop", check=False)
         shutil.rmtree(self.root, ignore_errors=True)
@@ -156,7 +204,7 @@ def start_cluster() -> Cluster:
     # Peer on the socket through a map: the server's account and this test process's login act as the superuser.
     (data / "pg_ident.conf").write_text(f"tests {server} {SUPERUSER}\ntests {me} {SUPERUSER}\n")
     (data / "pg_hba.conf").write_text(
-        "local all all peer map=tests\nhost all all 127.0.0.1/32 scram-sha-256\n",
+        "local all all peer map=tests\nlocal replication all peer map=tests\nhost all all 127.0.0.1/32 scram-sha-256\n",
     )
     conf = (
         f"port = {cluster.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{root}'\n"

@@ -132,6 +132,10 @@ class PgStore:
                 if schema.version(self.conn) != schema.LATEST:
                     raise DatabaseUnavailable(f"{self.path} is not a helpdesk database at schema {schema.LATEST}")
             elif migrate:
+                if self._tuples("SELECT pg_is_in_recovery()")[0][0]:
+                    raise DatabaseUnavailable(
+                        f"{self.path} is a standby, read-only: work on the primary (a standby serves wallboards)"
+                    )
                 if schema.version(self.conn) == 0 and not create:
                     raise DatabaseUnavailable(f"{self.path} has no helpdesk schema: run 'helpdesk init'")
                 before = schema.version(self.conn)
