@@ -369,3 +369,12 @@ def test_a_backup_is_a_pg_dump_that_restores_with_its_chain(team_pg: Any, pg_clu
     assert restored_store.chain_problems() == []
     restored_store.close()
     pg_cluster.drop_database(copy)
+
+
+def test_no_limit_is_minus_one_as_on_sqlite(team_pg: Any) -> None:
+    boss = team_pg("boss")
+    ids = [boss.create_ticket(f"t{i}", customer="c").id for i in range(3)]
+    store = boss.store
+    assert sorted(i.id for i in store.queue(TicketFilter(), 0, -1)) == ids
+    assert sorted(i.id for i in store.queue(TicketFilter(now=time.time() + 10**9), 0, -1)) == ids  # bands sorted
+    assert store.tickets_to_judge(time.time() + 10**9, -1) != [] or store.next_judgement() is None

@@ -520,7 +520,7 @@ class PgStore:
                 f"SELECT {QUEUE_COLUMNS} FROM tickets t"
                 f" LEFT JOIN customers c ON c.id = t.customer_id{where}{STORED_ORDER} LIMIT ? OFFSET ?"
             )
-            return [QueueItem(**r) for r in self._rows(sql, [*params, limit, offset])]
+            return [QueueItem(**r) for r in self._rows(sql, [*params, _limit(limit), offset])]
         join = " LEFT JOIN customers c ON c.id = t.customer_id" if flt.needs_customer else ""
         # PostgreSQL orders by an output column's name alone, never inside an expression: the band is a column of
         # a subquery here.
@@ -533,7 +533,7 @@ class PgStore:
             f"SELECT {QUEUE_COLUMNS} FROM ({page}) page JOIN tickets t ON t.id = page.id"
             f" LEFT JOIN customers c ON c.id = t.customer_id{_urgency_order('page.band')}"
         )
-        return [QueueItem(**r) for r in self._rows(sql, [now, now, *params, limit, offset])]
+        return [QueueItem(**r) for r in self._rows(sql, [now, now, *params, _limit(limit), offset])]
 
     def stored_order_holds(self, now: float) -> bool:
         row = self._tuples(
@@ -678,7 +678,7 @@ class PgStore:
         rows = self._tuples(
             "SELECT t.id FROM tickets t WHERE t.id < ? AND NOT EXISTS"
             " (SELECT 1 FROM ticket_figures f WHERE f.ticket_id = t.id) ORDER BY t.id LIMIT ?",
-            [below, limit],
+            [below, _limit(limit)],
         )
         if not rows and not self.readonly:
             self.try_write(lambda: self._exec("UPDATE upkeep SET value = 0 WHERE key = 'figures_before'"))
@@ -692,7 +692,9 @@ class PgStore:
         return [int(r[0]) for r in rows]
 
     def tickets_to_judge(self, now: float, limit: int) -> list[int]:
-        rows = self._tuples("SELECT id FROM tickets WHERE sla_next <= ? ORDER BY sla_next, id LIMIT ?", [now, limit])
+        rows = self._tuples(
+            "SELECT id FROM tickets WHERE sla_next <= ? ORDER BY sla_next, id LIMIT ?", [now, _limit(limit)]
+        )
         return [int(r[0]) for r in rows]
 
     def count_to_judge(self, now: float) -> int:
@@ -705,7 +707,7 @@ class PgStore:
     def resolved_before(self, cutoff: datetime, limit: int = -1) -> list[int]:
         rows = self._tuples(
             "SELECT id FROM tickets WHERE status = 'resolved' AND resolved_at <= ? ORDER BY resolved_at, id LIMIT ?",
-            [ts(cutoff), None if limit < 0 else limit],
+            [ts(cutoff), _limit(limit)],
         )
         return [int(r[0]) for r in rows]
 
@@ -1036,6 +1038,11 @@ def _pg_dump() -> str:
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     raise StoreError("pg_dump is not installed: install the PostgreSQL client (postgresql-client-15)")
+
+
+def _limit(limit: int) -> int | None:
+    """SQLite's LIMIT -1 (no limit) is PostgreSQL's LIMIT NULL."""
+    return None if limit < 0 else limit
 
 
 def _params(params: Sequence[Any] | Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
