@@ -1,5 +1,5 @@
-"""The CLI contract on PostgreSQL: tests/test_cli.py's tests for the ticket commands, run again with the database a
-PostgreSQL one (the `db_path` fixture below is its URL), and the same history's `--json` compared on both engines."""
+"""The CLI contract on both engines: the same history's `--json` compared, command by command, on SQLite and on
+PostgreSQL (tests/test_pg_service.py runs tests/test_cli.py's own tests again on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -12,37 +12,8 @@ import pytest
 
 from tests.conftest import Result
 from tests.pg import Cluster
-from tests.test_cli import (  # collected again here, on PostgreSQL
-    test_agent_commands_json,
-    test_at_ordering_via_cli,
-    test_bad_flags_one_line_exit_2,
-    test_every_action_json,
-    test_list_json_sorted_by_urgency_with_filters,
-    test_refused_transition_says_allowed,
-    test_show_missing_ticket,
-    test_ticket_new_and_show_json_shape,
-    test_unknown_as_agent_refused,
-)
-
-__all__ = [
-    "test_agent_commands_json",
-    "test_at_ordering_via_cli",
-    "test_bad_flags_one_line_exit_2",
-    "test_every_action_json",
-    "test_list_json_sorted_by_urgency_with_filters",
-    "test_refused_transition_says_allowed",
-    "test_show_missing_ticket",
-    "test_ticket_new_and_show_json_shape",
-    "test_unknown_as_agent_refused",
-]
 
 Cli = Callable[..., Result]
-
-
-@pytest.fixture
-def db_path(pg_db: str) -> str:
-    """The CLI's database, for every test of this module: a PostgreSQL URL (HELPDESK_DB)."""
-    return pg_db
 
 
 HISTORY: list[tuple[str, tuple[str, ...]]] = [
