@@ -50,7 +50,6 @@ from db.store import (
     stored_urgency,
     ts,
 )
-from db.vocabulary import OPEN_STATUSES
 
 T = TypeVar("T")
 
@@ -1065,4 +1064,4 @@ def _filter_sql(flt: TicketFilter) -> tuple[str, list[Any]]:
     return where.replace(" LIKE ", " ILIKE "), params
 
 
-__all__ = ["OPEN_STATUSES", "PgStore", "is_postgres_url", "redacted"]
+__all__ = ["PgStore", "is_postgres_url", "redacted"]
