@@ -7,6 +7,7 @@ the instant it is evaluated at so the same data always gives the same numbers.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,8 +70,7 @@ class Backlog:
     def judged_at(self, store: Store, now: float) -> Backlog:
         """A copy as it stands at ``now``: the tickets whose warning or due time has come since the sweeper last
         judged them (few: `tickets.sla_next`, indexed) counted with their alert at ``now``."""
-        shown = Backlog(dict(self.by_priority), self.breached, self.at_risk, self.running, {})
-        shown.agents = {name: list(counts) for name, counts in self.agents.items()}
+        shown = copy.deepcopy(self)
         for assignee, stored, alert in store._tuples(
             "SELECT assignee, sla_alert, CASE WHEN sla_due <= ? THEN 2 WHEN sla_warn <= ? THEN 1 ELSE 0 END"
             f" FROM tickets WHERE sla_next <= ? AND {_OPEN}",

@@ -23,7 +23,7 @@ from textual.widgets import Sparkline, Static
 from console.i18n import N_, _
 from console.rules.errors import HelpdeskError
 from console.service.wallboard import Backlog, BoardSnapshot, UrgentRow, moved_backlog, snapshot
-from console.tui.screens.live import LiveScreen, merge
+from console.tui.screens.live import LiveScreen
 from console.tui.ui import business_remaining, translate_bindings
 from db.records import Change
 from widgets.tiles import CountdownItem, CountdownList, NumberTile, TableTile, Tone
@@ -188,12 +188,7 @@ class WallboardScreen(LiveScreen):
         backlog = self.snapshot.backlog if self.snapshot is not None else None
         if changes is not None and backlog is None:
             changes = None  # nothing to move yet: read it whole
-        if self._busy:
-            if changes is None:
-                self._pending_reload = True
-            else:
-                for ticket_id, change in changes.items():
-                    self._pending[ticket_id] = merge(self._pending.get(ticket_id), change)
+        if self.deferred(changes):
             return
         self.refresh_started()
         self._load(changes, backlog)
