@@ -25,6 +25,7 @@ class TicketFilter:
     warn_before: float | None = None  # at risk: sla_warn <= this instant
     at_risk_or_breaching: float | None = None
     alerting: bool = False  # breached or at risk as last judged (the stored sla_alert the sweeper keeps current)
+    running: bool = False  # a clock is running (sla_due set): bands 1-3, the wallboard's urgent list
     text: str | None = None
     exclude_ids: Sequence[int] = field(default_factory=tuple)
     now: float | None = None  # the instant the urgency order judges breached / at risk at (None: the current time)

@@ -7,10 +7,12 @@ the instant it is evaluated at so the same data always gives the same numbers.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import datetime
 
-from db.store import URGENCY_BAND, ts, urgency_order
+from db.records import QueueFacts, TicketFilter
+from db.store import _OPEN_LITERAL, PAGE_ORDER_OUTER, ts
 from db.store_api import StoreAPI
 from db.vocabulary import OPEN_STATUSES
 
@@ -40,68 +42,95 @@ class UrgentTicket:
     phone: str | None
 
 
-def _binary(store: StoreAPI) -> str:
-    """Text ordered by code point on PostgreSQL too, as SQLite's BINARY does, whatever the cluster's locale."""
-    return ' COLLATE "C"' if store.dialect == "postgresql" else ""
+@dataclass
+class Backlog:
+    """The open backlog as the board counts it, from the stored columns (as judged: the sweeper keeps the alerts
+    current): open tickets per priority, breached and at risk, those with a running clock, and per active agent
+    their open and breached tickets. Read whole on start, then moved by the changed tickets alone (`moved`)."""
+
+    by_priority: dict[str, int]
+    breached: int
+    at_risk: int
+    running: int
+    agents: dict[str, list[int]]  # name -> [open, breached]
+
+    def moved(self, before: QueueFacts | None, after: QueueFacts | None) -> None:
+        """One ticket changed from ``before`` to ``after`` (None: it did not exist, or it is gone)."""
+        for facts, sign in ((before, -1), (after, 1)):
+            if facts is None or facts.status not in OPEN_STATUSES:
+                continue
+            self.by_priority[facts.priority] = self.by_priority.get(facts.priority, 0) + sign
+            self.breached += sign * (facts.alert == 2)
+            self.at_risk += sign * (facts.alert == 1)
+            self.running += sign * (facts.band <= 3)
+            if facts.assignee is not None and facts.assignee in self.agents:
+                load = self.agents[facts.assignee]
+                load[0] += sign
+                load[1] += sign * (facts.alert == 2)
+
+    def judged_at(self, store: StoreAPI, now: float) -> Backlog:
+        """A copy as it stands at ``now``: the tickets whose warning or due time has come since the sweeper last
+        judged them (few: `tickets.sla_next`, indexed) counted with their alert at ``now``."""
+        shown = copy.deepcopy(self)
+        for assignee, stored, alert in store._tuples(
+            "SELECT assignee, sla_alert, CASE WHEN sla_due <= ? THEN 2 WHEN sla_warn <= ? THEN 1 ELSE 0 END"
+            f" FROM tickets WHERE sla_next <= ? AND {_OPEN}",
+            [now, now, now],
+        ):
+            shown.breached += (alert == 2) - (stored == 2)
+            shown.at_risk += (alert == 1) - (stored == 1)
+            if assignee in shown.agents:
+                shown.agents[assignee][1] += (alert == 2) - (stored == 2)
+        return shown
+
+    def agent_load(self) -> list[AgentLoad]:
+        """Busiest first: most breached, then most open, then by name."""
+        loads = [AgentLoad(name, counts[0], counts[1]) for name, counts in self.agents.items()]
+        return sorted(loads, key=lambda a: (-a.breached, -a.open, a.agent))
 
 
-def open_by_priority(store: StoreAPI) -> dict[str, int]:
-    rows = store._rows(f"SELECT priority, count(*) AS n FROM tickets WHERE {_OPEN} GROUP BY priority")
-    return {str(r["priority"]): int(r["n"]) for r in rows}
-
-
-def breached_and_at_risk(store: StoreAPI, now: float) -> tuple[int, int]:
-    """Open tickets past a due time, and open tickets past a warning but not yet due."""
-    row = store._one(
+def backlog(store: StoreAPI) -> Backlog:
+    """The backlog read whole (O(open tickets): on start, and now and then to be sure of the sums)."""
+    by_priority = {
+        str(p): int(n)
+        for p, n in store._tuples(f"SELECT priority, count(*) FROM tickets WHERE {_OPEN} GROUP BY priority")
+    }
+    alerts = dict(
+        store._tuples(
+            f"SELECT sla_alert, count(*) FROM tickets{store.index_hint('tickets_order_alert')} WHERE {_OPEN_LITERAL}"
+            " AND sla_alert > 0 GROUP BY sla_alert"
+        )
+    )
+    running = store._tuples(
+        f"SELECT count(*) FROM tickets{store.index_hint('tickets_order')} WHERE {_OPEN_LITERAL} AND q_band <= 3"
+    )
+    agents: dict[str, list[int]] = {
+        str(name): [0, 0] for (name,) in store._tuples("SELECT name FROM agents WHERE active = 1")
+    }
+    for name, open_, breached in store._tuples(
         # CASE, not a comparison summed: PostgreSQL's comparisons are booleans, which it does not add up
-        f"SELECT coalesce(sum(CASE WHEN sla_due <= :now THEN 1 ELSE 0 END), 0) AS breached,"
-        f" coalesce(sum(CASE WHEN sla_warn <= :now AND sla_due > :now THEN 1 ELSE 0 END), 0) AS at_risk"
-        f" FROM tickets WHERE {_OPEN} AND sla_due IS NOT NULL",
-        {"now": now},
-    )
-    return (int(row["breached"]), int(row["at_risk"])) if row else (0, 0)
-
-
-def agent_load(store: StoreAPI, now: float) -> list[AgentLoad]:
-    """Every active agent with their open and breached tickets, busiest first."""
-    rows = store._rows(
-        "SELECT a.name AS agent, count(t.id) AS open,"
-        " coalesce(sum(CASE WHEN t.sla_due <= :now THEN 1 ELSE 0 END), 0) AS breached"
-        f" FROM agents a LEFT JOIN tickets t ON t.assignee = a.name AND t.{_OPEN}"
-        f" WHERE a.active = 1 GROUP BY a.name ORDER BY breached DESC, open DESC, a.name{_binary(store)}",
-        {"now": now},
-    )
-    return [AgentLoad(str(r["agent"]), int(r["open"]), int(r["breached"])) for r in rows]
+        "SELECT assignee, count(*), sum(CASE WHEN sla_alert = 2 THEN 1 ELSE 0 END) FROM tickets"
+        f" WHERE {_OPEN} AND assignee IS NOT NULL"
+        " GROUP BY assignee"
+    ):
+        if name in agents:
+            agents[name] = [int(open_), int(breached)]
+    return Backlog(by_priority, int(alerts.get(2, 0)), int(alerts.get(1, 0)), int(running[0][0]), agents)
 
 
 def urgent_tickets(store: StoreAPI, now: float, limit: int) -> list[UrgentTicket]:
     """Open tickets with a running clock in the queue's urgency order at ``now`` (P1 first, then breached and at
-    risk by priority, then the soonest due), with the customer's contacts."""
-    # As the queue reads a page (Store.queue): the ids sorted from the covering index, then only their rows.
-    page = (
-        f"SELECT t.id, {URGENCY_BAND} AS band FROM tickets t WHERE t.{_OPEN} AND t.sla_due IS NOT NULL"
-        f"{urgency_order('band')} LIMIT ?"
-    )
-    if store.dialect == "postgresql":  # it orders by an output column's name alone, never inside an expression
-        banded = (
-            f"SELECT t.id, t.priority, t.sla_due, t.sla_paused_remaining, {URGENCY_BAND} AS band FROM tickets t"
-            f" WHERE t.{_OPEN} AND t.sla_due IS NOT NULL"
-        )
-        page = f"SELECT t.id, t.band FROM ({banded}) t{urgency_order('t.band')} LIMIT ?"
+    risk by priority, then the soonest due), with the customer's contacts: a page read as the queue reads one
+    (Store.page_sql: the stored order, the stale tickets merged in)."""
+    page, params = store.page_sql(TicketFilter(running=True, now=now), now, 0, limit)
     rows = store._rows(
         "SELECT t.id, t.subject, t.priority, t.assignee, t.sla_clock, t.sla_due, t.sla_warn, t.channel,"
         " c.name AS customer, c.tier AS customer_tier, c.email, c.phone"
         f" FROM ({page}) page JOIN tickets t ON t.id = page.id LEFT JOIN customers c ON c.id = t.customer_id"
-        f"{urgency_order('page.band')}",
-        [now, now, limit],
+        f"{PAGE_ORDER_OUTER}",
+        params,
     )
     return [UrgentTicket(**r) for r in rows]
-
-
-def running_clocks(store: StoreAPI) -> int:
-    """Open tickets with a running clock: the urgent list's full length."""
-    row = store._one(f"SELECT count(*) AS n FROM tickets WHERE {_OPEN} AND sla_due IS NOT NULL")
-    return int(row["n"]) if row else 0
 
 
 def created_per_hour(store: StoreAPI, since: datetime, hours: int) -> list[int]:

@@ -120,7 +120,19 @@ class StoreAPI(Protocol):
 
     def queue(self, flt: TicketFilter, offset: int = 0, limit: int = 100) -> list[QueueItem]: ...
 
+    def page_sql(self, flt: TicketFilter, now: float, offset: int, limit: int) -> tuple[str, list[Any]]:
+        """A SELECT of a queue page's ``id, band, ukey, pr`` in this store's SQL, and its parameters (sort the
+        rows joined to it with db.store.PAGE_ORDER_OUTER)."""
+        ...
+
+    def stale_count(self, now: float) -> int: ...
+
     def stored_order_holds(self, now: float) -> bool: ...
+
+    def index_hint(self, index: str) -> str:
+        """The fragment after a table's name that makes the planner read ``index`` (SQLite's ``INDEXED BY``),
+        or "" where the planner needs no telling (PostgreSQL)."""
+        ...
 
     def queue_count(self, flt: TicketFilter) -> int: ...
 

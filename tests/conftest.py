@@ -80,20 +80,29 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "helpdesk.db"
 
 
+TEAM = (
+    ("sue", "supervisor", "L2"),
+    ("li.wei", "agent", "L1"),
+    ("ann", "agent", "L1"),
+    ("kai", "agent", "L2"),
+    ("zoe", "agent", "L3"),
+)
+
+
+def open_team(db_path: Path, clock: FrozenClock) -> HelpdeskService:
+    """A new database with admin `boss` and the TEAM; the admin's service (for fixtures and hypothesis examples)."""
+    admin = HelpdeskService.open(db_path, "boss", clock=clock, create=True)
+    admin.init("boss")
+    for name, role, tier in TEAM:
+        admin.add_agent(name, role, tier)
+    return admin
+
+
 @pytest.fixture
 def team(db_path: Path, clock: FrozenClock) -> Iterator[Callable[[str], HelpdeskService]]:
     """A database with admin `boss`, supervisor `sue` (L2), agents `li.wei` (L1), `ann` (L1), `kai` (L2), `zoe` (L3);
     returns a factory of services acting as a given agent (entered by boss), all sharing the frozen clock."""
-    admin = HelpdeskService.open(db_path, "boss", clock=clock, create=True)
-    admin.init("boss")
-    for name, role, tier in (
-        ("sue", "supervisor", "L2"),
-        ("li.wei", "agent", "L1"),
-        ("ann", "agent", "L1"),
-        ("kai", "agent", "L2"),
-        ("zoe", "agent", "L3"),
-    ):
-        admin.add_agent(name, role, tier)
+    admin = open_team(db_path, clock)
     services: list[HelpdeskService] = [admin]
 
     def as_agent(name: str) -> HelpdeskService:

@@ -46,16 +46,17 @@ def _closed_ancestors() -> list[Path]:
 
 @contextlib.contextmanager
 def traversable() -> Iterator[None]:
-    """o+x on the closed ancestors for as long as any test worker needs it (a count under a file lock), then back
-    as they were."""
+    """o+x on the closed ancestors for as long as any test worker needs it (a count under a file lock, shared by
+    every test run on the machine), then back as they were."""
     with _LOCK.open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         count = int(_COUNT.read_text() or 0) if _COUNT.exists() else 0
-        if count == 0:
-            for path in _closed_ancestors():
-                path.chmod(path.stat().st_mode | stat.S_IXOTH)
-                with (_COUNT.with_suffix(".paths")).open("a") as note:
-                    note.write(f"{path}\n")
+        # every holder opens what it needs that is still closed (another test run on this machine, of another
+        # checkout, may hold the count with other directories); the last one out closes them all
+        for path in _closed_ancestors():
+            path.chmod(path.stat().st_mode | stat.S_IXOTH)
+            with (_COUNT.with_suffix(".paths")).open("a") as note:
+                note.write(f"{path}\n")
         _COUNT.write_text(str(count + 1))
         fcntl.flock(lock, fcntl.LOCK_UN)
     try:

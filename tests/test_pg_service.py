@@ -72,7 +72,7 @@ NOT_YET: dict[str, str] = {
     "test_a_sound_file_after_an_unclean_shutdown_is_written_as_usual__test_limits": "SQLite's -wal after a crash",
     "test_reads_do_not_queue_behind_a_heartbeat__test_presence_lock": "holds SQLite's write lock from another process",
     # SQLite's own machinery, with PostgreSQL counterparts tested in tests/test_pg_store.py / test_pg_privileges.py
-    "test_a_page_is_an_index_range_with_no_sort__test_scale": "SQLite's statement trace and query plans",
+    "test_a_page_is_an_index_range_with_no_sort__test_scale": "SQLite's query plans (PostgreSQL: EXPLAIN)",
     "test_the_sweep_reads_only_tickets_whose_crossing_has_come__test_scale": "SQLite's statement trace",
     "test_events_are_append_only__test_service": "sqlite3 errors; test_pg_privileges.py refuses it on PostgreSQL",
     "test_check_detects_tampering__test_service": "edits the file with sqlite3 (PostgreSQL: test_pg_store.py)",

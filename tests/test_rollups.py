@@ -23,6 +23,7 @@ from console.service import reports, rollups
 from console.service.helpdesk import HelpdeskService
 from db import rollups as db_rollups
 from db import schema
+from tests import conftest
 from tests.conftest import FrozenClock, sqlite_conn
 
 Team = Callable[[str], HelpdeskService]
@@ -52,16 +53,7 @@ def both(
 
 
 def open_team(path: Path, clock: FrozenClock, policy: str | None = None) -> dict[str, HelpdeskService]:
-    admin = HelpdeskService.open(path, "boss", clock=clock, create=True)
-    admin.init("boss")
-    for name, role, tier in (
-        ("sue", "supervisor", "L2"),
-        ("li.wei", "agent", "L1"),
-        ("ann", "agent", "L1"),
-        ("kai", "agent", "L2"),
-        ("zoe", "agent", "L3"),
-    ):
-        admin.add_agent(name, role, tier)
+    admin = conftest.open_team(path, clock)
     if policy is not None:
         admin.load_policy(policy)
     out = {"boss": admin}

@@ -18,6 +18,7 @@ from console.service.live import LEASE_TTL_S, SWEEPER_LEASE
 from console.tui.app import HelpdeskApp
 from console.tui.screens.queue import QueueScreen, in_view
 from db import schema
+from db import store as store_module
 from db.records import TicketFilter
 from db.store import Store, stored_urgency
 from tests.conftest import T0, FrozenClock, settle, sqlite_conn
@@ -28,10 +29,11 @@ NOW = T0.timestamp()
 PRIORITIES = ("P1", "P2", "P3", "P4")
 
 
-def _computed(store: Store, flt: TicketFilter) -> list[int]:
-    """The page as sorted from the bands computed at ``flt.now`` (the path taken when the stored order is stale)."""
+def _computed(store: Store, flt: TicketFilter, merge_limit: int) -> list[int]:
+    """The page with the stored order made stale for one ticket (judged after ``flt.now``): with ``merge_limit`` 0
+    every band is computed and the selection sorted; with a larger one that ticket's band alone is computed and
+    merged into the stored order."""
     assert flt.now is not None
-    # One ticket judged in the future makes the stored order not hold at flt.now: the store sorts instead.
     with store.snapshot():
         store.conn.execute("SAVEPOINT computed")
         try:
@@ -40,7 +42,9 @@ def _computed(store: Store, flt: TicketFilter) -> list[int]:
                 [flt.now + 1],
             )
             assert not store.stored_order_holds(flt.now)
-            return [item.id for item in store.queue(flt, 0, 1000)]
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(store_module, "STALE_MERGE_LIMIT", merge_limit)
+                return [item.id for item in store.queue(flt, 0, 1000)]
         finally:
             store.conn.execute("ROLLBACK TO computed")
             store.conn.execute("RELEASE computed")
@@ -107,7 +111,7 @@ def test_the_stored_order_is_the_urgency_order(
         }[view]
         assert store.stored_order_holds(NOW)
         stored = [item.id for item in store.queue(flt, 0, 1000)]
-        assert stored == _computed(store, flt)
+        assert stored == _computed(store, flt, 0) == _computed(store, flt, 100)
         assert len(stored) == store.queue_count(flt)
         # paging the stored order gives the same order
         assert [i.id for o in range(0, len(stored), 7) for i in store.queue(flt, o, 7)] == stored
@@ -116,7 +120,7 @@ def test_the_stored_order_is_the_urgency_order(
 
 
 def test_a_page_is_an_index_range_with_no_sort(team: Team) -> None:
-    """The views' pages read from the v6 order indexes: no temporary B-tree for the ORDER BY."""
+    """The views' pages read from the v6 order indexes: no temporary B-tree sorting the selection."""
     li = team("li.wei")
     li.create_ticket("one", customer="Acme", priority="P2")
     store = li.store
@@ -139,8 +143,10 @@ def test_a_page_is_an_index_range_with_no_sort(team: Team) -> None:
         page = next(s for s in statements if "LIMIT" in s)
         plan = " ".join(str(r[3]) for r in conn.execute("EXPLAIN QUERY PLAN " + page))
         plans.append(plan)
-        assert "TEMP B-TREE" not in plan, plan
-        assert "tickets_order" in plan, plan
+        # the page is read from an order index, LIMIT rows and no sort; only the page's own rows are then put in
+        # order again as they are joined to their customers
+        selection = plan.split("SCAN page")[0]
+        assert "tickets_order" in selection and "TEMP B-TREE" not in selection, plan
 
 
 def test_each_action_stores_its_place_and_the_next_crossing(team: Team, clock: FrozenClock) -> None:
@@ -381,3 +387,27 @@ async def test_changes_that_come_during_a_refresh_are_folded_into_one(
         assert len(applied) <= 3 and sum(applied) == 5, applied  # the first change, then the rest folded together
         assert screen._counts["unassigned"] == 3 and screen._counts["open"] == 8
     li.shutdown()
+
+
+def test_the_boards_backlog_moved_by_the_changes_is_the_backlog_read_whole(team: Team, clock: FrozenClock) -> None:
+    """The wallboard keeps its backlog counts and moves them by the changed tickets: the same sums as reading the
+    whole backlog again, after creations, assignments, a priority change, a resolution and the sweeper's crossings."""
+    from console.service.wallboard import moved_backlog
+    from db import stats
+
+    boss, sue = team("boss"), team("sue")
+    tickets = [boss.create_ticket(f"t{i}", customer="Acme", priority=("P2", "P3", "P4")[i % 3]) for i in range(9)]
+    backlog = stats.backlog(boss.store)
+    cursor = boss.live.cursor()
+    sue.assign(tickets[0].id, "li.wei")
+    sue.assign(tickets[1].id, "kai")
+    boss.change_priority(tickets[2].id, "P1", reason="the whole floor is down")
+    fresh = boss.create_ticket("new one", customer="Acme", priority="P1")
+    team("kai").resolve(tickets[1].id, summary="fixed", code="fixed")
+    clock.advance(hours=30)  # warnings and breaches come: the sweeper judges the tickets again
+    boss.sweep()
+    feed = boss.live.changes(cursor)
+    assert not feed.reload and fresh.id in feed.tickets
+    moved = moved_backlog(boss, backlog, feed.tickets)
+    assert moved == stats.backlog(boss.store)
+    assert moved.breached > 0 and moved.agents["li.wei"][0] == 1

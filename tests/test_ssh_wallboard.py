@@ -542,7 +542,11 @@ def test_port_forwarding_is_refused(board: Board) -> None:
             assert conn.recv(100) == b""
     finally:
         client.terminate()
-        _, err = client.communicate(timeout=10)
+        try:
+            _, err = client.communicate(timeout=10)
+        except subprocess.TimeoutExpired:  # a loaded machine: the client still setting up when told to go
+            client.kill()
+            _, err = client.communicate()
     assert "prohibited" in err or "open failed" in err, err
 
 

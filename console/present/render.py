@@ -240,6 +240,9 @@ def ticket_text(detail: TicketDetail) -> str:
         # padded by terminal cells, so Chinese labels keep the columns aligned
         lines.append(f"  {fit(clock_label(name), 18)} {fit(clock_state_label(view), 11)} {fit(due, 17)} {remaining}")
     lines.append("")
+    if t.body.strip():  # what the ticket was opened with (typed in, or the first mail's trimmed text)
+        lines.append(f"── {_('Description')} · {local_text(t.created_at, detail.zone)}")
+        lines.extend(clean(line) for line in t.body.strip().splitlines())
     kinds = {"customer": _("Customer"), "reply": _("Reply"), "note": _("Internal note")}
     for m in detail.messages:
         when = local_text(m.created_at, detail.zone)

@@ -379,6 +379,11 @@ def _cycles(
     return out
 
 
+def ever_resolved(facts: Sequence[Fact], now: datetime) -> bool:
+    """Whether the history reached resolved or closed at least once by ``now`` (the reopen rate's denominator)."""
+    return any(f.kind == "status" and f.status in _DONE and f.at <= now for f in facts)
+
+
 def most_urgent(statuses: Mapping[str, ClockStatus] | Iterable[ClockStatus]) -> ClockStatus | None:
     """The running clock that matters most: breached ones first, then the earliest due."""
     values = statuses.values() if isinstance(statuses, Mapping) else statuses

@@ -185,10 +185,6 @@ class HelpdeskService:
     def count_articles(self) -> int:
         return self.core.store.count_articles()
 
-    def data_version(self) -> int:
-        """Changes when another connection commits (the console's live updates watch it)."""
-        return self.core.store.data_version()
-
     # -- agents -------------------------------------------------------------------------------------------
 
     def init(self, admin: str, *, login: str | None = None) -> Agent:

@@ -42,14 +42,13 @@ from db import rollups as db_rollups
 from db.models import Csat, Ticket
 from db.rollups import COUNTERS, GROUP_COLUMNS, MEASURES
 from db.store import ts
-from db.vocabulary import OPEN_STATUSES
+from db.vocabulary import DONE_STATUSES, OPEN_STATUSES
 
 if TYPE_CHECKING:
     from console.rules.policy import Policy
     from console.service.helpdesk import HelpdeskService
 
 REPORT_ZONE = ZoneInfo("Asia/Shanghai")  # the default business calendar's zone: the team's own days
-DONE = ("resolved", "closed")
 DAY = 86400
 # (key, upper bound in seconds of age; None: no bound); keys are stable for --json and --csv.
 BACKLOG_BUCKETS: tuple[tuple[str, int | None], ...] = (
@@ -177,7 +176,7 @@ def clock_figures(
                 total += 1
                 met += cycle.met
         attained[clock] = metrics.Attainment(met, total)
-    resolved_once = any(f.kind == "status" and f.status in DONE and f.at <= now for f in facts)
+    resolved_once = sla.ever_resolved(facts, now)
     by_clock = cast("dict[sla.ClockName, list[sla.Cycle]]", runs)
     return metrics.first_response_time(by_clock), metrics.resolution_time(by_clock), attained, resolved_once
 
@@ -219,7 +218,7 @@ def collect(service: HelpdeskService, period: Period, now: datetime) -> list[Tic
                 escalations=t.escalations,
                 reopens=t.reopens,
                 confirmed=None if t.confirmed is None else bool(t.confirmed),
-                resolved_once=resolved_once or t.status in DONE,
+                resolved_once=resolved_once or t.status in DONE_STATUSES,
                 first_response_s=first,
                 resolution_s=resolution,
                 sla=attained,
@@ -271,7 +270,7 @@ def sla_attainment(figs: Sequence[TicketFigures], clock: str) -> metrics.Attainm
 
 def resolution_rate(figs: Sequence[TicketFigures]) -> float | None:
     """Tickets resolved or closed at the report's instant ÷ tickets received."""
-    return metrics.rate(sum(1 for f in figs if f.status in DONE), len(figs))
+    return metrics.rate(sum(1 for f in figs if f.status in DONE_STATUSES), len(figs))
 
 
 def fcr_rate(figs: Sequence[TicketFigures]) -> float | None:

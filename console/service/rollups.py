@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from db import rollups as db_rollups
 from db.rollups import COUNTERS, GROUP_COLUMNS
+from db.vocabulary import DONE_STATUSES
 
 if TYPE_CHECKING:
     from console.service.core import ServiceCore
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 FILL_BATCH = 2000  # tickets per fill transaction: a writer waits at most one batch (~0.1 s)
 REFRESH_BATCH = 200  # of which at most this many without stored figures (each replayed first)
 DIMS = ("", *GROUP_COLUMNS)
-DONE = ("resolved", "closed")
 COUNTER_INDEX = {name: i for i, name in enumerate(COUNTERS)}
 ZERO = (0,) * len(COUNTERS)
 FIRST_DAY = date.min.toordinal()
@@ -147,7 +147,7 @@ def contribution(row: Sequence[Any], zone: Any, figures: tuple[Any, ...] | None 
         clocks = [0] * len(db_rollups.CLOCK_COLUMNS)
     day = datetime.fromisoformat(created_at).astimezone(zone).date().toordinal()
     closed = status == "closed"
-    done = status in DONE
+    done = status in DONE_STATUSES
     resolved_once = bool(resolved_figure) or done
     counters = (
         1,

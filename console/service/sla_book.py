@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 SYSTEM = "system"  # the actor of what the sweep records
 SWEEP_BATCH = 200  # tickets judged per transaction: a writer waits at most one batch (~40 ms)
-DONE = ("resolved", "closed")
 POLICY_KEY = "policy"
 
 
@@ -143,7 +142,7 @@ class SlaBook:
         facts: list[sla.Fact], statuses: dict[str, sla.ClockStatus], runs: dict[str, list[sla.Cycle]], now: datetime
     ) -> dict[str, Any]:
         """The ``ticket_figures`` row of a history at ``now`` (the same cycles the reports count)."""
-        from console.rules import sla
+        from console.rules import metrics, sla
 
         out: dict[str, Any] = {"stale_at": None, "resolved_once": 0}
         if not facts or facts[0].kind != "created":
@@ -151,13 +150,8 @@ class SlaBook:
         now_ts = now.timestamp()
         stale: list[float] = []
         for clock in sla.CLOCKS:
-            met = total = 0
-            for cycle in runs[clock]:
-                if cycle.met is not None:
-                    total += 1
-                    met += cycle.met
-            out[f"{clock}_met"] = met
-            out[f"{clock}_total"] = total
+            settled = metrics.attainment(runs[clock])
+            out[f"{clock}_met"], out[f"{clock}_total"] = settled.met, settled.total
             status = statuses.get(clock)
             if (
                 status is not None
@@ -176,7 +170,7 @@ class SlaBook:
             out[f"{prefix}_met"] = None if last is None or last.met is None else int(last.met)
             running = status is not None and status.stopped_at is None and status.state in LIVE_CLOCK_STATES
             out[f"{prefix}_due"] = status.due_at.timestamp() if running and status and status.due_at else None
-        out["resolved_once"] = int(any(f.kind == "status" and f.status in DONE and f.at <= now for f in facts))
+        out["resolved_once"] = int(sla.ever_resolved(facts, now))
         out["stale_at"] = min(stale) if stale else None
         return out
 

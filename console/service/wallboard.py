@@ -7,7 +7,9 @@ contacts are masked unless the supervisor asked to see them.
 
 from __future__ import annotations
 
+import copy
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, tzinfo
 from typing import Any
@@ -19,7 +21,10 @@ from console.service.helpdesk import HelpdeskService
 from console.service.reports import team_zone
 from db import stats
 from db.models import Agent
+from db.records import Change
 from db.vocabulary import PRIORITIES
+
+Backlog = stats.Backlog  # the board keeps it between snapshots and moves it by the changed tickets
 
 # Rows of the urgent list read: more than any terminal shows (the board draws what fits, then "+N more").
 URGENT_LIMIT = 100
@@ -63,6 +68,7 @@ class BoardSnapshot:
     urgent: list[UrgentRow]  # the first URGENT_LIMIT, in the queue's urgency order
     per_hour: list[int]
     urgent_total: int = 0  # every open ticket with a running clock
+    backlog: stats.Backlog | None = None  # what the next snapshot moves by the changed tickets
 
     def breached_shown(self, shown: int) -> int:
         """How many of the first ``shown`` urgent rows are breached (at the snapshot's instant)."""
@@ -139,7 +145,9 @@ def local_midnight(now: datetime, zone: tzinfo) -> datetime:
     return datetime.combine(local.date(), time(0), tzinfo=zone)
 
 
-def snapshot(service: HelpdeskService, now: datetime, show_customers: bool) -> BoardSnapshot:
+def snapshot(
+    service: HelpdeskService, now: datetime, show_customers: bool, backlog: stats.Backlog | None = None
+) -> BoardSnapshot:
     """Every tile's numbers at ``now`` (reads only). Unmasked customer data is for supervisors and admins.
 
     Nothing here replays a history: today's clock figures come from the figures stored with each ticket
@@ -149,10 +157,20 @@ def snapshot(service: HelpdeskService, now: datetime, show_customers: bool) -> B
         service.require_role("supervisor", "admin")
     store = service.store
     with store.snapshot():
-        return _snapshot(service, now, show_customers)
+        return _snapshot(service, now, show_customers, backlog or stats.backlog(store))
 
 
-def _snapshot(service: HelpdeskService, now: datetime, show_customers: bool) -> BoardSnapshot:
+def moved_backlog(service: HelpdeskService, backlog: stats.Backlog, changes: Mapping[int, Change]) -> stats.Backlog:
+    """``backlog`` moved by the changed tickets (their columns before, from the feed, and now: one read by id)."""
+    moved = copy.deepcopy(backlog)
+    changed = {cid: c for cid, c in changes.items() if c.created or c.before is not None}
+    after = {f.id: f for f in service.live.facts(list(changed))}
+    for ticket_id, change in changed.items():
+        moved.moved(change.before, after.get(ticket_id))
+    return moved
+
+
+def _snapshot(service: HelpdeskService, now: datetime, show_customers: bool, backlog: stats.Backlog) -> BoardSnapshot:
     store = service.store
     policy = service.policy()
     zone = team_zone(policy)
@@ -160,8 +178,8 @@ def _snapshot(service: HelpdeskService, now: datetime, show_customers: bool) -> 
     now_ts = now.timestamp()
 
     by_priority = {p: 0 for p in PRIORITIES}
-    by_priority.update(stats.open_by_priority(store))
-    breached, at_risk = stats.breached_and_at_risk(store, now_ts)
+    by_priority.update(backlog.by_priority)
+    shown = backlog.judged_at(store, now_ts)  # the kept backlog stays as stored: the changes move it
     day = stats.day_counts(store, start)
     csat_avg, csat_n = stats.csat_since(store, start)
     first = stats.clock_day(store, "fr", start.timestamp(), now_ts)
@@ -193,8 +211,8 @@ def _snapshot(service: HelpdeskService, now: datetime, show_customers: bool) -> 
         at=now_ts,
         day_start=start,
         open_by_priority=by_priority,
-        breached=breached,
-        at_risk=at_risk,
+        breached=shown.breached,
+        at_risk=shown.at_risk,
         first_response_attainment=metrics.Attainment(first.met, first.finished + first.overdue),
         resolve_attainment=metrics.Attainment(resolve.met, resolve.finished + resolve.overdue),
         median_first_response_s=metrics.median(first.durations),
@@ -206,8 +224,9 @@ def _snapshot(service: HelpdeskService, now: datetime, show_customers: bool) -> 
         csat_count=csat_n,
         received_today=day.received,
         closed_today=day.closed,
-        agents=stats.agent_load(store, now_ts),
+        agents=shown.agent_load(),
         urgent=urgent,
         per_hour=stats.created_per_hour(store, start, HOURS),
-        urgent_total=stats.running_clocks(store),
+        urgent_total=backlog.running,
+        backlog=backlog,
     )

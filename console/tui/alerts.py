@@ -6,8 +6,8 @@ agent acknowledges it with Ctrl+G.
 and admins) or assigned to them. A ticket is new to the console when it was not waiting at the last look: created
 as a P1, escalated into the tier, raised to P1, assigned to the agent, or released again by whoever had it. What
 was already waiting when the console opened is not announced: the queue puts it on top (db/store.py
-URGENCY_BAND). The app looks after each commit of another process (PRAGMA data_version), so an idle console
-sends and reads nothing more.
+URGENCY_BAND). The app looks again only when the change feed names a ticket that is or was a P1 (or a new one),
+so an idle console reads nothing more.
 """
 
 from __future__ import annotations

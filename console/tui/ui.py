@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from db.models import QueueItem
 
 __all__ = [
-    "CommitWatch",
     "Host",
     "RemainingTime",
     "business_remaining",
@@ -82,22 +81,3 @@ def business_remaining(calendar: Any, due: float, now: float) -> int:
     if now <= due:
         return int(calendar.elapsed_ts(now, due) + 0.999)
     return -int(calendar.elapsed_ts(due, now))
-
-
-class CommitWatch:
-    """Tells whether another process committed since the last look (PRAGMA data_version moved); the first look
-    only takes the baseline. Call ``changed`` from a worker thread, never the UI thread."""
-
-    def __init__(self, read: Callable[[], int]) -> None:
-        self._read = read
-        self._seen: int | None = None
-
-    def prime(self) -> None:
-        """Take the baseline now (when the data on screen is read), so a commit right after it is not missed."""
-        if self._seen is None:
-            self._seen = self._read()
-
-    def changed(self) -> bool:
-        version = self._read()
-        previous, self._seen = self._seen, version
-        return previous is not None and version != previous

@@ -40,8 +40,12 @@ from db.models import Agent, Csat, Customer, Event, KbArticle, Message, Presence
 from db.pg import schema
 from db.records import Change, Feed, QueueFacts, TicketFilter
 from db.store import (
+    _COMPUTED_KEY,
     FEED_LIMIT,
+    PAGE_ORDER,
+    PAGE_ORDER_OUTER,
     QUEUE_COLUMNS,
+    STALE_MERGE_LIMIT,
     STORED_ORDER,
     TICKET_COLUMNS,
     URGENCY_BAND,
@@ -54,16 +58,7 @@ from db.store import (
 T = TypeVar("T")
 
 _OPEN_LITERAL = schema._OPEN_SQL
-# SQLite sorts NULL first; the urgency keys rely on it.
-_URGENCY_KEYS = (
-    "CASE WHEN {band} = 2 THEN t.priority END NULLS FIRST, t.sla_due NULLS FIRST,"
-    " t.sla_paused_remaining NULLS FIRST, t.priority, t.id"
-)
 _RETRIED = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected, pg_errors.LockNotAvailable)
-
-
-def _urgency_order(band: str) -> str:
-    return f" ORDER BY {band}, " + _URGENCY_KEYS.format(band=band)
 
 
 def _q(sql: str) -> str:
@@ -510,37 +505,67 @@ class PgStore:
             self._exec(f"UPDATE tickets SET {sets} WHERE id = :__id", {**record, "__id": ticket_id})
 
     def queue(self, flt: TicketFilter, offset: int = 0, limit: int = 100) -> list[QueueItem]:
-        """One page in urgency order at ``flt.now``: the stored order while it holds (a range of the v6 partial
-        indexes), else the bands computed and sorted (see Store.queue)."""
+        """One page in urgency order at ``flt.now`` (see Store.queue): the page's ids, then only their rows."""
         now = flt.now if flt.now is not None else time.time()
-        where, params = _filter_sql(flt)
-        if self.stored_order_holds(now):
-            sql = (
-                f"SELECT {QUEUE_COLUMNS} FROM tickets t"
-                f" LEFT JOIN customers c ON c.id = t.customer_id{where}{STORED_ORDER} LIMIT ? OFFSET ?"
-            )
-            return [QueueItem(**r) for r in self._rows(sql, [*params, _limit(limit), offset])]
-        join = " LEFT JOIN customers c ON c.id = t.customer_id" if flt.needs_customer else ""
-        # PostgreSQL orders by an output column's name alone, never inside an expression: the band is a column of
-        # a subquery here.
-        banded = (
-            f"SELECT t.id, t.priority, t.sla_due, t.sla_paused_remaining, {URGENCY_BAND} AS band"
-            f" FROM tickets t{join}{where}"
-        )
-        page = f"SELECT t.id, t.band FROM ({banded}) t{_urgency_order('t.band')} LIMIT ? OFFSET ?"
+        page, params = self.page_sql(flt, now, offset, limit)
         sql = (
             f"SELECT {QUEUE_COLUMNS} FROM ({page}) page JOIN tickets t ON t.id = page.id"
-            f" LEFT JOIN customers c ON c.id = t.customer_id{_urgency_order('page.band')}"
+            f" LEFT JOIN customers c ON c.id = t.customer_id{PAGE_ORDER_OUTER}"
         )
-        return [QueueItem(**r) for r in self._rows(sql, [now, now, *params, _limit(limit), offset])]
+        return [QueueItem(**r) for r in self._rows(sql, params)]
+
+    def page_sql(self, flt: TicketFilter, now: float, offset: int, limit: int) -> tuple[str, list[Any]]:
+        """As Store.page_sql: the stored order read from the v6 partial indexes (an index range, LIMIT rows, no
+        sort), the few stale tickets computed and merged in; with many stale ones every band computed and sorted.
+
+        Written for PostgreSQL: its planner picks the partial index by itself (SQLite's is told, INDEXED BY); it
+        neither coalesces a comparison to 0 (booleans) nor orders by an expression over an output column, and
+        every subquery in FROM has a name."""
+        where, params = _filter_sql(flt)
+        join = " LEFT JOIN customers c ON c.id = t.customer_id" if flt.needs_customer else ""
+        rows = _limit(limit)
+        reach = None if rows is None else rows + offset
+        stale = self.stale_count(now)
+        computed = (
+            f"SELECT t.id, {URGENCY_BAND} AS band, {_COMPUTED_KEY} AS ukey, t.priority AS pr FROM tickets t{join}"
+        )
+        if stale > STALE_MERGE_LIMIT:
+            return (
+                f"SELECT * FROM ({computed}{where}) banded{PAGE_ORDER} LIMIT ? OFFSET ?",
+                [now, now, now, now, *params, rows, offset],
+            )
+        and_ = " AND " if where else " WHERE "
+        fresh = (
+            f"SELECT t.id, t.q_band AS band, t.q_key AS ukey, t.priority AS pr FROM tickets t{join}{where}{and_}"
+            f"(t.sla_next IS NULL OR t.sla_next > ?) AND (t.q_at IS NULL OR t.q_at <= ?){STORED_ORDER}"
+        )
+        if not stale:
+            return f"{fresh} LIMIT ? OFFSET ?", [*params, now, now, rows, offset]
+        judged = (
+            "SELECT id FROM tickets WHERE sla_next <= ?"
+            f" UNION SELECT id FROM tickets WHERE {_OPEN_LITERAL} AND q_at > ?"
+        )
+        page = (
+            f"SELECT * FROM ({fresh} LIMIT ?) fresh UNION ALL SELECT * FROM ({computed}{where}{and_}t.id IN ({judged}))"
+            f" late{PAGE_ORDER} LIMIT ? OFFSET ?"
+        )
+        return page, [*params, now, now, reach, now, now, now, now, *params, now, now, rows, offset]
+
+    def stale_count(self, now: float) -> int:
+        """As Store.stale_count (tickets_next and tickets_judged: two index ranges)."""
+        row = self._tuples(
+            "SELECT (SELECT count(*) FROM tickets WHERE sla_next <= ?),"
+            f" (SELECT count(*) FROM tickets WHERE {_OPEN_LITERAL} AND q_at > ?)",
+            [now, now],
+        )[0]
+        return int(row[0]) + int(row[1])
 
     def stored_order_holds(self, now: float) -> bool:
-        row = self._tuples(
-            "SELECT (SELECT min(sla_next) FROM tickets WHERE sla_next IS NOT NULL),"
-            f" (SELECT max(q_at) FROM tickets WHERE {_OPEN_LITERAL})"
-        )[0]
-        earliest, latest = row
-        return (earliest is None or earliest > now) and (latest is None or latest <= now)
+        return self.stale_count(now) == 0
+
+    def index_hint(self, index: str) -> str:
+        """PostgreSQL has no index hints: its planner chooses the partial index from the query's own WHERE."""
+        return ""
 
     def queue_count(self, flt: TicketFilter) -> int:
         where, params = _filter_sql(flt)

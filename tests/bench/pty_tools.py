@@ -111,3 +111,12 @@ def measure_idle(pid: int, fd: int, seconds: float, warmup: float) -> tuple[floa
         written += len(drain(fd, min(0.25, seconds - elapsed)))
     elapsed = time.monotonic() - began
     return written / elapsed, 100 * (cpu_seconds(pid) - cpu_before) / elapsed
+
+
+def rss_mb(pid: int) -> float:
+    """The process's resident memory now (VmRSS), in MB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")

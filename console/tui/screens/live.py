@@ -70,12 +70,20 @@ class LiveScreen(Screen[None]):
         if feed.reload or feed.tickets:
             self.app.call_from_thread(self._deliver, feed)
 
-    def _deliver(self, feed: Feed) -> None:
-        if self._busy:
-            if feed.reload:
-                self._pending_reload = True
-            for ticket_id, change in feed.tickets.items():
+    def deferred(self, changes: dict[int, Change] | None) -> bool:
+        """While a refresh runs, keep what came for after it (``None``: read everything again) and say so; False when
+        the caller may refresh now."""
+        if not self._busy:
+            return False
+        if changes is None:
+            self._pending_reload = True
+        else:
+            for ticket_id, change in changes.items():
                 self._pending[ticket_id] = merge(self._pending.get(ticket_id), change)
+        return True
+
+    def _deliver(self, feed: Feed) -> None:
+        if self.deferred(None if feed.reload else feed.tickets):
             return
         if feed.reload:
             self.on_foreign_commit()

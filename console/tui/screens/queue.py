@@ -97,6 +97,7 @@ class QueueScreen(LiveScreen):
         self._resumed = False
         self._me: tuple[str, str | None] | None = None  # the agent's name and tier, read once
         self._supervises: bool | None = None  # whether the agent is a supervisor or admin, read once
+        self._header_shown: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="queue-header")
@@ -365,7 +366,10 @@ class QueueScreen(LiveScreen):
             header.append("  ⏸ " + _("paused"), style="bold yellow")
         if self._mail_problems:
             header.append("✉ " + _("mail:") + " " + " · ".join(self._mail_problems), style="bold red")
-        self.query_one("#queue-header", Static).update(header)
+        if header != self._header_shown:
+            self._header_shown = header
+            # one row high whatever it says (app.tcss): no layout pass for new counts
+            self.query_one("#queue-header", Static).update(header, layout=False)
 
     def on_resize(self) -> None:
         self._render_header()

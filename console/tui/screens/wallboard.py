@@ -22,9 +22,10 @@ from textual.widgets import Sparkline, Static
 
 from console.i18n import N_, _
 from console.rules.errors import HelpdeskError
-from console.service.wallboard import BoardSnapshot, UrgentRow, snapshot
+from console.service.wallboard import Backlog, BoardSnapshot, UrgentRow, moved_backlog, snapshot
 from console.tui.screens.live import LiveScreen
 from console.tui.ui import business_remaining, translate_bindings
+from db.records import Change
 from widgets.tiles import CountdownItem, CountdownList, NumberTile, TableTile, Tone
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 
 TIME_REFRESH_S = 30.0
+BACKLOG_RECOUNT_S = 600.0  # the backlog's counts read whole this often (else moved by each change)
 """Rebuild this often even without commits: breached / at-risk counts move with time alone."""
 
 # (tile id, label) in reading order; labels are translated where they are shown.
@@ -134,6 +136,7 @@ class WallboardScreen(LiveScreen):
         translate_bindings(self)
         self.show_customers = show_customers
         self.snapshot: BoardSnapshot | None = None
+        self._ticks = 0  # time refreshes since the backlog was last read whole
 
     def compose(self) -> ComposeResult:
         yield Static(Content(_("Wallboard")), id="board-header", markup=False)
@@ -159,29 +162,53 @@ class WallboardScreen(LiveScreen):
     def on_mount(self) -> None:
         self.on_foreign_commit()
         self.set_interval(self.helpdesk.live_interval, self._poll)
-        self.set_interval(TIME_REFRESH_S, self.on_foreign_commit)
+        self.set_interval(TIME_REFRESH_S, self._time_passed)
 
     def on_foreign_commit(self) -> None:
-        """Build a fresh snapshot, unless one is being built: then one more follows it (never two at once, so a
-        slow snapshot under a burst of commits never piles up work)."""
-        if self._busy:
-            self._pending_reload = True
+        """Read the whole backlog again (start, a gap in the feed, agents changed, now and then to be sure)."""
+        self._build(None)
+
+    def on_changes(self, changes: dict[int, Change]) -> None:
+        """Move the backlog's counts by the changed tickets and read today's figures again: no backlog scan."""
+        self._build(changes)
+
+    def _time_passed(self) -> None:
+        """Today's figures and the urgent list move with time alone; the backlog's counts are read whole again every
+        BACKLOG_RECOUNT_S, and moved by the changes in between."""
+        self._ticks += 1
+        if self._ticks * TIME_REFRESH_S >= BACKLOG_RECOUNT_S:
+            self._ticks = 0
+            self.on_foreign_commit()
+        else:
+            self._build({})
+
+    def _build(self, changes: dict[int, Change] | None) -> None:
+        """A new snapshot, unless one is being built: then it follows that one (never two at once, so a slow
+        snapshot under a burst of commits never piles up work; the changes are folded together)."""
+        backlog = self.snapshot.backlog if self.snapshot is not None else None
+        if changes is not None and backlog is None:
+            changes = None  # nothing to move yet: read it whole
+        if self.deferred(changes):
             return
         self.refresh_started()
-        self._load()
+        self._load(changes, backlog)
 
     # -- data ---------------------------------------------------------------------------------------------
 
     @work(thread=True, group="wallboard")
-    def _load(self) -> None:
+    def _load(self, changes: dict[int, Change] | None, backlog: Backlog | None) -> None:
         service = self.helpdesk.wait_for_service()
         if service is None:
             return
         try:
             with service.live.snapshot():
-                self.prime_feed()
+                if changes is None:
+                    self.prime_feed()
+                    backlog = None
+                elif changes and backlog is not None:
+                    backlog = moved_backlog(service, backlog, changes)
                 now = datetime.fromtimestamp(self.helpdesk.clock(), UTC)
-                board = snapshot(service, now, self.show_customers)
+                board = snapshot(service, now, self.show_customers, backlog)
         except HelpdeskError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error")
             self.app.call_from_thread(self.refresh_done)
