@@ -622,6 +622,15 @@ class Store:
         row = self._tuples("SELECT seq FROM sqlite_sequence WHERE name = 'changes'")
         return int(row[0][0]) if row else 0
 
+    def listens(self) -> bool:
+        """SQLite announces no commits: its readers poll the feed (one indexed read, nothing when nothing changed)."""
+        return False
+
+    def wait_for_commit(self, timeout: float) -> bool:
+        """Nothing is announced here (`listens`): the time passes, and the feed may have moved meanwhile."""
+        time.sleep(timeout)
+        return True
+
     def changes_since(self, since: int) -> Feed:
         """The tickets changed after change ``since``, each with its queue columns as they were then."""
         rows = self._tuples(

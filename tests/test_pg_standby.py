@@ -39,6 +39,8 @@ def test_the_wallboard_reads_a_hot_standby(pg_cluster: Cluster, standby: Cluster
         board.create_ticket("nope", customer="x")
     assert board.sweep() == {"warnings": 0, "breaches": 0, "auto_closed": 0}
     assert board.store.readonly
+    # a standby refuses LISTEN: the board polls its feed there, as on SQLite; the primary announces its commits
+    assert not board.live.pushes() and boss.live.pushes()
 
     # a change on the primary reaches the board's next snapshot once the standby has replayed it
     cursor = board.store.feed_cursor()

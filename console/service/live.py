@@ -53,6 +53,17 @@ class Live:
     def changes(self, since: int) -> Feed:
         return self.core.store.changes_since(since)
 
+    def pushes(self) -> bool:
+        """Whether the database announces its commits (PostgreSQL's LISTEN/NOTIFY, not on a standby): readers then
+        look at the feed when told, and poll it only now and then in case an announcement was missed. SQLite
+        announces nothing: its readers poll every second."""
+        return self.core.store.listens()
+
+    def wait_for_commit(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for a commit to be announced: True when the feed may have moved (read it then),
+        False when the time passed. One waiter per service (the console's listener)."""
+        return self.core.store.wait_for_commit(timeout)
+
     def facts(self, ids: list[int]) -> list[QueueFacts]:
         return self.core.store.queue_facts(ids)
 

@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import TYPE_CHECKING
 
-from textual import work
+from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
@@ -23,7 +24,7 @@ from console.rules.whoami import process_name
 from console.tui.alerts import P1Alerts, waiting_p1
 from console.tui.commands import PlainSystemCommands
 from console.tui.drafts import DraftStore
-from console.tui.ui import translate_bindings
+from console.tui.ui import FALLBACK_POLL_S, translate_bindings
 from db.errors import StoreError
 from widgets.safe_text import clean
 
@@ -37,9 +38,16 @@ if TYPE_CHECKING:
 # at each crossing (to the tick) or every SWEEPER_IDLE_S; a console without the lease asks again every
 # SWEEPER_STANDBY_S (a read), so one that quits or dies is replaced within the lease's 30 s.
 SWEEPER_TICK_S = 1.0
+# Where the database announces its commits (PostgreSQL), a listener waits for them, a chunk at a time so that it
+# notices the console ending.
+LISTEN_WAIT_S = 0.5
 SWEEPER_FIRST_S = 5.0
 SWEEPER_IDLE_S = 15.0
 SWEEPER_STANDBY_S = 10.0
+
+
+class CommitAnnounced(Message):
+    """The database announced a commit (the listener's thread to the UI thread)."""
 
 
 class HelpdeskApp(App[None]):
@@ -94,6 +102,9 @@ class HelpdeskApp(App[None]):
         self.title = _("Helpdesk") if not wallboard else _("Wallboard")
         self.p1_alerts = P1Alerts(self)
         self._p1_cursor: int | None = None
+        self._p1_looked = float("-inf")  # when the P1 alert last read the feed (time.monotonic)
+        self.live_pushed = False  # the database announces its commits (the listener runs): the ticks poll slowly
+        self._stop_listening = threading.Event()
         self.sweeps = sweeps
         self._holder = process_name()
         self._sweeping = False
@@ -169,6 +180,7 @@ class HelpdeskApp(App[None]):
     def on_mount(self) -> None:
         if self._opener is not None:
             self.call_after_refresh(self._open_in_worker)
+        threading.Thread(target=self._listen, name="helpdesk-listen", daemon=True).start()
         if not self.wallboard_only:
             self.set_interval(self.live_interval, self._p1_tick)
             if self.sweeps:
@@ -200,12 +212,50 @@ class HelpdeskApp(App[None]):
         later = now + (SWEEPER_TICK_S if busy else SWEEPER_IDLE_S)
         self._sweep_due = min(later, done.next_at) if done.next_at is not None else later
 
+    # -- live updates announced by the database (PostgreSQL's LISTEN/NOTIFY) -------------------------------------
+
+    def _listen(self) -> None:
+        """Where the database announces its commits, wait for them (on the store's own listening connection) and
+        have every live screen and the P1 alert read the feed at once; their per-second ticks then read it only
+        every FALLBACK_POLL_S, in case an announcement went missing. Elsewhere (SQLite, a hot standby) this ends
+        at once and the ticks poll. A thread of its own, not a worker: it lasts as long as the console, and nothing
+        that waits for the workers to finish (a quitting app, a test settling) should wait for it."""
+        service = self.wait_for_service()
+        if service is None:
+            return
+        try:
+            if not service.live.pushes():
+                return
+        except (HelpdeskError, StoreError):
+            return  # the screens report an unusable database; their ticks poll
+        self.live_pushed = True
+        while not self._stop_listening.is_set():
+            if service.live.wait_for_commit(LISTEN_WAIT_S) and not self._stop_listening.is_set():
+                self.post_message(CommitAnnounced())
+
+    def on_unmount(self) -> None:
+        self._stop_listening.set()
+
+    @on(CommitAnnounced)
+    def _commit_announced(self) -> None:
+        from console.tui.screens.live import LiveScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, LiveScreen):
+                screen.look_now()
+        if not self.wallboard_only:
+            self._p1_looked = time.monotonic()
+            self._p1_look()
+
     # -- the P1 alert (console/tui/alerts.py) ---------------------------------------------------------------
 
     def _p1_tick(self) -> None:
         ticket_id = getattr(self.screen, "ticket_id", None)  # the ticket screen on top: its alert has been seen
         if isinstance(ticket_id, int):
             self.p1_alerts.seen(ticket_id)
+        if self.live_pushed and time.monotonic() - self._p1_looked < FALLBACK_POLL_S:
+            return  # the listener has it look when a commit is announced
+        self._p1_looked = time.monotonic()
         self._p1_look()
 
     @work(thread=True, exclusive=True, group="p1-alert")

@@ -25,6 +25,11 @@ __all__ = [
 ]
 
 
+# Where the database announces its commits (PostgreSQL), the screens read the change feed when told, and poll it
+# only this often in case an announcement was missed (a listener reconnecting, say); elsewhere every live_interval.
+FALLBACK_POLL_S = 15.0
+
+
 class Host(Protocol):
     """What the screens ask of the app that hosts them (HelpdeskApp), typed here so no screen imports the app."""
 
@@ -33,6 +38,7 @@ class Host(Protocol):
     wallboard_only: bool
     show_customers: bool
     live_interval: float
+    live_pushed: bool  # the database announces its commits: the screens' ticks poll only every FALLBACK_POLL_S
     drafts: DraftStore
 
     @property

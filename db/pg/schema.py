@@ -448,12 +448,35 @@ CREATE TRIGGER events_stamp BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTIO
 """
 
 
+# v2: live updates by LISTEN/NOTIFY (issue 19). A commit that wrote feed rows tells the listeners on FEED_CHANNEL
+# its newest change id, once per transaction (a trigger deferred to the commit, the first of them notifying): ids
+# only, never customer data, since any role of the cluster may LISTEN. NOTIFY is delivered at commit, so a listener
+# then reads the feed (changes_since) as a poll would; a rolled-back write notifies no one.
+FEED_CHANNEL = "helpdesk_feed"
+V2 = f"""
+CREATE FUNCTION helpdesk_feed_notify() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+BEGIN
+  IF coalesce(current_setting('helpdesk.feed_notified', true), '') = '' THEN
+    PERFORM set_config('helpdesk.feed_notified', 'yes', true);  -- to the end of this transaction
+    PERFORM pg_notify('{FEED_CHANNEL}', (SELECT max(id) FROM changes)::text);
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER changes_notify AFTER INSERT ON changes DEFERRABLE INITIALLY DEFERRED
+  FOR EACH ROW EXECUTE FUNCTION helpdesk_feed_notify();
+"""
+
+
 def _v1(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     conn.execute(V1)
 
 
-_SCRIPTS = [V1]  # every migration's SQL, for expected_objects
-MIGRATIONS: list[Callable[[psycopg.Connection[tuple[object, ...]]], None]] = [_v1]
+def _v2(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    conn.execute(V2)
+
+
+_SCRIPTS = [V1, V2]  # every migration's SQL, for expected_objects
+MIGRATIONS: list[Callable[[psycopg.Connection[tuple[object, ...]]], None]] = [_v1, _v2]
 LATEST = len(MIGRATIONS)
 
 VERSION_TABLE = "CREATE TABLE IF NOT EXISTS helpdesk_schema (version INTEGER NOT NULL, migrated_at TEXT NOT NULL)"
@@ -500,7 +523,7 @@ def expected_objects() -> dict[str, set[str]]:
     script = "\n".join(_SCRIPTS)
     return {
         "index": set(re.findall(r"CREATE (?:UNIQUE )?INDEX (\w+)", script)),
-        "trigger": set(re.findall(r"CREATE TRIGGER (\w+)", script)),
+        "trigger": set(re.findall(r"CREATE (?:CONSTRAINT )?TRIGGER (\w+)", script)),
     }
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import select
 import shutil
 import subprocess
 import threading
@@ -58,6 +59,7 @@ from db.store import (
 T = TypeVar("T")
 
 _OPEN_LITERAL = schema._OPEN_SQL
+LISTEN_RETRY_S = 1.0  # a lost listening connection is opened again no faster than this
 _RETRIED = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected, pg_errors.LockNotAvailable)
 
 
@@ -116,6 +118,12 @@ class PgStore:
         self.damage: list[str] = []
         self._lock = threading.RLock()
         self._depth = 0
+        # The listening connection (wait_for_commit): its own, opened on the first wait, again after it is lost;
+        # a pipe (made with it) wakes a waiter when the store closes.
+        self._listener: psycopg.Connection[tuple[Any, ...]] | None = None
+        self._listen_lock = threading.Lock()
+        self._wake: tuple[int, int] | None = None
+        self._closed = False
         try:
             self.conn: psycopg.Connection[tuple[Any, ...]] = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.OperationalError as exc:
@@ -219,6 +227,18 @@ class PgStore:
         return f"{self.path} reports damage: run 'helpdesk check'"
 
     def close(self) -> None:
+        self._closed = True
+        wake = self._wake
+        if wake is not None:
+            os.write(wake[1], b"x")  # a waiter returns at once
+        with self._listen_lock:
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
+            if self._wake is not None:
+                for fd in self._wake:
+                    os.close(fd)
+                self._wake = None
         with self._lock:
             self.conn.close()
 
@@ -625,6 +645,53 @@ class PgStore:
             elif seen.before is None and not seen.created and before is not None:
                 tickets[ticket_id] = Change(ticket_id, False, before)
         return Feed(since, cursor, reload, tickets)
+
+    # -- live updates: LISTEN/NOTIFY (db/pg/schema.py v2) ---------------------------------------------------------
+
+    def listens(self) -> bool:
+        """Whether commits are pushed to this store's readers: yes, unless the server is a hot standby, which
+        refuses LISTEN (a wallboard there polls its feed)."""
+        return not self._tuples("SELECT pg_is_in_recovery()")[0][0]
+
+    def wait_for_commit(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a commit to the change feed, announced on the dedicated listening
+        connection (only the change's id travels). True when one came, or when the listening connection has just
+        been opened or lost (commits may have gone unseen meanwhile): read the feed then. False when the time
+        passed without one, or the store is closing. One waiter at a time; a lost connection is opened again at
+        the next call, retried no faster than every LISTEN_RETRY_S while the server is away."""
+        with self._listen_lock:
+            if self._closed:
+                return False
+            if self._wake is None:
+                self._wake = os.pipe()
+            wake = self._wake[0]
+            if self._listener is None:
+                started = time.monotonic()
+                try:
+                    conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+                    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(schema.FEED_CHANNEL)))
+                except psycopg.Error:
+                    pause = min(timeout, LISTEN_RETRY_S) - (time.monotonic() - started)
+                    select.select([wake], [], [], max(0.0, pause))  # or less when the store closes
+                    return False
+                self._listener = conn
+                return True
+            try:
+                if list(self._listener.notifies(timeout=0)):  # came while nobody waited
+                    return True
+                ready, _, _ = select.select([self._listener.fileno(), wake], [], [], timeout)
+                if not ready or wake in ready or self._closed:
+                    return False  # the time passed, or the store is closing
+                # Readable: notifications (all that came are taken: one read of the feed covers them), or else
+                # the server ending the connection, which a query finds (raised: lost)
+                if list(self._listener.notifies(timeout=0)):
+                    return True
+                self._listener.execute("SELECT 1")
+                return False
+            except (psycopg.Error, OSError):
+                self._listener.close()
+                self._listener = None
+                return True
 
     def tickets_changed_after(self, since: int) -> list[int]:
         rows = self._tuples(

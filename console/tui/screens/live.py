@@ -1,6 +1,8 @@
 """A screen that follows the database through its change feed (db/schema.py v6): every second a worker asks for
 the changes after the last one it applied — one indexed read, nothing when nothing changed — and the screen applies
 only the tickets that changed (`on_changes`), or reads everything again when the feed says so (`on_foreign_commit`).
+Where the database announces its commits (PostgreSQL's LISTEN/NOTIFY), the app has the screens look when one is
+announced (`look_now`), and the ticks look only every FALLBACK_POLL_S, in case an announcement was missed.
 
 At most one look and one refresh run at a time per screen: a look that finds the previous refresh still running
 leaves its changes to be folded into the next one, so work never piles up behind a slow read.
@@ -8,12 +10,13 @@ leaves its changes to be folded into the next one, so work never piles up behind
 
 from __future__ import annotations
 
+import time
 from typing import cast
 
 from textual import work
 from textual.screen import Screen
 
-from console.tui.ui import Host
+from console.tui.ui import FALLBACK_POLL_S, Host
 from db.records import Change, Feed
 
 
@@ -24,6 +27,7 @@ class LiveScreen(Screen[None]):
         self._pending: dict[int, Change] = {}  # changes seen while a refresh was running
         self._pending_reload = False
         self._busy = False  # a refresh (full or incremental) is running
+        self._looked = float("-inf")  # the last look at the feed (time.monotonic)
 
     @property
     def helpdesk(self) -> Host:
@@ -59,6 +63,14 @@ class LiveScreen(Screen[None]):
             self.on_changes(pending)
 
     def _poll(self) -> None:
+        """The tick: a look at the feed, or, where commits are announced, only now and then."""
+        if self.helpdesk.live_pushed and time.monotonic() - self._looked < FALLBACK_POLL_S:
+            return
+        self.look_now()
+
+    def look_now(self) -> None:
+        """Read the feed now (a commit was announced, or this console has just written)."""
+        self._looked = time.monotonic()
         self._look()
 
     @work(thread=True, exclusive=True, group="poll")

@@ -452,7 +452,7 @@ class QueueScreen(LiveScreen):
             self.app.call_from_thread(self.notify, str(exc), severity="error")
             return
         self.app.call_from_thread(self.notify, _("Ticket {id} is yours.").format(id=ticket_id))
-        self.app.call_from_thread(self._poll)  # the change is in the feed: apply it now, not at the next tick
+        self.app.call_from_thread(self.look_now)  # the change is in the feed: apply it now, not at the next tick
 
     def action_followups(self) -> None:
         self._load_followups()
@@ -490,4 +490,4 @@ class QueueScreen(LiveScreen):
         if not self._resumed:
             self._resumed = True  # the first show: on_mount has started the load already
             return
-        self._poll()  # changes made meanwhile (by this console too) come from the feed
+        self.look_now()  # changes made meanwhile (by this console too) come from the feed
