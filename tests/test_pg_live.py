@@ -249,3 +249,25 @@ async def test_the_wallboard_shows_another_hosts_commit_within_a_second(floor: F
         assert time.monotonic() - committed < 1.0
     board.shutdown()
     kai.shutdown()
+
+
+def test_a_v1_database_gets_the_announcements_when_opened(pg_cluster: Cluster) -> None:
+    """A database made before live updates (schema 1) is migrated by its owner's first open: the trigger is there,
+    `check` finds nothing missing, and a commit is announced."""
+    name = pg_cluster.new_database(template=None)
+    try:
+        with psycopg.connect(pg_cluster.url(name), autocommit=True) as conn, conn.transaction():
+            conn.execute(schema.VERSION_TABLE)
+            schema.MIGRATIONS[0](conn)
+            conn.execute("INSERT INTO helpdesk_schema VALUES (1, 'then')")
+        boss = HelpdeskService.open(pg_cluster.url(name), "boss", create=True)
+        store = boss.store
+        assert isinstance(store, PgStore) and schema.version(store.conn) == schema.LATEST == 2
+        boss.init("boss")
+        assert boss.store.schema_problems() == [] and boss.store.integrity_problems() == []
+        assert boss.store.wait_for_commit(0.1)  # listening
+        boss.create_ticket("After the upgrade", customer="Acme")
+        assert boss.store.wait_for_commit(1.0)  # its own commit, announced too
+        boss.shutdown()
+    finally:
+        pg_cluster.drop_database(name)
