@@ -419,6 +419,7 @@ def test_bad_requests_are_one_line_and_write_nothing(
     one_line(cli("migrate", "--from", str(source), "--to", target, "--bogus", actor=None), 2, "--bogus")
     one_line(migrate(cli, source, str(tmp_path / "copy.db")), 2, "postgresql://")
     one_line(migrate(cli, "", target), 2, "--from")
+    one_line(migrate(cli, target, str(tmp_path / "copy.db")), 2, "export", "import")
     one_line(migrate(cli, tmp_path / "missing.db", target), 2, "does not exist")
     one_line(migrate(cli, tmp_path, target), 2)
     text = tmp_path / "notes.txt"

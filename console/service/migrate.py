@@ -46,12 +46,15 @@ def migrate_database(
 ) -> Migrated:
     """Copy ``source`` into the PostgreSQL database ``url`` (see the module's docstring); nothing is written to it
     unless all is."""
-    if not url.startswith(("postgresql://", "postgres://")):
+    if str(source).startswith(("postgresql:", "postgres:")):
         raise BadInput(
-            _("--to must be a postgresql:// URL: migrate copies SQLite into PostgreSQL only (not {target})").format(
-                target=url
+            _(
+                "--from must be a SQLite database file: PostgreSQL is not migrated back into SQLite"
+                " (use 'helpdesk export' and 'helpdesk import')"
             )
         )
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise BadInput(_("--to must be a postgresql:// URL: migrate copies SQLite into PostgreSQL only"))
     started = time.monotonic()
     src = _open_source(source)
     try:
