@@ -547,3 +547,15 @@ def test_export_and_import_give_the_same_tickets_on_either_engine(
     finally:
         for name in names:
             pg_cluster.drop_database(name)
+
+
+def test_progress_is_reported_up_to_every_row(source: Path, target: str) -> None:
+    """What the progress bar is fed (console/cli/progress.py draws it on a terminal only): counts that only grow,
+    against the total of the source's rows, ending at it."""
+    from console.service.migrate import migrate_database
+
+    seen: list[tuple[int, int | None]] = []
+    done = migrate_database(source, target, progress=lambda n, total: seen.append((n, total)))
+    total = sum(done.tables.values())
+    assert seen and {t for _n, t in seen} == {total}
+    assert [n for n, _t in seen] == sorted(n for n, _t in seen) and seen[-1][0] == total
