@@ -244,6 +244,20 @@ def same_json(a: Any, b: Any) -> bool:
     return json.dumps(a, ensure_ascii=False, sort_keys=True) == json.dumps(b, ensure_ascii=False, sort_keys=True)
 
 
+def test_the_copy_knows_every_table_of_both_schemas(tmp_path: Path, pg_db: str) -> None:
+    """A table added to either schema must be added to db/copy.py's TABLES (or migrate would leave it behind)."""
+    from db.store import Store
+
+    store = Store(tmp_path / "new.db")
+    try:
+        names = {str(r[0]) for r in store._tuples("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        store.close()
+    assert {n for n in names if not n.startswith(("sqlite_", "kb_fts"))} == set(TABLES)
+    found = {r[0] for r in pg_query(pg_db, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    assert found - {"helpdesk_schema", "helpdesk_copies"} == set(TABLES)
+
+
 # -- the tests ---------------------------------------------------------------------------------------------------
 
 
