@@ -1052,6 +1052,38 @@ class Store:
                 continue
         return False
 
+    # -- the whole database, table by table (db/copy.py: `helpdesk migrate`, `helpdesk check --json`) --------
+
+    def table_counts(self) -> dict[str, int]:
+        """Rows in each table of db/copy.py's TABLES, read in one snapshot."""
+        from db.copy import TABLES
+
+        with self.snapshot():
+            return {table: int(self._tuples(f"SELECT count(*) FROM {table}")[0][0]) for table in TABLES}
+
+    def copy_columns(self, table: str) -> list[str]:
+        return [str(r[1]) for r in self._tuples(f"PRAGMA table_info({table})")]
+
+    def copy_rows(self, table: str) -> Iterator[tuple[Any, ...]]:
+        """Every row of ``table`` as stored, in id order where it has ids (the events' chain is copied in order);
+        read in batches, so a large table is never all in memory. A damaged page is DatabaseUnavailable."""
+        from db.copy import BATCH
+
+        columns = self.copy_columns(table)
+        order = " ORDER BY id" if "id" in columns else ""
+        with self._lock:
+            try:
+                cursor = self.conn.execute(f"SELECT {', '.join(columns)} FROM {table}{order}")
+                while rows := cursor.fetchmany(BATCH):
+                    yield from rows
+            except sqlite3.DatabaseError as exc:
+                raise DatabaseUnavailable(f"{self.path} cannot be read: {exc}") from exc
+
+    def chain_head(self) -> tuple[int, str | None]:
+        """The newest event's id and hash ((0, None) without events): where the copied chain must end."""
+        row = self._tuples("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1")
+        return (int(row[0][0]), row[0][1]) if row else (0, None)
+
     def integrity_problems(self) -> list[str]:
         problems: list[str] = []
         with self._lock:

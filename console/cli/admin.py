@@ -1,5 +1,6 @@
 """`helpdesk restore SRC`: put a backup back in place of the database (admins only; the service decides who may
-and words every refusal). `helpdesk sudo-config`: the sudoers rule of the shared-host deployment."""
+and words every refusal). `helpdesk migrate`: a SQLite database copied into PostgreSQL (likewise). `helpdesk
+sudo-config`: the sudoers rule of the shared-host deployment."""
 
 from __future__ import annotations
 
@@ -45,6 +46,42 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from console.cli.common import emit_json, emit_line
+    from console.cli.progress import progress_bar, show_progress
+    from console.rules.errors import BadInput
+    from console.service.migrate import migrate_database
+
+    if not args.source.strip():
+        raise BadInput(_("--from is empty: give the SQLite database file"))
+    with progress_bar(_("Copying {file}").format(file=args.source), enabled=show_progress(args)) as step:
+        done = migrate_database(Path(args.source), args.target, args.actor, progress=step)
+    if args.json:
+        emit_json(
+            {
+                "source": str(done.source),
+                "target": done.target,
+                "admin": done.admin,
+                "login": done.login,
+                "tables": done.tables,
+                "rows": sum(done.tables.values()),
+                "seconds": round(done.seconds, 3),
+            }
+        )
+        return 0
+    emit_line(
+        _("Copied {source} into {target}: {tickets} tickets, {events} events, {rows} rows in all.").format(
+            source=done.source,
+            target=done.target,
+            tickets=done.tables["tickets"],
+            events=done.tables["events"],
+            rows=sum(done.tables.values()),
+        )
+    )
+    emit_line(_("{admin} is the admin of the copy, logging in as {login}.").format(admin=done.admin, login=done.login))
+    return 0
+
+
 # POSIX account and group names, as useradd accepts them: nothing that could end a sudoers line or add a rule.
 _ACCOUNT = re.compile(r"[a-z_][a-z0-9_.-]{0,31}")
 
@@ -80,7 +117,7 @@ def cmd_sudo_config(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any, common: Any, command: Callable[..., Any]) -> None:
-    """Adds `restore` and `sudo-config` to the parser."""
+    """Adds `sudo-config`, `restore` and `migrate` to the parser."""
     p = command(
         "sudo-config",
         _("print the sudoers rule that lets a group of agents run the helpdesk as the database's owner"),
@@ -94,3 +131,20 @@ def register(sub: Any, common: Any, command: Callable[..., Any]) -> None:
         cmd_restore,
     )
     p.add_argument("src", metavar="SRC", help=_("a database written by 'helpdesk backup'"))
+    p = command(
+        "migrate",
+        _("copy a whole SQLite database into a new, empty PostgreSQL database (admins only)"),
+        cmd_migrate,
+    )
+    p.epilog = _(
+        "Run as an admin of the SQLite database, connecting as the PostgreSQL database's owner. One transaction: all"
+        " or nothing. Only SQLite to PostgreSQL: for the other way, use 'helpdesk export' and 'helpdesk import'."
+    )
+    p.add_argument("--from", dest="source", required=True, metavar="SQLITE_PATH", help=_("the SQLite database file"))
+    p.add_argument(
+        "--to",
+        dest="target",
+        required=True,
+        metavar="POSTGRESQL_URL",
+        help=_("the new database, e.g. postgresql://helpdesk@/helpdesk (no data in it yet)"),
+    )

@@ -129,7 +129,7 @@ def cmd_check(service: HelpdeskService, args: argparse.Namespace) -> int:
 
     problems = service.check()
     if args.json:
-        emit_json({"ok": not problems, "problems": problems})
+        emit_json({"ok": not problems, "problems": problems, "counts": service.table_counts()})
     elif problems:
         for problem in problems:
             emit_line(problem)

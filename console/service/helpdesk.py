@@ -104,6 +104,7 @@ class HelpdeskService:
         self.leave = self.upkeep.leave
         self.backup = self.upkeep.backup
         self.check = self.upkeep.check
+        self.table_counts = self.upkeep.table_counts
 
     @classmethod
     def open(

@@ -67,6 +67,14 @@ class Upkeep:
             problems.append(str(exc))
         return problems
 
+    def table_counts(self) -> dict[str, int]:
+        """The rows of every table (`check --json`: a migrated copy has as many as its source); none from a file
+        too damaged to count, whose problems `check` reports."""
+        try:
+            return self.core.store.table_counts()
+        except StoreError:
+            return {}
+
     def _check_histories(self, problems: list[str]) -> None:
         for ticket in self.core.store.all_tickets():
             try:

@@ -351,6 +351,9 @@ CREATE FUNCTION helpdesk_feed_lock() RETURNS void LANGUAGE sql AS $$ SELECT pg_a
 CREATE FUNCTION helpdesk_feed() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
 BEGIN
   PERFORM helpdesk_feed_lock();
+  IF helpdesk_copying() THEN  -- migrate: the copy brings the source's own feed (see helpdesk_copies)
+    RETURN NULL;
+  END IF;
   IF TG_TABLE_NAME = 'tickets' THEN
     IF TG_OP = 'INSERT' THEN
       INSERT INTO changes (ticket_id, created) VALUES (NEW.id, 1);
@@ -414,6 +417,9 @@ DECLARE
   now_text TEXT := to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
 BEGIN
   PERFORM helpdesk_feed_lock();
+  IF helpdesk_copying() THEN  -- migrate: the source's stamps kept, if they chain (see helpdesk_copies)
+    RETURN helpdesk_event_copied(NEW);
+  END IF;
   SELECT * INTO me FROM agents WHERE login = session_user AND active = 1;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'database role % is not an agent of this helpdesk', session_user
@@ -445,6 +451,85 @@ BEGIN
   RETURN NEW;
 END $$;
 CREATE TRIGGER events_stamp BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION helpdesk_event_stamp();
+
+-- ==== migrate (`helpdesk migrate --from SQLITE --to URL`): a whole SQLite database copied in, stamps kept =====
+-- A copy must keep each event as the SQLite database recorded it (id, actor, entered_by, at, recorded_at,
+-- backfilled, hash), which the stamp trigger above would replace with this session's. The one way past it: the
+-- database's OWNER (no one else holds a privilege on helpdesk_copies) inserts a row here, in the copy's own
+-- transaction, into a database with no agents, tickets or events yet. While that transaction runs, and only for
+-- the session that inserted the row, the stamp trigger keeps the given stamps provided each event is the chain's
+-- next link (its id the last + 1, its hash recomputed here from its content and the previous hash: the server
+-- verifies the whole chain as it is copied), and the feed triggers write nothing (the copy brings the source's
+-- feed). The row stays, append-only: the audit of where the history came from, who copied it and when. A
+-- superuser or the owner could always disable the triggers instead; this path needs neither, and is recorded.
+CREATE TABLE helpdesk_copies (
+  txid BIGINT PRIMARY KEY,
+  source TEXT NOT NULL,
+  by_role TEXT NOT NULL,
+  at TEXT NOT NULL,
+  events BIGINT NOT NULL,
+  last_hash TEXT
+);
+
+-- The setting spares every other writer the lookup (nobody else sets it); the row is what allows the copy.
+CREATE FUNCTION helpdesk_copying() RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  IF coalesce(current_setting('helpdesk.copy', true), '') <> 'on' THEN
+    RETURN false;
+  END IF;
+  RETURN EXISTS (SELECT 1 FROM helpdesk_copies WHERE txid = txid_current() AND by_role = session_user);
+END $$;
+
+CREATE FUNCTION helpdesk_copy_start() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM helpdesk_feed_lock();  -- a second copy (or any writer) waits, then finds this one's rows
+  IF session_user IS DISTINCT FROM
+      (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()) THEN
+    RAISE EXCEPTION 'only the database owner may copy a helpdesk into it' USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF EXISTS (SELECT 1 FROM agents) OR EXISTS (SELECT 1 FROM tickets) OR EXISTS (SELECT 1 FROM events) THEN
+    RAISE EXCEPTION 'a helpdesk is copied into an empty database only'
+      USING ERRCODE = 'object_not_in_prerequisite_state';
+  END IF;
+  NEW.txid := txid_current();
+  NEW.by_role := session_user;
+  NEW.at := to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
+  RETURN NEW;
+END $$;
+CREATE TRIGGER helpdesk_copies_start BEFORE INSERT ON helpdesk_copies
+  FOR EACH ROW EXECUTE FUNCTION helpdesk_copy_start();
+
+CREATE FUNCTION helpdesk_copies_kept() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'the record of copies is append-only' USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE TRIGGER helpdesk_copies_no_update BEFORE UPDATE OR DELETE ON helpdesk_copies
+  FOR EACH ROW EXECUTE FUNCTION helpdesk_copies_kept();
+CREATE TRIGGER helpdesk_copies_no_truncate BEFORE TRUNCATE ON helpdesk_copies
+  FOR EACH STATEMENT EXECUTE FUNCTION helpdesk_copies_kept();
+
+-- An event of the copy, kept as given if it is the chain's next link (db/schema.py's event_hash).
+CREATE FUNCTION helpdesk_event_copied(e events) RETURNS events LANGUAGE plpgsql AS $$
+DECLARE
+  last events%ROWTYPE;
+  link TEXT;
+BEGIN
+  SELECT * INTO last FROM events ORDER BY id DESC LIMIT 1;
+  IF NOT FOUND THEN
+    last.id := 0;
+    last.hash := repeat('0', 64);
+  END IF;
+  IF e.id IS DISTINCT FROM last.id + 1 THEN
+    RAISE EXCEPTION 'event % does not follow event % (an event was deleted?)', e.id, last.id
+      USING ERRCODE = 'data_exception';
+  END IF;
+  link := encode(sha256(convert_to(coalesce(last.hash, '') || helpdesk_event_canonical(e), 'UTF8')), 'hex');
+  IF e.hash IS DISTINCT FROM link THEN
+    RAISE EXCEPTION 'event %: its hash does not match its content (edited?)', e.id USING ERRCODE = 'data_exception';
+  END IF;
+  RETURN e;
+END $$;
+-- ==== end of migrate ==========================================================================================
 """
 
 

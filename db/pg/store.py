@@ -36,6 +36,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 
 from db import schema as sqlite_schema
+from db.copy import CopySource
 from db.errors import Conflict, DatabaseUnavailable, Duplicate, NotFound, ReadOnly, StoreError
 from db.models import Agent, Csat, Customer, Event, KbArticle, Message, Presence, QueueItem, Ticket
 from db.pg import schema
@@ -156,6 +157,10 @@ class PgStore:
         """The database's group roles: every agent's login is in the first, admins' also in the second."""
         (database,) = self._tuples("SELECT current_database()")[0]
         return f"{database}_agent", f"{database}_admin"
+
+    def owns_database(self) -> bool:
+        """Whether this session's role owns the database (who may init, apply privileges and migrate into it)."""
+        return self._is_owner()
 
     def _is_owner(self) -> bool:
         row = self._tuples(
@@ -1025,6 +1030,118 @@ class PgStore:
         finally:
             tmp.unlink(missing_ok=True)
         return target
+
+    # -- the whole database, table by table (db/copy.py) -------------------------------------------------------
+
+    def table_counts(self) -> dict[str, int]:
+        """Rows in each table of db/copy.py's TABLES, read in one snapshot."""
+        from db.copy import TABLES
+
+        with self.snapshot():
+            return {table: int(self._tuples(f"SELECT count(*) FROM {table}")[0][0]) for table in TABLES}
+
+    def copy_from(
+        self, source: CopySource, *, bind: str | None = None, progress: Callable[[int, int | None], None] | None = None
+    ) -> dict[str, int]:
+        """Copy every row of ``source`` (a SQLite helpdesk, read in one snapshot) into this database, which must be
+        empty, in one transaction: all of it or nothing. Run by the database's owner only, through the audited
+        path of db/pg/schema.py (helpdesk_copies): the events keep their stamps and hashes, the server verifying
+        each link of the chain as it goes. ``bind``: the admin whose login becomes this session's role (the owner's,
+        as `init` binds the first admin). Every agent's login is then made a role of this database (created when
+        missing, granted when it exists). Returns the rows copied per table; CopyRefused says why nothing was."""
+        from db.copy import SEEDED, TABLES, CopyRefused
+
+        if not self._is_owner():
+            raise CopyRefused(CopyRefused.NOT_OWNER, str(self.session_login()))
+        held = {t: n for t, n in self.table_counts().items() if n and t not in SEEDED}
+        if held:
+            named = [f"{t} {n}" for t, n in held.items()]
+            raise CopyRefused(CopyRefused.NOT_EMPTY, ", ".join(named[:3]) + (", …" if len(named) > 3 else ""))
+        present = {
+            table: [str(r[0]) for r in rows]
+            for table in TABLES
+            if (
+                rows := self._tuples(
+                    "SELECT column_name FROM information_schema.columns"
+                    " WHERE table_schema = 'public' AND table_name = ? ORDER BY ordinal_position",
+                    [table],
+                )
+            )
+        }
+        with source.snapshot():
+            counts = source.table_counts()
+            head_id, head_hash = source.chain_head()
+            feed = source.feed_cursor()
+            columns = {table: source.copy_columns(table) for table in TABLES}
+            for table in TABLES:  # a column PostgreSQL adds of its own (a search vector) takes its default
+                if not set(columns[table]) <= set(present.get(table, ())):
+                    raise CopyRefused(CopyRefused.TABLES_DIFFER, table)
+            total, done = sum(counts.values()), 0
+            with self._lock:
+                try:
+                    with self.conn.transaction():
+                        self.conn.execute("SET LOCAL helpdesk.copy = 'on'")
+                        self.conn.execute(
+                            "INSERT INTO helpdesk_copies (source, events, last_hash) VALUES (%s, %s, %s)",
+                            [str(source.path), head_id, head_hash],
+                        )
+                        for table in SEEDED:
+                            self.conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
+                        for table in TABLES:
+                            statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                                sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns[table]))
+                            )
+                            with self.conn.cursor().copy(statement) as copy:
+                                for n, row in enumerate(source.copy_rows(table), 1):
+                                    copy.write_row(row)
+                                    if progress is not None and n % 500 == 0:
+                                        progress(done + n, total)
+                            done += counts[table]
+                            if progress is not None:
+                                progress(done, total)
+                            if table == "agents" and bind is not None:
+                                self.conn.execute("UPDATE agents SET login = session_user WHERE name = %s", [bind])
+                        for login, role, active in self._tuples(
+                            "SELECT login, role, active FROM agents WHERE login IS NOT NULL ORDER BY name"
+                        ):
+                            self._sync_role(str(login), str(role), bool(active))
+                        self._continue_ids(feed)
+                        copied = self.table_counts()
+                        if copied != counts:
+                            wrong = [t for t in TABLES if copied[t] != counts[t]]
+                            raise CopyRefused(CopyRefused.ROWS, ", ".join(wrong))
+                except pg_errors.DataException as exc:
+                    if exc.sqlstate == "22000":  # raised by helpdesk_event_copied: the chain does not hold
+                        raise CopyRefused(CopyRefused.BROKEN_CHAIN, _first_line(exc)) from exc
+                    raise CopyRefused(CopyRefused.ROWS, _first_line(exc)) from exc  # a value the column refuses
+                except pg_errors.InsufficientPrivilege as exc:  # CREATE ROLE without CREATEROLE, mostly
+                    raise CopyRefused(CopyRefused.ROLES, _first_line(exc)) from exc
+                except pg_errors.ObjectNotInPrerequisiteState as exc:  # another copy came first
+                    raise CopyRefused(CopyRefused.NOT_EMPTY, _first_line(exc)) from exc
+                except psycopg.OperationalError as exc:
+                    raise DatabaseUnavailable(f"{self.path} cannot be used: {_first_line(exc)}") from exc
+                except psycopg.Error as exc:
+                    raise StoreError(f"copy into {self.path} failed: {_first_line(exc)}") from exc
+        return counts
+
+    def _continue_ids(self, feed: int) -> None:
+        """Each identity column goes on after the highest id copied (the change feed after the source's position,
+        which may be past its newest row): the next ticket, message or feed row gets the next number."""
+        for table, column in self._tuples(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = 'public' AND is_identity = 'YES' ORDER BY table_name"
+        ):
+            top = int(
+                self._tuples(
+                    sql.SQL("SELECT coalesce(max({}), 0) FROM {}")
+                    .format(sql.Identifier(column), sql.Identifier(table))
+                    .as_string(self.conn)
+                )[0][0]
+            )
+            if table == "changes":
+                top = max(top, feed)
+            if top:
+                self._tuples("SELECT setval(pg_get_serial_sequence(?, ?), ?)", [table, column, top])
 
     # -- checks ---------------------------------------------------------------------------------------------
 
