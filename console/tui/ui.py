@@ -13,6 +13,7 @@ from widgets.queue_table import QueueRow
 if TYPE_CHECKING:
     from console.service.helpdesk import HelpdeskService
     from console.tui.drafts import DraftStore
+    from console.tui.looks import Looks
     from db.models import QueueItem
 
 __all__ = [
@@ -34,6 +35,7 @@ class Host(Protocol):
     show_customers: bool
     live_interval: float
     drafts: DraftStore
+    looks: Looks
 
     @property
     def service(self) -> HelpdeskService: ...

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import cast
 
-from textual import work
 from textual.screen import Screen
 
 from console.tui.ui import Host
@@ -59,9 +58,8 @@ class LiveScreen(Screen[None]):
             self.on_changes(pending)
 
     def _poll(self) -> None:
-        self._look()
+        self.helpdesk.looks.run(self._look, key=("look", id(self)))
 
-    @work(thread=True, exclusive=True, group="poll")
     def _look(self) -> None:
         if self.helpdesk.wait_for_service() is None or self._cursor is None:
             return
