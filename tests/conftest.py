@@ -47,6 +47,11 @@ async def settle(pilot: Any, rounds: int = 4) -> None:
         except WorkerCancelled:
             pass  # its successor is still running; the next round waits for it
         await pilot.pause(0.05)
+        looks = getattr(pilot.app, "looks", None)  # the console's look threads (console/tui/looks.py)
+        for _wait in range(200):
+            if looks is None or looks.idle:
+                break
+            await pilot.pause(0.01)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from math import ceil
 from typing import ClassVar, Literal
 
 from rich.cells import cell_len
@@ -20,6 +21,7 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
 from console.i18n import N_, _
@@ -199,7 +201,7 @@ class QueueTable(ScrollView, can_focus=True):
         self._columns: tuple[Column, ...] = ()
         self._layout_width = -1
         self._styles: dict[str, Style] = {}
-        self._row_cells: dict[int, tuple[QueueRow, bool, list[Segment]]] = {}
+        self._row_cells: dict[int, tuple[QueueRow, bool, list[Segment]]] = {}  # by ticket: kept as rows move
         self._drawn: dict[int, tuple[str, CountdownState]] = {}
         self._id_width = 6
         self._render_size: tuple[int, int] | None = None
@@ -240,6 +242,23 @@ class QueueTable(ScrollView, can_focus=True):
 
     def set_window(self, offset: int, rows: Sequence[QueueRow], total: int) -> None:
         """Hand down rows ``offset …`` of a queue of ``total`` rows (the answer to `WindowNeeded`)."""
+        self._accept(offset, rows, total)
+        self._request_window()
+
+    def screen_window(self) -> tuple[int, int]:
+        """(offset, limit) of the rows a screen shows from the top row on screen: what the owner reads again, with
+        its change, when a change elsewhere reorders the queue (`refreshed`)."""
+        return self.scroll_offset.y, self._page_height()
+
+    def refreshed(self, offset: int, rows: Sequence[QueueRow], total: int) -> None:
+        """Fresh rows for the screen (`screen_window`) after a change elsewhere that may have moved any row. Rows held
+        off screen are kept to draw, but read again when scrolled to: a change costs a screen of rows, not pages."""
+        top, height = self.scroll_offset.y, self._page_height()
+        self._rows.invalidate(range(max(0, top - height), top + 2 * height))
+        self._requested = None
+        self._accept(offset, rows, total)
+
+    def _accept(self, offset: int, rows: Sequence[QueueRow], total: int) -> None:
         self._loaded = True
         if total != self._total:
             self._set_total(total)
@@ -255,7 +274,6 @@ class QueueTable(ScrollView, can_focus=True):
         for index in changed:
             self._refresh_index(index)
         self._announce_cursor()
-        self._request_window()
 
     def reset(self, total: int, rows: Sequence[QueueRow] = ()) -> None:
         """Forget every row (the view or filter changed). ``rows`` are the new first rows when the owner has
@@ -404,11 +422,11 @@ class QueueTable(ScrollView, can_focus=True):
         base = self._style("cursor" if cursor else "base")
         state_style = base + self._style(STATE_COMPONENT[state]) if state in STATE_COMPONENT else base
         countdown = Segment(fit(text, self._columns[0].width), state_style)
-        return Strip([countdown, *self._cells(index, row, cursor)]).adjust_cell_length(width, base)
+        return Strip([countdown, *self._cells(row, cursor)]).adjust_cell_length(width, base)
 
-    def _cells(self, index: int, row: QueueRow, cursor: bool) -> list[Segment]:
+    def _cells(self, row: QueueRow, cursor: bool) -> list[Segment]:
         """Every cell of a row after the countdown: unchanged between ticks, so kept."""
-        cached = self._row_cells.get(index)
+        cached = self._row_cells.get(row.ticket_id)
         if cached is not None and cached[1] == cursor and cached[0] == row:
             return cached[2]
         base = self._style("cursor" if cursor else "base")
@@ -435,7 +453,7 @@ class QueueTable(ScrollView, can_focus=True):
         height = self._render_size[1] if self._render_size else self.size.height
         if len(self._row_cells) > 4 * max(1, height):
             self._row_cells.clear()
-        self._row_cells[index] = (row, cursor, segments)
+        self._row_cells[row.ticket_id] = (row, cursor, segments)
         return segments
 
     def _header_strip(self, width: int) -> Strip:
@@ -507,7 +525,24 @@ class QueueTable(ScrollView, can_focus=True):
     def _set_total(self, total: int) -> None:
         self._total = max(0, total)
         self._cursor = max(0, min(self._cursor, self._total - 1))
-        self.virtual_size = Size(0, self._total + 1)  # one line for the header
+        size = Size(0, self._total + 1)  # one line for the header
+        if size == self.virtual_size:
+            return
+        if not self.is_mounted:
+            self.virtual_size = size
+            return
+        # A queue that grows or shrinks by a ticket needs no layout pass of the screen (what Textual's own
+        # `_size_updated(layout=False)` does; a scrollbar shown or hidden still lays out), and its scrollbar is
+        # painted again only when its thumb moves: on a long queue it rarely does, and a repaint costs more than a row.
+        bar = self.vertical_scrollbar if self.show_vertical_scrollbar else None
+        height = 0 if bar is None else bar.size.height
+        before = None if bar is None else _thumb(height, bar.window_virtual_size, bar.window_size, bar.position)
+        self.set_reactive(ScrollView.virtual_size, size)
+        if bar is not None and before == _thumb(height, size.height, bar.window_size, bar.position):
+            bar.set_reactive(ScrollBar.window_virtual_size, size.height)
+            self.scroll_y = self.validate_scroll_y(self.scroll_y)
+            return
+        self._scroll_update(size)
 
     def _refresh_index(self, index: int) -> None:
         top, bottom = self._visible_rows()
@@ -563,3 +598,14 @@ class QueueTable(ScrollView, can_focus=True):
         if window != self._requested:
             self._requested = window
             self.post_message(self.WindowNeeded(self, *window))
+
+
+def _thumb(size: int, virtual: float, window: float, position: float) -> tuple[int, int] | None:
+    """Where a vertical scrollbar of ``size`` cells draws its thumb, in eighths of a cell (Textual's
+    ScrollBarRender.render_bar); None when it draws none."""
+    virtual, window = ceil(virtual), ceil(window) if window < virtual else 0
+    if not (window and size and virtual and size != virtual):
+        return None
+    thumb = max(1, window / (virtual / size))
+    start = int((size - thumb) * (position / (virtual - window)) * 8)
+    return start, start + ceil(thumb * 8)

@@ -3,6 +3,7 @@ both."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -24,6 +25,7 @@ from console.rules.whoami import process_name
 from console.tui.alerts import P1Alerts, waiting_p1
 from console.tui.commands import PlainSystemCommands
 from console.tui.drafts import DraftStore
+from console.tui.looks import Looks
 from console.tui.ui import FALLBACK_POLL_S, translate_bindings
 from db.errors import StoreError
 from widgets.safe_text import clean
@@ -101,6 +103,7 @@ class HelpdeskApp(App[None]):
         self.drafts = drafts or DraftStore()  # the composer's drafts (console/tui/drafts.py)
         self.title = _("Helpdesk") if not wallboard else _("Wallboard")
         self.p1_alerts = P1Alerts(self)
+        self.looks = Looks(self._look_failed)
         self._p1_cursor: int | None = None
         self._p1_looked = float("-inf")  # when the P1 alert last read the feed (time.monotonic)
         self.live_pushed = False  # the database announces its commits (the listener runs): the ticks poll slowly
@@ -258,8 +261,16 @@ class HelpdeskApp(App[None]):
         self._p1_looked = time.monotonic()
         self._p1_look()
 
-    @work(thread=True, exclusive=True, group="p1-alert")
+    def _look_failed(self, error: BaseException) -> None:
+        """What a look raised that no screen expected ends the console, as a worker's error does."""
+        if isinstance(error, Exception):
+            with contextlib.suppress(RuntimeError):  # the console has ended already
+                self.call_from_thread(self._handle_exception, error)
+
     def _p1_look(self) -> None:
+        self.looks.run(self._p1_read, key="p1-alert")
+
+    def _p1_read(self) -> None:
         service = self.wait_for_service()
         if service is None:
             return

@@ -13,6 +13,7 @@ from widgets.queue_table import QueueRow
 if TYPE_CHECKING:
     from console.service.helpdesk import HelpdeskService
     from console.tui.drafts import DraftStore
+    from console.tui.looks import Looks
     from db.models import QueueItem
 
 __all__ = [
@@ -40,6 +41,7 @@ class Host(Protocol):
     live_interval: float
     live_pushed: bool  # the database announces its commits: the screens' ticks poll only every FALLBACK_POLL_S
     drafts: DraftStore
+    looks: Looks
 
     @property
     def service(self) -> HelpdeskService: ...

@@ -34,8 +34,11 @@ build), so the board's "today" and the breached counts are those of a live floor
    120x40; the consoles switch to "All open" (key ``5``). Every pty is drained continuously by one reader thread.
 2. Idle phase (``--idle`` s, no writes; consoles sweep every 30 s): CPU % of a core per process, RSS at the end.
 3. Write phase (``--seconds`` s): a writer process calls the CLI in-process (``console.cli.main.main``) once a second,
-   in a cycle of four commits: a new P1 whose subject starts with a marker ``FLOOR-000001``, a note on an open
-   ticket, the P1 assigned to an agent, the P1 resolved (so the P1 band stays short). Each call's wall time is the
+   in a cycle of commits (``--mix``). ``floor`` (the default), fifteen commits: a new P1 whose subject starts with a
+   marker ``FLOOR-000001`` (the probe), three new P3 tickets, five notes on open tickets, three P3s taken by agents,
+   two resolved, and the P1 assigned and resolved — still far more P1s than a floor sees (240 an hour; each rings
+   and shows an alert on every console of its tier). ``p1-storm``, four commits: the new P1, a note, the P1 assigned,
+   the P1 resolved (a P1 every 4 s: the alerts' worst case). Each call's wall time is the
    commit latency (the call opens and closes the service, as a script's call does); the measured window runs from
    the writer's first call (after its own start-up) to its exit. Commit-to-screen lag: from the create call's
    return to the marker's first appearance in each pty's output (escape sequences stripped). CPU % of a core,
@@ -653,7 +656,16 @@ def cli_call(argv: list[str]) -> tuple[int, str, str, float, float]:
     return code, out.getvalue(), err.getvalue(), began, time.monotonic()
 
 
-def writer_child(db: str, seconds: float, seed: int) -> None:
+MIXES: dict[str, tuple[str, ...]] = {
+    "floor": (
+        *("create", "new", "note", "take", "new", "note", "assign", "note"),
+        *("new", "take", "close", "note", "take", "close", "resolve"),
+    ),
+    "p1-storm": ("create", "note", "assign", "resolve"),
+}
+
+
+def writer_child(db: str, seconds: float, seed: int, mix: str = "floor") -> None:
     """One commit a second through the CLI entry point in this process; one JSON line per commit on stdout."""
     rng = random.Random(seed)
     base = ["--db", db, "--as", WRITER, "--lang", "en"]
@@ -663,16 +675,30 @@ def writer_child(db: str, seconds: float, seed: int) -> None:
     open_ids = [t["id"] for t in json.loads(out)]
     assignees = [name for name, role, tier in agents() if role == "agent" and tier == "L1"]
     marker_id: int | None = None
+    ordinary: list[int] = []  # the P3s this writer opened, oldest first
+    cycle = MIXES[mix]
     sys.stdout.write(json.dumps({"ready": True}) + "\n")  # the parent's write phase starts here
     sys.stdout.flush()
     begin = time.monotonic()
     step = 0
     while (due := begin + step) < begin + seconds:
         time.sleep(max(0.0, due - time.monotonic()))
-        kind = ("create", "note", "assign", "resolve")[step % 4]
-        k = step // 4 + 1
+        kind = cycle[step % len(cycle)]
+        k = step // len(cycle) + 1
         marker = f"FLOOR-{k:06d}"
-        if kind == "create":
+        if kind in ("take", "close") and not ordinary:
+            kind = "note"
+        if kind == "new":
+            person = customer(rng.randrange(1000))
+            argv = [
+                *["--json", "ticket", "new", "--subject", f"Receipt printer jams at till {step}"],
+                *["--priority", "P3", "--channel", "phone", "--customer", person["customer"]],
+            ]
+        elif kind == "take":
+            argv = ["ticket", "assign", str(ordinary[-1]), "--to", rng.choice(assignees)]
+        elif kind == "close":
+            argv = ["ticket", "resolve", str(ordinary.pop(0)), "--summary", "Printer head cleaned."]
+        elif kind == "create":
             person = customer(rng.randrange(1000))
             argv = [
                 *["--json", "ticket", "new", "--subject", f"{marker} Card payments down at every store"],
@@ -689,6 +715,8 @@ def writer_child(db: str, seconds: float, seed: int) -> None:
         code, out, err, began, ended = cli_call([*base, *argv])
         if kind == "create" and code == 0:
             marker_id = int(json.loads(out)["id"])
+        if kind == "new" and code == 0:
+            ordinary.append(int(json.loads(out)["id"]))
         record = {"step": step, "kind": kind, "code": code, "start": began, "end": ended}
         if kind == "create":
             record["marker"] = marker
@@ -883,7 +911,10 @@ def floor_run(args: argparse.Namespace, cached: Path) -> dict[str, Any]:
 
         note(f"write phase: {args.seconds:.0f} s at one commit a second")
         writer = subprocess.Popen(
-            [sys.executable, "-m", "tests.bench.floor", "--writer-child", str(db), "--seconds", str(args.seconds)],
+            [
+                *[sys.executable, "-m", "tests.bench.floor", "--writer-child", str(db)],
+                *["--seconds", str(args.seconds), "--mix", args.mix],
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -1073,6 +1104,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--consoles", type=int, default=2)
     parser.add_argument("--boards", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=60.0, help="write phase")
+    parser.add_argument("--mix", choices=list(MIXES), default="floor", help="the writer's cycle of commits")
     parser.add_argument("--idle", type=float, default=120.0, help="idle phase (no writes)")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds after the first rows before measuring")
     parser.add_argument("--linger", type=float, default=10.0, help="seconds after the writes for the last markers")
@@ -1095,7 +1127,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     if args.writer_child:
-        writer_child(args.writer_child, args.seconds, args.seed)
+        writer_child(args.writer_child, args.seconds, args.seed, args.mix)
         return 0
     if args.replies_child:
         replies_child(args.replies_child, args.since, args.today_replies)
@@ -1120,6 +1152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "size": f"{SIZE[0]}x{SIZE[1]}",
                 "idle_s": args.idle,
                 "write_s": args.seconds,
+                "mix": args.mix,
                 "identity": (
                     f"every screen runs under this login (the admin {ADMIN}); each console as its own agent with "
                     f"--as (agents, then supervisors; a 49th console is the admin itself); boards as the admin; "

@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from typing import cast
 
-from textual import work
 from textual.screen import Screen
 
 from console.tui.ui import FALLBACK_POLL_S, Host
@@ -71,9 +70,8 @@ class LiveScreen(Screen[None]):
     def look_now(self) -> None:
         """Read the feed now (a commit was announced, or this console has just written)."""
         self._looked = time.monotonic()
-        self._look()
+        self.helpdesk.looks.run(self._look, key=("look", id(self)))
 
-    @work(thread=True, exclusive=True, group="poll")
     def _look(self) -> None:
         if self.helpdesk.wait_for_service() is None or self._cursor is None:
             return

@@ -237,13 +237,17 @@ class QueueScreen(LiveScreen):
             self.on_foreign_commit()  # a typed filter: counted again (the text decides membership too)
             return
         self.refresh_started()
-        self._apply_changes(changes, self.query_one(QueueTable).held_ticket_ids(), self.state)
+        table = self.query_one(QueueTable)
+        held, window, state = table.held_ticket_ids(), table.screen_window(), self.state
+        self.helpdesk.looks.run(lambda: self._apply_changes(changes, held, window, state))
 
-    @work(thread=True, group="changes")
-    def _apply_changes(self, changes: dict[int, Change], held: set[int], state: QueueState) -> None:
+    def _apply_changes(
+        self, changes: dict[int, Change], held: set[int], window: tuple[int, int], state: QueueState
+    ) -> None:
         """Per changed ticket: the views it left or joined (their counts move by one), and what the table needs —
-        the page again when the ticket joined or left this view or moved in its order, else just its row when the
-        table holds it, else nothing (a note on a ticket far down the queue costs the feed and its columns)."""
+        the screen's rows again (``window``, read here: one hand-off and one paint) when the ticket joined or left
+        this view or moved in its order, else just its row when the table holds it, else nothing (a note on a ticket
+        far down the queue costs the feed and its columns)."""
         moved: dict[str, int] = {}
         refetch = False
         rows: list[QueueRow] = []
@@ -277,18 +281,24 @@ class QueueScreen(LiveScreen):
                     refetch = True
                 elif member and ticket_id in held:
                     fresh.append(ticket_id)
-            if fresh and not refetch:
+            if refetch:
+                rows = self._rows(service.list_tickets(self._filter(state), *window))
+            elif fresh:
                 rows = self._rows(service.live.rows(fresh))
         except HelpdeskError:
             self.app.call_from_thread(self._changes_failed)
             return
-        self.app.call_from_thread(self._changes_applied, state, moved, refetch, rows)
+        self.app.call_from_thread(self._changes_applied, state, moved, window[0] if refetch else None, rows)
 
     def _changes_failed(self) -> None:
         self.refresh_done()
         self.on_foreign_commit()
 
-    def _changes_applied(self, state: QueueState, moved: dict[str, int], refetch: bool, rows: list[QueueRow]) -> None:
+    def _changes_applied(
+        self, state: QueueState, moved: dict[str, int], refetched: int | None, rows: list[QueueRow]
+    ) -> None:
+        """``refetched``: the offset of ``rows`` when they are the screen's rows read again, else None (``rows`` are
+        fresh copies of rows held in place)."""
         self.refresh_done()
         if state != self.state:
             return  # a reload for the new view is under way
@@ -296,11 +306,13 @@ class QueueScreen(LiveScreen):
             if view in self._counts:
                 self._counts[view] = max(0, self._counts[view] + delta)
         table = self.query_one(QueueTable)
-        table.set_total(self._counts.get(state.view, table.total))
-        if refetch:
-            table.invalidate()
-        elif rows:
-            table.update_rows(rows)
+        total = self._counts.get(state.view, table.total)
+        if refetched is not None:
+            table.refreshed(refetched, rows, total)
+        else:
+            table.set_total(total)
+            if rows:
+                table.update_rows(rows)
         self._render_header()
 
     @on(QueueTable.WindowNeeded, "#queue")
