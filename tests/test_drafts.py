@@ -46,7 +46,7 @@ def notices(app: HelpdeskApp) -> list[str]:
 
 
 def key(li: HelpdeskService, ticket_id: int, kind: str = "reply") -> DraftKey:
-    return DraftKey(str(li.path.resolve()), li.actor_name, ticket_id, kind)
+    return DraftKey(li.database_key, li.actor_name, ticket_id, kind)
 
 
 @pytest.fixture

@@ -169,8 +169,16 @@ class HelpdeskService:
         return self.core.wallboard
 
     @property
-    def path(self) -> Path:
-        return Path(self.core.store.path)
+    def path(self) -> Path | str:
+        """The database file, or a PostgreSQL URL with its password left out (a URL is no path: its '//' stays)."""
+        return self.core.store.path
+
+    @property
+    def database_key(self) -> str:
+        """The database, named the same way whatever path led to it: the resolved file, or the URL (drafts are kept
+        per database)."""
+        path = self.core.store.path
+        return str(path.resolve()) if isinstance(path, Path) else path
 
     def as_agent(self, name: str, clock: Clock | None = None) -> HelpdeskService:
         """The same database, acting as ``name`` (the demo builds its history as each of its staff)."""

@@ -832,7 +832,7 @@ class TicketScreen(LiveScreen):
 
     def _draft_key(self, kind: str) -> DraftKey:
         service = self.helpdesk.service
-        return DraftKey(str(service.path.resolve()), service.actor_name, self.ticket_id, kind)
+        return DraftKey(service.database_key, service.actor_name, self.ticket_id, kind)
 
     def _restore_draft(self, area: TextArea) -> None:
         assert self._compose_kind is not None
