@@ -62,3 +62,33 @@ def test_the_console_is_sent_to_the_primary(pg_cluster: Cluster, standby: Cluste
     check_server(standby.url(database), readonly=True)  # `helpdesk wallboard --db postgresql://standby…`
     with pytest.raises(Unavailable, match="is a standby, read-only: work on the primary"):
         check_server(standby.url(database))
+
+
+def test_helpdesk_wallboard_runs_on_a_standby_and_shows_the_primarys_commits(
+    pg_cluster: Cluster, standby: Cluster, pg_db: str
+) -> None:
+    """The command itself, in a real terminal: `helpdesk --db postgresql://standby… wallboard` paints the floor from
+    the standby and shows a P1 committed on the primary once the standby has replayed it (polled every second there:
+    a standby refuses LISTEN)."""
+    import os
+    import sys
+    import time
+
+    from tests.bench.pty_tools import spawn, stop, wait_for
+
+    boss = HelpdeskService.open(pg_db, "boss", create=True)
+    boss.init("boss")
+    boss.create_ticket("Server room flooded", customer="Initech", priority="P1")
+    database = pg_db.rsplit("/", 1)[1]
+    pg_cluster.caught_up(standby)
+    argv = [sys.executable, "-m", "console", "--db", standby.url(database), "wallboard"]
+    pid, fd = spawn(argv, (120, 40), {"HELPDESK_STATE_DIR": os.environ["HELPDESK_STATE_DIR"]})
+    try:
+        assert wait_for(fd, b"Server room flooded", time.monotonic(), limit=60) < 60, "the board never painted"
+        started = time.monotonic()
+        boss.create_ticket("Core switch dead", customer="Acme", priority="P1")
+        shown = wait_for(fd, b"Core switch dead", started, limit=30)
+        assert shown < 5, f"the primary's commit reached the standby's board after {shown:.1f} s"
+    finally:
+        stop(pid, fd)
+        boss.shutdown()
