@@ -378,3 +378,14 @@ def test_a_plain_agents_console_sweeps_on_postgresql(floor: Floor) -> None:
     witnesses = floor.cluster.admin_sql("SELECT login, event_id FROM helpdesk_system_events", floor.database)
     assert {w[0] for w in witnesses} == {floor.ann} and all(w[1] is not None for w in witnesses)
     assert len(witnesses) == len(crossings) + 1
+
+
+def test_a_login_given_up_leaves_the_groups(floor: Floor) -> None:
+    """An agent moved to another login (`agent login`) or deactivated: the database's groups follow the table."""
+    _dana, service = _second_admin(floor)
+    new = f"ann2_{secrets.token_hex(3)}"
+    service.set_login("ann", new)
+    assert _groups(floor, floor.ann) == set() and _groups(floor, new) == {f"{floor.database}_agent"}
+    service.shutdown()
+    with pytest.raises(psycopg.OperationalError, match="permission denied"):  # CONNECT is the agents' group's
+        floor.connect(floor.ann).close()

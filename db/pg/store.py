@@ -440,10 +440,12 @@ class PgStore:
             return
         sets = ", ".join(f"{k} = :{k}" for k in record)
         with self._guarded():
+            before = self.get_agent(name)
             self._exec(f"UPDATE agents SET {sets} WHERE name = :__name", {**record, "__name": name})
             agent = self.get_agent(name)
-            if agent is not None and agent.login:
-                self._sync_role(agent.login)
+            # the login given up leaves the groups (unless another agent holds it), the new one joins them
+            for login in {a.login for a in (before, agent) if a is not None and a.login}:
+                self._sync_role(login)
 
     # -- customers ----------------------------------------------------------------------------------------
 
