@@ -389,3 +389,32 @@ def test_a_login_given_up_leaves_the_groups(floor: Floor) -> None:
     service.shutdown()
     with pytest.raises(psycopg.OperationalError, match="permission denied"):  # CONNECT is the agents' group's
         floor.connect(floor.ann).close()
+
+
+def test_a_temporary_table_does_not_shadow_the_helpdesks_own(floor: Floor) -> None:
+    """Agents may make temporary tables (TEMPORARY on the database), and an unqualified name looks in the session's
+    pg_temp first unless the function's search_path lists it: the triggers and functions, running as the owner,
+    must not read an agent's own `agents`, `helpdesk_copies` or `helpdesk_system_events` instead of the real ones."""
+    with floor.connect(floor.ann) as conn:
+        conn.execute("CREATE TEMP TABLE agents AS SELECT * FROM public.agents")
+        conn.execute("UPDATE pg_temp.agents SET role = 'admin'")
+        conn.execute("GRANT ALL ON pg_temp.agents TO PUBLIC")  # the owner's functions may read it
+        with pytest.raises(pg_errors.InsufficientPrivilege, match="only record"):
+            _insert_event(conn, "kai", _now_text())  # an admin could enter it for kai
+        conn.execute("CREATE TEMP TABLE helpdesk_system_events AS SELECT * FROM public.helpdesk_system_events")
+        conn.execute("GRANT ALL ON pg_temp.helpdesk_system_events TO PUBLIC")
+        with conn.transaction(), pytest.raises(pg_errors.InsufficientPrivilege, match="only the sweep"):
+            conn.execute(
+                "INSERT INTO pg_temp.helpdesk_system_events (id, txid, kind, login, recorded_at)"
+                " VALUES (1, txid_current(), 'note', 'x', 'y')"
+            )
+            _insert_event(conn, "system", _now_text())
+        conn.execute("CREATE TEMP TABLE helpdesk_copies AS SELECT * FROM public.helpdesk_copies")
+        conn.execute("GRANT ALL ON pg_temp.helpdesk_copies TO PUBLIC")
+        with conn.transaction(), pytest.raises(pg_errors.InsufficientPrivilege):
+            conn.execute("SET LOCAL helpdesk.copy = 'on'")
+            conn.execute(
+                "INSERT INTO pg_temp.helpdesk_copies (txid, source, by_role, at, events)"
+                " VALUES (txid_current(), 'x', session_user, 'y', 0)"
+            )
+            _insert_event(conn, "kai", "2001-01-01T00:00:00Z")

@@ -75,3 +75,8 @@ GRANT EXECUTE ON FUNCTION helpdesk_sync_role(text), helpdesk_set_password(text, 
 -- never in the future or backfilled but for an admin. It cannot recompute an SLA clock (the calendars are Python),
 -- so every such event is witnessed: helpdesk_system_events names the login whose console wrote it.
 GRANT EXECUTE ON FUNCTION helpdesk_system_event(bigint, text, text, text, text, text, integer) TO {agent};
+
+-- Agents may make temporary tables (TEMPORARY, above), and PostgreSQL looks an unqualified table name up in the
+-- session's temporary schema first unless the search_path lists it: every PL/pgSQL function of the helpdesk, the
+-- SECURITY DEFINER ones above all, searches `public, pg_temp` (schema v3), so an agent's own temporary `agents` or
+-- `helpdesk_copies` is never read for the real one (tested).

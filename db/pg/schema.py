@@ -580,7 +580,7 @@ CREATE FUNCTION helpdesk_role_name_problem(p_login text) RETURNS text LANGUAGE s
 $$;
 
 -- The session is the owner's or an active admin agent's; refused otherwise (the EXECUTE grant says the same).
-CREATE FUNCTION helpdesk_require_admin() RETURNS void LANGUAGE plpgsql STABLE SET search_path = public AS $$
+CREATE FUNCTION helpdesk_require_admin() RETURNS void LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
 BEGIN
   IF session_user IS NOT DISTINCT FROM
       (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()) THEN
@@ -597,7 +597,7 @@ END $$;
 -- plain login role (no other attribute) when missing, only granted when it exists (roles are cluster-wide: another
 -- helpdesk database's agent, a DBA's own role), unless it is a group or has members, whom a grant would carry in.
 CREATE FUNCTION helpdesk_sync_role(p_login text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
-  SET search_path = public AS $$
+  SET search_path = public, pg_temp AS $$
 DECLARE
   problem text := helpdesk_role_name_problem(p_login);
   agent_group text := current_database() || '_agent';
@@ -645,7 +645,7 @@ END $$;
 -- An agent's SCRAM verifier (computed by the client: the password never reaches the server), for a role this
 -- helpdesk made (the owner, who may alter roles anyway, for any agent's login).
 CREATE FUNCTION helpdesk_set_password(p_login text, p_verifier text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
-  SET search_path = public AS $$
+  SET search_path = public, pg_temp AS $$
 BEGIN
   PERFORM helpdesk_require_admin();
   IF p_verifier IS NULL OR p_verifier NOT LIKE 'SCRAM-SHA-256$%' THEN
@@ -688,7 +688,7 @@ CREATE TABLE helpdesk_system_events (
 
 CREATE FUNCTION helpdesk_system_event(p_ticket bigint, p_at text, p_kind text, p_from text, p_to text,
     p_detail text, p_backfilled integer) RETURNS SETOF events LANGUAGE plpgsql SECURITY DEFINER
-  SET search_path = public AS $$
+  SET search_path = public, pg_temp AS $$
 DECLARE
   me agents%ROWTYPE;
   t tickets%ROWTYPE;
@@ -750,7 +750,7 @@ END $$;
 -- The stamp trigger of v1 with `{SYSTEM_ACTOR}` taken from helpdesk_system_event only (for admins too, who
 -- could write it unrecorded before): everything else as it was.
 CREATE OR REPLACE FUNCTION helpdesk_event_stamp() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
-  SET search_path = public AS $$
+  SET search_path = public, pg_temp AS $$
 DECLARE
   me agents%ROWTYPE;
   last events%ROWTYPE;
@@ -804,6 +804,23 @@ BEGIN
   END IF;
   RETURN NEW;
 END $$;
+
+-- ==== every function looks in pg_temp last ======================================================================
+-- An unqualified table name is looked up in the session's temporary schema FIRST unless the search_path lists it,
+-- and every agent may make temporary tables (TEMPORARY on the database): an agent's own `agents` (granted to
+-- PUBLIC) was read by the owner's trigger instead of the real one, so a plain agent could be an admin to it, or
+-- pass its own `helpdesk_copies` row to keep any stamps it liked. Every PL/pgSQL function of the helpdesk (those
+-- of v1 and v2 too; a later migration's functions say it themselves) now searches public, then pg_temp.
+DO $fix$
+DECLARE
+  f regprocedure;
+BEGIN
+  FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+      WHERE p.pronamespace = 'public'::regnamespace
+        AND p.prolang = (SELECT l.oid FROM pg_catalog.pg_language l WHERE l.lanname = 'plpgsql') LOOP
+    EXECUTE format('ALTER FUNCTION %s SET search_path = public, pg_temp', f);
+  END LOOP;
+END $fix$;
 """
 
 
