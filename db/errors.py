@@ -34,6 +34,16 @@ class Duplicate(StoreError):
     """A unique key already exists."""
 
 
+class BadLogin(StoreError):
+    """A login the database refuses as a role of its own (``reason``: ``long``, ``chars``, ``reserved`` or
+    ``group``; ``foreign``: a role the helpdesk did not make, whose password it may not set)."""
+
+    def __init__(self, login: str, reason: str) -> None:
+        super().__init__(f"login {login!r} cannot be a database role here ({reason})")
+        self.login = login
+        self.reason = reason
+
+
 class ReadOnly(StoreError):
     """A write was attempted on a store opened read-only (e.g. the wallboard)."""
 

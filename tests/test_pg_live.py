@@ -262,7 +262,7 @@ def test_a_v1_database_gets_the_announcements_when_opened(pg_cluster: Cluster) -
             conn.execute("INSERT INTO helpdesk_schema VALUES (1, 'then')")
         boss = HelpdeskService.open(pg_cluster.url(name), "boss", create=True)
         store = boss.store
-        assert isinstance(store, PgStore) and schema.version(store.conn) == schema.LATEST == 2
+        assert isinstance(store, PgStore) and schema.version(store.conn) == schema.LATEST >= 2
         boss.init("boss")
         assert boss.store.schema_problems() == [] and boss.store.integrity_problems() == []
         assert boss.store.wait_for_commit(0.1)  # listening

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from console.cli.common import db_path, emit_json, emit_line, emit_table
+from console.cli.common import db_path, emit_json, emit_line, emit_table, server_url
 from console.i18n import _
 from console.rules.errors import HelpdeskError
 
@@ -46,7 +46,12 @@ def _config(args: argparse.Namespace) -> MailConfig:
 def _room(args: argparse.Namespace, roles: tuple[str, ...] = ("admin",)) -> Mailroom:
     from console.service.mail import Mailroom
 
-    return Mailroom(db_path(args), _config(args), roles=roles)
+    return Mailroom(_database(args), _config(args), roles=roles)
+
+
+def _database(args: argparse.Namespace) -> str | Path:
+    """The database the mail commands work on: a PostgreSQL URL as given, or the SQLite file."""
+    return str(args.db) if server_url(args) else db_path(args)
 
 
 # -- ingest: the MTA's pipe ------------------------------------------------------------------------------------
@@ -232,7 +237,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     config = _config(args)
     room = _room(args, ("supervisor", "admin"))  # the same people as mail status
     room.close()
-    items = quarantined(files_dir(db_path(args), config))
+    items = quarantined(files_dir(_database(args), config))
     if args.json:
         emit_json(items)
     elif not items:

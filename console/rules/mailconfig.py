@@ -176,7 +176,8 @@ password_file = "/srv/helpdesk/mail-password"   # mode 0600; or the environment 
 # new_tickets_per_hour = 5    # per sender; more are kept in quarantine, not opened
 # poll_seconds = 60           # mail fetch / mail run: how often to look for new mail
 # processed_folder = ""       # move fetched mail there (default: mark it read)
-# files_dir = ""              # attachments, originals, quarantine (default: beside the database)
+# files_dir = ""              # attachments, originals, quarantine (default: beside a SQLite database;
+#                             # PostgreSQL: mail/HOST-PORT-DATABASE in the user's data folder)
 # max_attempts = 8            # delivery attempts before a message is marked failed
 # busy_seconds = 10           # mail ingest: how long to wait for a busy database before exit 75 (the MTA retries)
 """

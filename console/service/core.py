@@ -14,7 +14,7 @@ from console.rules.clock import Clock, utcnow
 from console.rules.errors import BadInput, PermissionDenied, Refused, Stale, Unavailable
 from console.rules.whoami import default_agent_name, invoking_login
 from console.service.ticket_view import describe_event
-from db.errors import Conflict, DatabaseUnavailable, Duplicate, NotFound, ReadOnly, StoreError
+from db.errors import BadLogin, Conflict, DatabaseUnavailable, Duplicate, NotFound, ReadOnly, StoreError
 from db.models import Agent, Event, Ticket
 from db.store import Store
 from db.store_api import StoreAPI
@@ -149,6 +149,8 @@ class ServiceCore:
             raise Refused(str(exc)) from exc
         except ReadOnly as exc:
             raise Refused(str(exc)) from exc
+        except BadLogin as exc:
+            raise _bad_login(exc) from exc
         except StoreError as exc:
             raise Unavailable(str(exc)) from exc
         finally:
@@ -251,3 +253,21 @@ class ServiceCore:
             return self.store.get_ticket(ticket_id)
         except NotFound as exc:
             raise BadInput(_("ticket {id} not found").format(id=ticket_id)) from exc
+
+
+def _bad_login(exc: BadLogin) -> BadInput | PermissionDenied:
+    """The database's refusal of a login as one of its roles (db/pg/schema.py's helpdesk_sync_role), in words."""
+    if exc.reason == "foreign":
+        return PermissionDenied(
+            _(
+                "the database role {login} was not made by this helpdesk: its password is set by the database's "
+                "owner or a DBA"
+            ).format(login=exc.login)
+        )
+    why = {
+        "long": _("PostgreSQL role names are 1-63 bytes"),
+        "chars": _("a role name has no spaces or control characters"),
+        "reserved": _("names starting with pg_ and a few words (public, none…) are PostgreSQL's own"),
+        "group": _("that role is a group (or has members), who would all become agents"),
+    }.get(exc.reason, exc.reason)
+    return BadInput(_("login {login} cannot be a database role: {why}").format(login=exc.login, why=why))

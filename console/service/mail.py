@@ -69,7 +69,7 @@ class Mailroom:
 
     def __init__(
         self,
-        path: Path,
+        path: str | Path,
         config: MailConfig,
         *,
         clock: Clock = utcnow,

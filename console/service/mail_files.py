@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,9 +60,35 @@ def read_password(config: MailConfig) -> str:
         raise BadInput(_("cannot read password_file {file}: {error}").format(file=path, error=exc)) from exc
 
 
-def files_dir(db_path: Path, config: MailConfig) -> Path:
-    """Attachments, originals and the quarantine: the configured folder, or one beside the database."""
-    return Path(config.files_dir) if config.files_dir else db_path.with_name(db_path.name + ".mail")
+def files_dir(db: str | Path, config: MailConfig) -> Path:
+    """Attachments, originals and the quarantine: the configured folder (``[mail] files_dir``), else one beside a
+    SQLite database; a PostgreSQL database has no file to sit beside, so its folder is in the user's data folder,
+    named after the server and database of the URL (``mail/HOST-PORT-DATABASE``, whoever connects)."""
+    if config.files_dir:
+        return Path(config.files_dir)
+    if isinstance(db, str) and db.startswith(("postgresql://", "postgres://")):
+        from platformdirs import user_data_dir
+
+        return Path(user_data_dir("helpdesk", appauthor=False)) / "mail" / _server_folder(db)
+    path = Path(db)
+    return path.with_name(path.name + ".mail")
+
+
+def _server_folder(url: str) -> str:
+    """``HOST-PORT-DATABASE`` of a PostgreSQL URL (the host may be given as ``?host=``, a socket's folder), in
+    characters safe in a file name; the login and password are left out."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    host = parts.hostname or (query.get("host") or ["local"])[0]
+    try:
+        port = str(parts.port or (query.get("port") or ["5432"])[0])
+    except ValueError:  # a port that is no number: the URL is refused when the store opens it
+        port = "5432"
+    database = unquote(parts.path.lstrip("/")) or (query.get("dbname") or ["default"])[0]
+    name = "-".join((host, port, database))
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name).lstrip(".") or "default"
 
 
 # -- quarantine (needs no database) ----------------------------------------------------------------------------

@@ -4,7 +4,8 @@
 -- Roles (roles are cluster-wide, so the group roles carry the database's name and two helpdesk databases on one
 -- server never share them):
 --   owner        the login that ran `helpdesk init` (a DBA creates it with CREATEROLE and makes it the database's
---                owner); owns every table and function, is the first admin agent, creates the agents' roles.
+--                owner); owns every table and function, is the first admin agent; the agents' roles are made
+--                by its functions (below), which any admin may call.
 --   {agent}      NOLOGIN group: every active agent's login is a member (supervisors too: the helpdesk's roles
 --                beyond this are the service's rules, not the database's).
 --   {admin}      NOLOGIN group: admins' logins; a member of {agent}, and may also write agents and settings.
@@ -52,3 +53,30 @@ GRANT INSERT, UPDATE ON mail_messages, mail_outbox, mail_attachments, mail_state
 -- Who is an agent and with which role, and the policies (settings): admins only. An agent cannot promote
 -- themselves: no UPDATE on agents, and no ADMIN OPTION on {admin} to grant it to their own login.
 GRANT INSERT, UPDATE ON agents, settings TO {admin};
+
+-- `helpdesk agent add` by any admin (schema v3): making a role needs CREATEROLE, which admins do not get (it would
+-- let them alter any role of the server). helpdesk_sync_role(login) runs as the owner for the admins' group only;
+-- it creates a missing login as a plain LOGIN role (no other attribute) or grants an existing login role, and
+-- makes it a member of {agent} / {admin} as the agents table says of that login (admins alone write that table):
+-- the caller names a login, never a group or an attribute. Refused: a name the server would cut (over 63 bytes)
+-- or reserves (pg_*, public…), and an existing group role or a role with members (the grant would carry them in).
+-- Names reach SQL through format('%I') only. helpdesk_set_password(login, verifier) takes a SCRAM verifier (the
+-- client computes it: the password never reaches the server), for an active agent's role that this helpdesk made
+-- (helpdesk_roles lists them), so an admin cannot take over a DBA's or another service's role by its password.
+GRANT EXECUTE ON FUNCTION helpdesk_sync_role(text), helpdesk_set_password(text, text) TO {admin};
+
+-- The sweep's `system` events (schema v3): the sweeper runs in whichever agent's console holds its lease, under
+-- that agent's login, so no role or SET ROLE could be kept from the same agent's psql. Instead the stamp trigger
+-- accepts the actor `system` only from the insert helpdesk_system_event makes (it leaves a row in
+-- helpdesk_system_events, which no agent may write, for that insert of its own transaction), and that function
+-- records only the sweep's three kinds, when the database sees them due: an SLA warning or breach for a mark this
+-- transaction added (one event per mark, the ticket open), an auto-close of a ticket this transaction closed
+-- unconfirmed whose resolution is older than the policy's auto_close_days; never before the ticket's last event,
+-- never in the future or backfilled but for an admin. It cannot recompute an SLA clock (the calendars are Python),
+-- so every such event is witnessed: helpdesk_system_events names the login whose console wrote it.
+GRANT EXECUTE ON FUNCTION helpdesk_system_event(bigint, text, text, text, text, text, integer) TO {agent};
+
+-- Agents may make temporary tables (TEMPORARY, above), and PostgreSQL looks an unqualified table name up in the
+-- session's temporary schema first unless the search_path lists it: every PL/pgSQL function of the helpdesk, the
+-- SECURITY DEFINER ones above all, searches `public, pg_temp` (schema v3), so an agent's own temporary `agents` or
+-- `helpdesk_copies` is never read for the real one (tested).

@@ -552,6 +552,278 @@ CREATE CONSTRAINT TRIGGER changes_notify AFTER INSERT ON changes DEFERRABLE INIT
 """
 
 
+# v3 (issue 19): the agents' login roles made by any admin, not only by the owner, and the sweep's `system`
+# events written only through the sweep's own path (privileges.sql tells the whole model).
+SYSTEM_ACTOR = "system"  # console/service/sla_book.py's SYSTEM: the actor of what the sweep records
+_NOW_TEXT = "to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+V3 = f"""
+-- ==== roles: `agent add` by any admin ==========================================================================
+-- Making a role needs CREATEROLE, which only the owner has. These functions run as the owner (SECURITY DEFINER)
+-- for the admins' group only (privileges.sql); they take no membership or attribute from the caller: what a
+-- login is given is what the agents table (admins' to write) says of it. A role made here is recorded, so an
+-- admin may later set the password of those roles only, never of a role the helpdesk did not make (a DBA's).
+CREATE TABLE helpdesk_roles (
+  login TEXT PRIMARY KEY,
+  created_by TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+
+-- Why a login cannot be a role (NULL: it can): the code goes to the client in the error's DETAIL.
+CREATE FUNCTION helpdesk_role_name_problem(p_login text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE
+    -- longer names are cut by the server, and the cut name may be somebody else's role
+    WHEN p_login IS NULL OR p_login = '' OR octet_length(p_login) > 63 THEN 'long'
+    WHEN p_login ~ '[[:cntrl:][:space:]]' THEN 'chars'
+    WHEN p_login LIKE 'pg\\_%' OR lower(p_login) IN ('public', 'none', 'current_user', 'session_user',
+        'current_role') THEN 'reserved'
+  END
+$$;
+
+-- The session is the owner's or an active admin agent's; refused otherwise (the EXECUTE grant says the same).
+CREATE FUNCTION helpdesk_require_admin() RETURNS void LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+BEGIN
+  IF session_user IS NOT DISTINCT FROM
+      (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()) THEN
+    RETURN;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM agents WHERE login = session_user AND active = 1 AND role = 'admin') THEN
+    RAISE EXCEPTION 'only an admin of this helpdesk may manage its agents'' database roles'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+END $$;
+
+-- The login ``p_login`` made a member of the database's groups as the agents table says (the agent group while an
+-- agent with that login is active, the admin group too if that agent is an admin; neither otherwise): created as a
+-- plain login role (no other attribute) when missing, only granted when it exists (roles are cluster-wide: another
+-- helpdesk database's agent, a DBA's own role), unless it is a group or has members, whom a grant would carry in.
+CREATE FUNCTION helpdesk_sync_role(p_login text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = public, pg_temp AS $$
+DECLARE
+  problem text := helpdesk_role_name_problem(p_login);
+  agent_group text := current_database() || '_agent';
+  admin_group text := current_database() || '_admin';
+  want_agent boolean;
+  want_admin boolean;
+  found_role pg_roles%ROWTYPE;
+  grp text;
+  wanted boolean;
+  member boolean;
+BEGIN
+  PERFORM helpdesk_require_admin();
+  IF problem IS NOT NULL THEN
+    RAISE EXCEPTION 'login % cannot be a database role', quote_ident(coalesce(p_login, ''))
+      USING ERRCODE = 'invalid_name', DETAIL = problem;
+  END IF;
+  SELECT coalesce(bool_or(active = 1), false), coalesce(bool_or(active = 1 AND role = 'admin'), false)
+    INTO want_agent, want_admin FROM agents WHERE login = p_login;
+  SELECT * INTO found_role FROM pg_roles WHERE rolname = p_login;
+  IF NOT FOUND THEN
+    IF NOT want_agent THEN
+      RETURN;
+    END IF;
+    EXECUTE format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT',
+      p_login);
+    INSERT INTO helpdesk_roles (login, created_by, created_at) VALUES (p_login, session_user, {_NOW_TEXT})
+      ON CONFLICT (login) DO NOTHING;
+  ELSIF want_agent AND (NOT found_role.rolcanlogin
+      OR EXISTS (SELECT 1 FROM pg_auth_members WHERE roleid = found_role.oid)) THEN
+    RAISE EXCEPTION 'role % is a group role: its members would become agents', quote_ident(p_login)
+      USING ERRCODE = 'invalid_name', DETAIL = 'group';
+  END IF;
+  FOREACH grp IN ARRAY ARRAY[agent_group, admin_group] LOOP
+    wanted := CASE WHEN grp = agent_group THEN want_agent ELSE want_admin END;
+    member := EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                      JOIN pg_roles u ON u.oid = m.member WHERE g.rolname = grp AND u.rolname = p_login);
+    IF wanted AND NOT member THEN
+      EXECUTE format('GRANT %I TO %I', grp, p_login);
+    ELSIF member AND NOT wanted THEN
+      EXECUTE format('REVOKE %I FROM %I', grp, p_login);
+    END IF;
+  END LOOP;
+END $$;
+
+-- An agent's SCRAM verifier (computed by the client: the password never reaches the server), for a role this
+-- helpdesk made (the owner, who may alter roles anyway, for any agent's login).
+CREATE FUNCTION helpdesk_set_password(p_login text, p_verifier text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = public, pg_temp AS $$
+BEGIN
+  PERFORM helpdesk_require_admin();
+  IF p_verifier IS NULL OR p_verifier NOT LIKE 'SCRAM-SHA-256$%' THEN
+    RAISE EXCEPTION 'a password is set as a SCRAM verifier only' USING ERRCODE = 'invalid_password';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM agents WHERE login = p_login AND active = 1) THEN
+    RAISE EXCEPTION 'login % is no active agent''s', quote_ident(coalesce(p_login, ''))
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF session_user IS DISTINCT FROM
+      (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database())
+      AND NOT EXISTS (SELECT 1 FROM helpdesk_roles WHERE login = p_login) THEN
+    RAISE EXCEPTION 'role % was not made by this helpdesk: its password is for the database''s owner or a DBA to set',
+      quote_ident(p_login) USING ERRCODE = 'insufficient_privilege', DETAIL = 'foreign';
+  END IF;
+  EXECUTE format('ALTER ROLE %I PASSWORD %L', p_login, p_verifier);
+END $$;
+
+-- ==== the sweep's `system` events ===============================================================================
+-- The warnings, breaches and auto-closes the sweeper notices are recorded as `{SYSTEM_ACTOR}` by whichever
+-- console holds the sweep's lease, under its own agent's login: no role of its own could be kept from that
+-- agent's psql. So the stamp trigger takes `{SYSTEM_ACTOR}` only from helpdesk_system_event below (a row it
+-- leaves here for the insert it makes, in its own transaction, which the trigger takes and completes with the
+-- event's id), and that function writes only what the sweep writes, when the database can see it is due:
+--   sla_warning / sla_breach: for a mark (sla_marks, insert-only) this very transaction added, one event per mark,
+--     on a ticket still open, no earlier than the ticket's last event;
+--   closed (auto): from resolved, the ticket closed unconfirmed by this transaction, its last resolution at least
+--     the policy's auto_close_days before.
+-- It cannot recompute an SLA clock (the calendars are the Python rules'), so a forged mark could still bring a
+-- false warning: each row here names the login whose console wrote the event, so one would be traced to it.
+CREATE TABLE helpdesk_system_events (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  event_id BIGINT UNIQUE,  -- NULL until the stamp trigger takes the row for its event
+  txid BIGINT NOT NULL,
+  ticket_id BIGINT,
+  kind TEXT NOT NULL,
+  login TEXT NOT NULL,
+  recorded_at TEXT NOT NULL
+);
+
+CREATE FUNCTION helpdesk_system_event(p_ticket bigint, p_at text, p_kind text, p_from text, p_to text,
+    p_detail text, p_backfilled integer) RETURNS SETOF events LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = public, pg_temp AS $$
+DECLARE
+  me agents%ROWTYPE;
+  t tickets%ROWTYPE;
+  mark text;
+  last_at text;
+  resolved text;
+  days integer;
+  mine text := (txid_current() % 4294967296)::text;  -- this transaction's xid, as xmin shows it
+BEGIN
+  PERFORM helpdesk_feed_lock();
+  SELECT * INTO me FROM agents WHERE login = session_user AND active = 1;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'database role % is not an agent of this helpdesk', session_user
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF me.role <> 'admin' AND (p_backfilled <> 0 OR p_at::timestamptz > clock_timestamp() + interval '2 minutes') THEN
+    RAISE EXCEPTION 'role % may not record the sweep at another time (%)', session_user, p_at
+      USING ERRCODE = 'insufficient_privilege';  -- a claimed --now is an admin's
+  END IF;
+  SELECT * INTO t FROM tickets WHERE id = p_ticket;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'the sweep records events of tickets only' USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  SELECT max(at) INTO last_at FROM events WHERE ticket_id = p_ticket;
+  IF last_at IS NOT NULL AND p_at::timestamptz < last_at::timestamptz THEN
+    RAISE EXCEPTION 'the sweep records ticket %''s events after its last (%)', p_ticket, last_at
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF p_kind IN ('sla_warning', 'sla_breach') THEN
+    mark := CASE p_kind WHEN 'sla_warning' THEN 'warning' ELSE 'breach' END;
+    IF t.status NOT IN ('new', 'open', 'pending', 'restored')
+        OR (SELECT count(*) FROM sla_marks m WHERE m.ticket_id = p_ticket AND m.clock = p_to AND m.kind = mark
+              AND m.xmin::text = mine)
+          <= (SELECT count(*) FROM events e WHERE e.ticket_id = p_ticket AND e.kind = p_kind AND e.to_value = p_to
+              AND e.actor = '{SYSTEM_ACTOR}' AND e.xmin::text = mine) THEN
+      RAISE EXCEPTION 'no new % mark of clock % on ticket % in this transaction', mark, p_to, p_ticket
+        USING ERRCODE = 'insufficient_privilege';
+    END IF;
+  ELSIF p_kind = 'closed' THEN
+    days := coalesce((SELECT (value::json -> 'settings' ->> 'auto_close_days')::integer
+                      FROM settings WHERE key = 'policy'), 4);
+    SELECT max(at) INTO resolved FROM events WHERE ticket_id = p_ticket AND kind = 'resolved';
+    IF p_from IS DISTINCT FROM 'resolved' OR p_to IS DISTINCT FROM 'closed' OR t.status <> 'closed'
+        OR t.confirmed IS DISTINCT FROM 0 OR t.xmin::text <> mine OR resolved IS NULL
+        OR resolved::timestamptz > p_at::timestamptz - make_interval(days => days)
+        OR EXISTS (SELECT 1 FROM events e WHERE e.ticket_id = p_ticket AND e.kind = 'closed'
+                   AND e.actor = '{SYSTEM_ACTOR}' AND e.xmin::text = mine) THEN
+      RAISE EXCEPTION 'ticket % is not due to close by itself', p_ticket USING ERRCODE = 'insufficient_privilege';
+    END IF;
+  ELSE
+    RAISE EXCEPTION 'the sweep records no % events', p_kind USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  INSERT INTO helpdesk_system_events (txid, ticket_id, kind, login, recorded_at)
+    VALUES (txid_current(), p_ticket, p_kind, session_user, {_NOW_TEXT});
+  RETURN QUERY INSERT INTO events (id, ticket_id, actor, at, kind, from_value, to_value, detail, backfilled)
+    VALUES (0, p_ticket, '{SYSTEM_ACTOR}', p_at, p_kind, p_from, p_to, p_detail, p_backfilled) RETURNING *;
+END $$;
+
+-- The stamp trigger of v1 with `{SYSTEM_ACTOR}` taken from helpdesk_system_event only (for admins too, who
+-- could write it unrecorded before): everything else as it was.
+CREATE OR REPLACE FUNCTION helpdesk_event_stamp() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = public, pg_temp AS $$
+DECLARE
+  me agents%ROWTYPE;
+  last events%ROWTYPE;
+  now_text TEXT := {_NOW_TEXT};
+  witness BIGINT;
+BEGIN
+  PERFORM helpdesk_feed_lock();
+  IF helpdesk_copying() THEN  -- migrate: the source's stamps kept, if they chain (see helpdesk_copies)
+    RETURN helpdesk_event_copied(NEW);
+  END IF;
+  SELECT * INTO me FROM agents WHERE login = session_user AND active = 1;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'database role % is not an agent of this helpdesk', session_user
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF NEW.actor = '{SYSTEM_ACTOR}' THEN
+    SELECT id INTO witness FROM helpdesk_system_events
+      WHERE event_id IS NULL AND txid = txid_current() AND ticket_id IS NOT DISTINCT FROM NEW.ticket_id
+        AND kind = NEW.kind
+      ORDER BY id LIMIT 1;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'only the sweep records events as {SYSTEM_ACTOR} (helpdesk_system_event)'
+        USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    NEW.entered_by := NULL;  -- times and backfilled as helpdesk_system_event allowed them
+  ELSIF me.role = 'admin' THEN
+    NEW.entered_by := CASE WHEN NEW.actor IS DISTINCT FROM me.name THEN me.name END;
+  ELSE
+    IF NEW.actor IS DISTINCT FROM me.name THEN
+      RAISE EXCEPTION 'role % may only record events as %', session_user, me.name
+        USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NEW.backfilled <> 0 OR NEW.at < to_char((clock_timestamp() - interval '2 minutes') AT TIME ZONE 'UTC',
+        'YYYY-MM-DD"T"HH24:MI:SS"Z"') THEN
+      RAISE EXCEPTION 'role % may not record an event at another time (%)', session_user, NEW.at
+        USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    NEW.entered_by := NULL;
+  END IF;
+  NEW.recorded_at := now_text;
+  SELECT * INTO last FROM events ORDER BY id DESC LIMIT 1;
+  IF NOT FOUND THEN
+    NEW.id := 1;
+    NEW.hash := encode(sha256(convert_to(repeat('0', 64) || helpdesk_event_canonical(NEW), 'UTF8')), 'hex');
+  ELSE
+    NEW.id := last.id + 1;
+    NEW.hash := encode(sha256(convert_to(coalesce(last.hash, '') || helpdesk_event_canonical(NEW), 'UTF8')), 'hex');
+  END IF;
+  IF witness IS NOT NULL THEN
+    UPDATE helpdesk_system_events SET event_id = NEW.id WHERE id = witness;
+  END IF;
+  RETURN NEW;
+END $$;
+
+-- ==== every function looks in pg_temp last ======================================================================
+-- An unqualified table name is looked up in the session's temporary schema FIRST unless the search_path lists it,
+-- and every agent may make temporary tables (TEMPORARY on the database): an agent's own `agents` (granted to
+-- PUBLIC) was read by the owner's trigger instead of the real one, so a plain agent could be an admin to it, or
+-- pass its own `helpdesk_copies` row to keep any stamps it liked. Every PL/pgSQL function of the helpdesk (those
+-- of v1 and v2 too; a later migration's functions say it themselves) now searches public, then pg_temp.
+DO $fix$
+DECLARE
+  f regprocedure;
+BEGIN
+  FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+      WHERE p.pronamespace = 'public'::regnamespace
+        AND p.prolang = (SELECT l.oid FROM pg_catalog.pg_language l WHERE l.lanname = 'plpgsql') LOOP
+    EXECUTE format('ALTER FUNCTION %s SET search_path = public, pg_temp', f);
+  END LOOP;
+END $fix$;
+"""
+
+
 def _v1(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     conn.execute(V1)
 
@@ -560,8 +832,12 @@ def _v2(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     conn.execute(V2)
 
 
-_SCRIPTS = [V1, V2]  # every migration's SQL, for expected_objects
-MIGRATIONS: list[Callable[[psycopg.Connection[tuple[object, ...]]], None]] = [_v1, _v2]
+def _v3(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    conn.execute(V3)
+
+
+_SCRIPTS = [V1, V2, V3]  # every migration's SQL, for expected_objects
+MIGRATIONS: list[Callable[[psycopg.Connection[tuple[object, ...]]], None]] = [_v1, _v2, _v3]
 LATEST = len(MIGRATIONS)
 
 VERSION_TABLE = "CREATE TABLE IF NOT EXISTS helpdesk_schema (version INTEGER NOT NULL, migrated_at TEXT NOT NULL)"

@@ -37,7 +37,7 @@ from psycopg.rows import dict_row
 
 from db import schema as sqlite_schema
 from db.copy import CopySource
-from db.errors import Conflict, DatabaseUnavailable, Duplicate, NotFound, ReadOnly, StoreError
+from db.errors import BadLogin, Conflict, DatabaseUnavailable, Duplicate, NotFound, ReadOnly, StoreError
 from db.models import Agent, Csat, Customer, Event, KbArticle, Message, Presence, QueueItem, Ticket
 from db.pg import schema
 from db.records import Change, Feed, QueueFacts, TicketFilter
@@ -187,25 +187,24 @@ class PgStore:
                     self.conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(group)))
             self.conn.execute(script)
 
-    def _sync_role(self, login: str, role: str, active: bool) -> None:
-        """The agent's login in the database's groups as their role says: created as a login role when missing
-        (no password: peer authentication; `agent add --password` sets one), granted when it exists already
-        (a role of another helpdesk database on the server, a DBA's own)."""
-        agent, admin = self.groups()
-        ident = sql.Identifier(login)
-        if not self._tuples("SELECT 1 FROM pg_roles WHERE rolname = ?", [login]):
-            self.conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(ident))
-        wanted = {agent: active, admin: active and role == "admin"}
-        for group, member in wanted.items():
-            is_member = self._tuples(
-                "SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid"
-                " JOIN pg_roles u ON u.oid = m.member WHERE g.rolname = ? AND u.rolname = ?",
-                [group, login],
-            )
-            if member and not is_member:
-                self.conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), ident))
-            elif not member and is_member:
-                self.conn.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(group), ident))
+    def _sync_role(self, login: str) -> None:
+        """The agent's login in the database's groups as the agents table says: created as a login role when
+        missing (no password: peer authentication; `agent add --password` sets one), granted when it exists
+        already (a role of another helpdesk database on the server, a DBA's own). Done by the owner's function
+        helpdesk_sync_role (schema v3), so any admin may, without CREATEROLE."""
+        with self._refused_login(login):
+            self.conn.execute("SELECT helpdesk_sync_role(%s)", [login])
+
+    @contextmanager
+    def _refused_login(self, login: str) -> Iterator[None]:
+        """The role functions' refusal of a login, as BadLogin (the reason is the error's DETAIL)."""
+        try:
+            yield
+        except (pg_errors.InvalidName, pg_errors.InsufficientPrivilege) as exc:
+            reason = exc.diag.message_detail
+            if reason in ("long", "chars", "reserved", "group", "foreign"):
+                raise BadLogin(login, reason) from exc
+            raise
 
     # -- plumbing -----------------------------------------------------------------------------------------
 
@@ -215,13 +214,11 @@ class PgStore:
 
     def set_password(self, login: str, password: str) -> None:
         """The SCRAM verifier is computed here (libpq's PQencryptPasswordConn), so the password itself never
-        reaches the server, its logs or pg_stat_statements."""
+        reaches the server, its logs or pg_stat_statements; the owner's function helpdesk_set_password sets it."""
         with self._lock:
             verifier = self.conn.pgconn.encrypt_password(password.encode(), login.encode(), b"scram-sha-256")
-            with self._guarded():
-                self.conn.execute(
-                    sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(login), sql.Literal(verifier.decode()))
-                )
+            with self._guarded(), self._refused_login(login):
+                self.conn.execute("SELECT helpdesk_set_password(%s, %s)", [login, verifier.decode()])
 
     def set_busy_timeout(self, seconds: float) -> None:
         """A writer waits this long for the feed lock (lock_timeout), then the write is retried whole."""
@@ -432,7 +429,7 @@ class PgStore:
         }
         with self._guarded():
             self._insert("agents", record, returning="")
-            self._sync_role(login, role, True)
+            self._sync_role(login)
         agent = self.get_agent(name)
         assert agent is not None
         return agent
@@ -443,10 +440,12 @@ class PgStore:
             return
         sets = ", ".join(f"{k} = :{k}" for k in record)
         with self._guarded():
+            before = self.get_agent(name)
             self._exec(f"UPDATE agents SET {sets} WHERE name = :__name", {**record, "__name": name})
             agent = self.get_agent(name)
-            if agent is not None and agent.login:
-                self._sync_role(agent.login, agent.role, agent.active)
+            # the login given up leaves the groups (unless another agent holds it), the new one joins them
+            for login in {a.login for a in (before, agent) if a is not None and a.login}:
+                self._sync_role(login)
 
     # -- customers ----------------------------------------------------------------------------------------
 
@@ -854,10 +853,16 @@ class PgStore:
             "detail": payload,
             "backfilled": int(backfilled),
         }
-        names = list(record)
-        statement = f"INSERT INTO events ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) RETURNING *"
+        if actor == schema.SYSTEM_ACTOR:  # the sweep's: only through its function (schema v3, privileges.sql)
+            keys = ["ticket_id", "at", "kind", "from_value", "to_value", "detail", "backfilled"]
+            statement = "SELECT * FROM helpdesk_system_event(?, ?, ?, ?, ?, ?, ?)"
+            values = [record[k] for k in keys]
+        else:
+            names = list(record)
+            statement = f"INSERT INTO events ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) RETURNING *"
+            values = list(record.values())
         with self._guarded():
-            rows = self._rows(statement, list(record.values()))
+            rows = self._rows(statement, values)
         return _event(rows[0])
 
     def events(self, ticket_id: int) -> list[Event]:
@@ -1101,10 +1106,8 @@ class PgStore:
                                 progress(done, total)
                             if table == "agents" and bind is not None:
                                 self.conn.execute("UPDATE agents SET login = session_user WHERE name = %s", [bind])
-                        for login, role, active in self._tuples(
-                            "SELECT login, role, active FROM agents WHERE login IS NOT NULL ORDER BY name"
-                        ):
-                            self._sync_role(str(login), str(role), bool(active))
+                        for (login,) in self._tuples("SELECT login FROM agents WHERE login IS NOT NULL ORDER BY name"):
+                            self._sync_role(str(login))
                         self._continue_ids(feed)
                         copied = self.table_counts()
                         if copied != counts:
@@ -1114,6 +1117,8 @@ class PgStore:
                     if exc.sqlstate == "22000":  # raised by helpdesk_event_copied: the chain does not hold
                         raise CopyRefused(CopyRefused.BROKEN_CHAIN, _first_line(exc)) from exc
                     raise CopyRefused(CopyRefused.ROWS, _first_line(exc)) from exc  # a value the column refuses
+                except BadLogin as exc:  # a SQLite login PostgreSQL cannot take as a role
+                    raise CopyRefused(CopyRefused.ROLES, str(exc)) from exc
                 except pg_errors.InsufficientPrivilege as exc:  # CREATE ROLE without CREATEROLE, mostly
                     raise CopyRefused(CopyRefused.ROLES, _first_line(exc)) from exc
                 except pg_errors.ObjectNotInPrerequisiteState as exc:  # another copy came first
