@@ -38,20 +38,21 @@ class FrozenClock:
 
 
 async def settle(pilot: Any, rounds: int = 4) -> None:
-    """Let a Pilot-driven app's workers finish; an exclusive worker superseded by a newer one is not an error."""
+    """Let a Pilot-driven app's workers and look threads (console/tui/looks.py) finish, and what they start in turn;
+    an exclusive worker superseded by a newer one is not an error."""
     from textual.worker import WorkerCancelled
 
+    looks = getattr(pilot.app, "looks", None)
     for _ in range(rounds):
+        for _wait in range(500):  # a look may start a worker, and a worker a look: both are waited for each round
+            if looks is None or looks.idle:
+                break
+            await pilot.pause(0.01)
         try:
             await pilot.app.workers.wait_for_complete()
         except WorkerCancelled:
             pass  # its successor is still running; the next round waits for it
         await pilot.pause(0.05)
-        looks = getattr(pilot.app, "looks", None)  # the console's look threads (console/tui/looks.py)
-        for _wait in range(200):
-            if looks is None or looks.idle:
-                break
-            await pilot.pause(0.01)
 
 
 @pytest.fixture(autouse=True, scope="session")

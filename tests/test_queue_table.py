@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from rich.cells import cell_len
 from textual import on
 from textual.app import App, ComposeResult
@@ -14,7 +16,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 
 import console.i18n as i18n
-from widgets.countdown import Countdown, countdown_state, format_remaining
+from widgets.countdown import Countdown, countdown_state, format_remaining, unchanged_until
 from widgets.queue_table import COMPONENTS, SUBJECT_MIN, QueueRow, QueueTable, layout_columns
 from widgets.safe_text import clean, fit
 
@@ -546,3 +548,24 @@ def snapshot_row(index: int) -> QueueRow:
 def test_snapshot(snap_compare: Callable[..., bool]) -> None:
     app = QueueApp(FakeSource(6, snapshot_row))
     assert snap_compare(app, terminal_size=(80, 24))
+
+
+@given(
+    seconds=st.integers(min_value=-3 * 86400, max_value=3 * 86400),
+    warn_in=st.one_of(st.none(), st.integers(min_value=-100, max_value=100_000)),
+    paused=st.booleans(),
+)
+def test_a_countdown_reads_the_same_until_the_instant_it_names(seconds: int, warn_in: int | None, paused: bool) -> None:
+    """Whatever a clock does meanwhile — a wall clock loses a second a second, a business-hours one that or less —
+    it shows the same text and colour before `unchanged_until`, so the table may skip it until then."""
+    now = 1_000_000.0
+    warn_at = None if warn_in is None else now + warn_in
+    until = unchanged_until(seconds, now, warn_at, paused)
+    assert until > now
+    shown = (format_remaining(seconds, paused), countdown_state(seconds, now, warn_at, paused))
+    if paused:
+        return  # fixed until the row itself changes
+    for elapsed in range(min(int(until - now), 4000)):
+        for moved in {0, elapsed // 2, elapsed}:  # the clock ran for none, some or all of the time
+            later = seconds - moved
+            assert (format_remaining(later), countdown_state(later, now + elapsed, warn_at)) == shown, (elapsed, moved)

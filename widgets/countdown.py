@@ -53,6 +53,24 @@ def format_remaining(seconds: int | None, paused: bool = False) -> str:
     return f"{PAUSED_MARK} {text}" if paused else text
 
 
+def unchanged_until(seconds: int | None, now: float, warn_at: float | None = None, paused: bool = False) -> float:
+    """The wall-clock instant before which a countdown showing ``seconds`` at ``now`` cannot read otherwise: its text
+    shows whole units of the granularity its size deserves (`_span`), a clock moves at most one second a second (a
+    business-hours clock less, or not at all out of hours) and its colour changes at the warning or with the text.
+    Lets a table of far deadlines skip their clocks between changes."""
+    if seconds is None or paused:
+        return math.inf  # no clock, or a paused one: fixed until the row itself changes
+    size = abs(seconds)
+    unit = 1 if size < HOUR else MINUTE if size < DAY else HOUR
+    # remaining time shows a new value once it has fallen below the next multiple down; overdue time once it has
+    # risen to the next multiple up (one second early: the clocks round to whole seconds)
+    steps = seconds % unit if seconds >= 0 else unit - size % unit - 1
+    until = now + max(1, steps)
+    if warn_at is not None and warn_at > now:
+        until = min(until, warn_at)
+    return until
+
+
 def countdown_state(seconds: int | None, now: float, warn_at: float | None, paused: bool = False) -> CountdownState:
     """Colour state of a clock: a breach outranks a pause, a pause outranks a warning."""
     if seconds is None:

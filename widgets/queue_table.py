@@ -31,6 +31,7 @@ from widgets.countdown import (
     SecondTicks,
     countdown_state,
     format_remaining,
+    unchanged_until,
     widest_countdown,
 )
 from widgets.queue_layout import (
@@ -203,6 +204,7 @@ class QueueTable(ScrollView, can_focus=True):
         self._styles: dict[str, Style] = {}
         self._row_cells: dict[int, tuple[QueueRow, bool, list[Segment]]] = {}  # by ticket: kept as rows move
         self._drawn: dict[int, tuple[str, CountdownState]] = {}
+        self._holds: dict[int, float] = {}  # index -> until when its countdown cannot change (`unchanged_until`)
         self._id_width = 6
         self._render_size: tuple[int, int] | None = None
         self._loaded = total > 0  # until the owner hands down a first answer, an empty queue is not yet known
@@ -282,6 +284,7 @@ class QueueTable(ScrollView, can_focus=True):
         self._requested = None
         self._row_cells.clear()
         self._drawn.clear()
+        self._holds.clear()
         self._cursor = 0
         self._loaded = True
         self._set_total(total)
@@ -327,7 +330,9 @@ class QueueTable(ScrollView, can_focus=True):
             row = self.row_at(index)
             if drawn is None or row is None:
                 continue  # not on screen yet: its first paint will use the new time anyway
-            text, state = self._countdown(row, now)
+            if now < self._holds.get(index, 0.0):
+                continue  # a far deadline: its text cannot have changed yet
+            text, state = self._countdown(index, row, now)
             if (text, state) == drawn:
                 continue
             start, end = changed_cells(drawn[0], text, column.width, restyled=state != drawn[1])
@@ -382,6 +387,7 @@ class QueueTable(ScrollView, can_focus=True):
         super().watch_scroll_y(old_value, new_value)
         if round(old_value) != round(new_value):
             self._drawn.clear()
+            self._holds.clear()
             self._request_window()
 
     def notify_style_update(self) -> None:
@@ -417,7 +423,7 @@ class QueueTable(ScrollView, can_focus=True):
             return self._filler(width, "…")
         self._rows.touch(index)
         cursor = index == self._cursor
-        text, state = self._countdown(row, self._now)
+        text, state = self._countdown(index, row, self._now)
         self._drawn[index] = (text, state)
         base = self._style("cursor" if cursor else "base")
         state_style = base + self._style(STATE_COMPONENT[state]) if state in STATE_COMPONENT else base
@@ -507,9 +513,11 @@ class QueueTable(ScrollView, can_focus=True):
 
     # -- bookkeeping ----------------------------------------------------------------------------------
 
-    def _countdown(self, row: QueueRow, now: float) -> tuple[str, CountdownState]:
+    def _countdown(self, index: int, row: QueueRow, now: float) -> tuple[str, CountdownState]:
+        """Row ``index``'s countdown at ``now``; notes until when it will read the same."""
         seconds = self._remaining_for(row, now)
         paused = is_paused(row)
+        self._holds[index] = unchanged_until(seconds, now, row.warn_at, paused)
         return format_remaining(seconds, paused), countdown_state(seconds, now, row.warn_at, paused)
 
     def _column(self, key: ColumnKey) -> Column | None:
