@@ -14,16 +14,18 @@ answer.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from db import schema
-from db.errors import Conflict, Duplicate, NotFound, ReadOnly
+from db.errors import Conflict, DatabaseUnavailable, Duplicate, NotFound, ReadOnly
 from db.models import Csat, Customer, Event, KbArticle, Message, QueueItem, Ticket
 from db.records import Change, Feed, QueueFacts, TicketFilter
 from db.vocabulary import OPEN_STATUSES
@@ -190,6 +192,18 @@ def chain_breaks(rows: Iterable[Sequence[Any]], problems: list[str]) -> None:
                     f"event {eid}: does not chain to the event before it (an event was deleted or reordered?)"
                 )
         previous, previous_id = stored, eid
+
+
+def backup_files(dest: str | Path, suffix: str) -> tuple[Path, Path]:
+    """Where a backup to ``dest`` goes (in a directory: a stamped name ending in ``suffix``), and the temporary file
+    it is written to first and renamed into place from, so a failed backup never leaves a half-written file (one
+    per process: two processes may back up at once). DatabaseUnavailable when the directory does not exist."""
+    target = Path(dest)
+    if target.is_dir():
+        target = target / f"helpdesk-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}{suffix}"
+    if not target.parent.exists():
+        raise DatabaseUnavailable(f"directory {target.parent} does not exist")
+    return target, target.with_name(f".{target.name}.{os.getpid()}.tmp")
 
 
 class PortableQueries(ABC):

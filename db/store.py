@@ -35,6 +35,7 @@ from db.queries import (
     TICKET_COLUMNS,
     URGENCY_BAND,
     PortableQueries,
+    backup_files,
     chain_breaks,
     filter_sql,
     parse_ts,
@@ -695,12 +696,7 @@ class Store(PortableQueries):
         file and renamed into place so a failed backup never leaves a half-written file. The backup gets the
         database's mode limited to 0660 (db/connection.py's `file_mode`), never wider; SameFile when ``dest`` is
         the database itself or its -wal/-shm, under whatever name (symlink, other spelling, hard link)."""
-        target = Path(dest)
-        if target.is_dir():
-            target = target / f"helpdesk-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.db"
-        if not target.parent.exists():
-            raise DatabaseUnavailable(f"directory {target.parent} does not exist")
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # two processes backing up at once
+        target, tmp = backup_files(dest, ".db")
         if self._is_own_file(target) or self._is_own_file(tmp):  # the temporary file replaces any leftover
             raise SameFile(dest)
         try:

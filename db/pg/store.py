@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -51,6 +51,7 @@ from db.queries import (
     PortableQueries,
     _encode,
     _event,
+    backup_files,
     chain_breaks,
     filter_sql,
     ts,
@@ -747,13 +748,8 @@ class PgStore(PortableQueries):
         place, mode 0600: never readable by more people than the person who made it. Restore it with pg_restore
         as a superuser with --disable-triggers, so the events keep their stamps (the insert trigger would stamp
         them again). The password goes to pg_dump by its environment, never its command line."""
-        target = Path(dest)
-        if target.is_dir():
-            target = target / f"helpdesk-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.pgdump"
-        if not target.parent.exists():
-            raise DatabaseUnavailable(f"directory {target.parent} does not exist")
+        target, tmp = backup_files(dest, ".pgdump")
         tool = _pg_dump()
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         params = conninfo_to_dict(self.url)
         env = {**os.environ, "PGPASSWORD": str(params.pop("password", "") or "")}
         if not env["PGPASSWORD"]:
