@@ -11,8 +11,8 @@ import copy
 from dataclasses import dataclass
 from datetime import datetime
 
+from db.queries import _OPEN_LITERAL, PAGE_ORDER_OUTER, ts
 from db.records import QueueFacts, TicketFilter
-from db.store import _OPEN_LITERAL, PAGE_ORDER_OUTER, ts
 from db.store_api import StoreAPI
 from db.vocabulary import OPEN_STATUSES
 

@@ -1,9 +1,10 @@
 """The store's interface: what the service layer asks of a database, whichever engine keeps it.
 
 Two implementations: db/store.py's ``Store`` (SQLite, one file, the embedded default) and db/pg/store.py's
-``PgStore`` (PostgreSQL, a server shared by a team). SQL that differs lives in each implementation, never in the
-service. The signatures are Store's own (tests/test_pg_store.py checks that both classes match them, and lists what
-PgStore does not implement yet).
+``PgStore`` (PostgreSQL, a server shared by a team). What is the same on both is written once in db/queries.py
+(``PortableQueries``, their base); SQL that differs lives in each implementation, never in the service. The
+signatures are Store's own (tests/test_pg_store.py checks that both classes match them, and lists what PgStore does
+not implement yet).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ T = TypeVar("T")
 
 
 class StoreAPI(Protocol):
-    """Every query and command of the store (see db/store.py for what each does)."""
+    """Every query and command of the store (see db/queries.py and db/store.py for what each does)."""
 
     readonly: bool
     dialect: str  # "sqlite" or "postgresql": the SQL the modules of db/ write for this store
@@ -122,7 +123,7 @@ class StoreAPI(Protocol):
 
     def page_sql(self, flt: TicketFilter, now: float, offset: int, limit: int) -> tuple[str, list[Any]]:
         """A SELECT of a queue page's ``id, band, ukey, pr`` in this store's SQL, and its parameters (sort the
-        rows joined to it with db.store.PAGE_ORDER_OUTER)."""
+        rows joined to it with db.queries.PAGE_ORDER_OUTER)."""
         ...
 
     def stale_count(self, now: float) -> int: ...

@@ -106,7 +106,7 @@ NOT_YET = {"search_articles", "suggest_articles"}
 def _members(cls: type) -> dict[str, inspect.Signature]:
     return {
         name: inspect.signature(member)
-        for name, member in vars(cls).items()
+        for name, member in inspect.getmembers(cls)  # inherited too: db/queries.py's shared methods
         if callable(member) and not name.startswith("_")
     }
 

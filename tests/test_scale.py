@@ -19,8 +19,9 @@ from console.tui.app import HelpdeskApp
 from console.tui.screens.queue import QueueScreen, in_view
 from db import schema
 from db import store as store_module
+from db.queries import stored_urgency
 from db.records import TicketFilter
-from db.store import Store, stored_urgency
+from db.store import Store
 from tests.conftest import T0, FrozenClock, settle, sqlite_conn
 from widgets.queue_table import QueueTable
 

@@ -13,7 +13,7 @@ from console.rules.errors import BadInput
 from console.service.core import ServiceCore
 from console.service.ticket_view import facts_from_events
 from db.models import Ticket
-from db.store import stored_urgency
+from db.queries import stored_urgency
 from db.vocabulary import LIVE_CLOCK_STATES, OPEN_STATUSES
 
 if TYPE_CHECKING:

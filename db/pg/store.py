@@ -1,5 +1,6 @@
 """The store on PostgreSQL (psycopg 3): the same queries and commands as db/store.py's SQLite ``Store``, answering
-with the same records, for teams whose agents work from many machines on one server.
+with the same records, for teams whose agents work from many machines on one server. Those written alike for both
+engines are db/queries.py's ``PortableQueries`` (the base of both); what is PostgreSQL's own is here.
 
 What differs from SQLite, and why:
 - One connection per store, in autocommit outside explicit transactions; a write is one transaction, retried whole
@@ -24,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -37,25 +38,26 @@ from psycopg.rows import dict_row
 
 from db import schema as sqlite_schema
 from db.copy import CopySource
-from db.errors import BadLogin, Conflict, DatabaseUnavailable, Duplicate, NotFound, ReadOnly, StoreError
-from db.models import Agent, Csat, Customer, Event, KbArticle, Message, Presence, QueueItem, Ticket
+from db.errors import BadLogin, DatabaseUnavailable, Duplicate, NotFound, StoreError
+from db.models import Agent, Customer, Event, KbArticle, Presence, QueueItem, Ticket
 from db.pg import schema
-from db.records import Change, Feed, QueueFacts, TicketFilter
-from db.store import (
+from db.queries import (
     _COMPUTED_KEY,
-    FEED_LIMIT,
     PAGE_ORDER,
-    PAGE_ORDER_OUTER,
     QUEUE_COLUMNS,
-    STALE_MERGE_LIMIT,
     STORED_ORDER,
     TICKET_COLUMNS,
     URGENCY_BAND,
+    PortableQueries,
     _encode,
+    _event,
+    backup_files,
+    chain_breaks,
     filter_sql,
-    stored_urgency,
     ts,
 )
+from db.records import QueueFacts, TicketFilter
+from db.store import STALE_MERGE_LIMIT
 
 T = TypeVar("T")
 
@@ -107,10 +109,12 @@ def is_postgres_url(value: object) -> bool:
     return isinstance(value, str) and value.startswith(("postgresql://", "postgres://"))
 
 
-class PgStore:
-    """One PostgreSQL database. Thread-safe for Textual's thread workers (one lock around the connection)."""
+class PgStore(PortableQueries):
+    """One PostgreSQL database. Thread-safe for Textual's thread workers (one lock around the connection). The
+    queries and commands the same on SQLite are PortableQueries' (db/queries.py); what is PostgreSQL's own is here."""
 
     dialect = "postgresql"
+    _duplicate_error = pg_errors.UniqueViolation  # add_csat's second score for a closure
 
     def __init__(self, url: str, *, readonly: bool = False, create: bool = True, migrate: bool = True):
         self.url = url
@@ -277,34 +281,12 @@ class PgStore:
                 self.conn.execute("ROLLBACK")
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        if self.readonly:
-            raise ReadOnly("this database is open read-only")
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            self._depth = 1
-            try:
-                with self.conn.transaction():
-                    # One writer at a time, as on SQLite (see the module's docstring).
-                    self.conn.execute("SELECT helpdesk_feed_lock()")
-                    yield
-            finally:
-                self._depth = 0
-
-    def write(self, work: Callable[[], T], attempts: int = 12) -> T:
-        """Run ``work`` in one transaction, retried whole on a serialization failure or deadlock."""
-
-        def unit() -> T:
-            with self.transaction():
-                return work()
-
-        return self._retry(unit, attempts)
+    def _outermost(self) -> Iterator[None]:
+        """An outermost transaction (PortableQueries.transaction), holding the feed lock."""
+        with self.conn.transaction():
+            # One writer at a time, as on SQLite (see the module's docstring).
+            self.conn.execute("SELECT helpdesk_feed_lock()")
+            yield
 
     def try_write(self, work: Callable[[], Any]) -> bool:
         """``work`` in one transaction if no other writer holds the feed lock this instant; False otherwise."""
@@ -326,6 +308,7 @@ class PgStore:
                 return False
 
     def _retry(self, unit: Callable[[], T], attempts: int = 12) -> T:
+        """``unit`` retried whole on a serialization failure or deadlock; the server gone is one line."""
         delay = 0.02
         for attempt in range(attempts):
             try:
@@ -355,10 +338,6 @@ class PgStore:
         with self._lock:
             return self._translated(lambda: self.conn.execute(_q(sql), _params(params)).fetchall())
 
-    def _one(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> dict[str, Any] | None:
-        rows = self._rows(sql, params)
-        return rows[0] if rows else None
-
     def _exec(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
         """A command in the caller's transaction (or its own); the rows it affected."""
         with self._lock:
@@ -384,6 +363,12 @@ class PgStore:
         if self._depth:
             return nullcontext()
         return self.transaction()
+
+    def _limit_param(self, limit: int) -> int | None:
+        return _limit(limit)
+
+    def _any_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        return f"{column} = ANY(?)", [list(values)]
 
     # -- agents -------------------------------------------------------------------------------------------
 
@@ -449,94 +434,10 @@ class PgStore:
 
     # -- customers ----------------------------------------------------------------------------------------
 
-    def get_customer(self, customer_id: int) -> Customer:
-        row = self._one("SELECT * FROM customers WHERE id = ?", [customer_id])
-        if row is None:
-            raise NotFound("customer", customer_id)
-        return Customer(**row)
-
-    def find_customer(self, *, email: str | None = None, name: str | None = None) -> Customer | None:
-        if email:
-            row = self._one(
-                "SELECT * FROM customers WHERE lower(email) = lower(?) AND email IS NOT NULL AND email <> ''", [email]
-            )
-            if row:
-                return Customer(**row)
-        if name:
-            row = self._one("SELECT * FROM customers WHERE name = ? ORDER BY id LIMIT 1", [name])
-            if row:
-                return Customer(**row)
-        return None
-
-    def insert_customer(self, fields: Mapping[str, Any], at: datetime) -> Customer:
-        with self._guarded():
-            cid = self._insert("customers", {"created_at": ts(at), **fields})
-        return self.get_customer(int(cid))
-
     def list_customers(self) -> list[Customer]:
         return [Customer(**r) for r in self._rows('SELECT * FROM customers ORDER BY name COLLATE "C", id')]
 
     # -- tickets ------------------------------------------------------------------------------------------
-
-    def get_ticket(self, ticket_id: int) -> Ticket:
-        row = self._one(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?", [ticket_id])
-        if row is None:
-            raise NotFound("ticket", ticket_id)
-        return Ticket(**row)
-
-    def insert_ticket(self, fields: Mapping[str, Any]) -> int:
-        with self._guarded():
-            return int(self._insert("tickets", _encode(fields)))
-
-    def update_ticket(self, ticket_id: int, fields: Mapping[str, Any], expected_version: int) -> Ticket:
-        """Apply ``fields`` only if the ticket is still at ``expected_version``; bumps the version."""
-        record = _encode(fields)
-        sets = ", ".join(f"{k} = :{k}" for k in record)
-        params = {**record, "__id": ticket_id, "__v": expected_version}
-        with self._guarded():
-            count = self._exec(
-                f"UPDATE tickets SET {sets}{', ' if sets else ''}version = version + 1"
-                " WHERE id = :__id AND version = :__v",
-                params,
-            )
-            if count != 1:
-                current = self._one("SELECT version FROM tickets WHERE id = ?", [ticket_id])
-                if current is None:
-                    raise NotFound("ticket", ticket_id)
-                raise Conflict(ticket_id, expected_version, int(current["version"]))
-        return self.get_ticket(ticket_id)
-
-    def set_ticket_sla(self, ticket_id: int, fields: Mapping[str, Any]) -> None:
-        """As Store.set_ticket_sla: derived columns, no version bump; the stored urgency judged now if not given."""
-        record = _encode(fields)
-        if not record:
-            return
-        if "q_band" not in record and {"sla_due", "sla_warn", "sla_paused_remaining"} & set(record):
-            row = self._tuples(
-                "SELECT priority, sla_due, sla_warn, sla_paused_remaining FROM tickets WHERE id = ?", [ticket_id]
-            )
-            if row:
-                priority, due, warn, paused = row[0]
-                due = record.get("sla_due", due)
-                warn = record.get("sla_warn", warn)
-                paused = record.get("sla_paused_remaining", paused)
-                now = time.time()
-                band, key, alert = stored_urgency(priority, due, warn, paused, now)
-                future = [x for x in (warn, due) if x is not None and x > now]
-                record.update(q_band=band, q_key=key, sla_alert=alert, q_at=now, sla_next=min(future, default=None))
-        sets = ", ".join(f"{k} = :{k}" for k in record)
-        with self._guarded():
-            self._exec(f"UPDATE tickets SET {sets} WHERE id = :__id", {**record, "__id": ticket_id})
-
-    def queue(self, flt: TicketFilter, offset: int = 0, limit: int = 100) -> list[QueueItem]:
-        """One page in urgency order at ``flt.now`` (see Store.queue): the page's ids, then only their rows."""
-        now = flt.now if flt.now is not None else time.time()
-        page, params = self.page_sql(flt, now, offset, limit)
-        sql = (
-            f"SELECT {QUEUE_COLUMNS} FROM ({page}) page JOIN tickets t ON t.id = page.id"
-            f" LEFT JOIN customers c ON c.id = t.customer_id{PAGE_ORDER_OUTER}"
-        )
-        return [QueueItem(**r) for r in self._rows(sql, params)]
 
     def page_sql(self, flt: TicketFilter, now: float, offset: int, limit: int) -> tuple[str, list[Any]]:
         """As Store.page_sql: the stored order read from the v6 partial indexes (an index range, LIMIT rows, no
@@ -575,18 +476,6 @@ class PgStore:
         )
         return page, [*params, now, now, reach, now, now, now, now, *params, now, now, rows, offset]
 
-    def stale_count(self, now: float) -> int:
-        """As Store.stale_count (tickets_next and tickets_judged: two index ranges)."""
-        row = self._tuples(
-            "SELECT (SELECT count(*) FROM tickets WHERE sla_next <= ?),"
-            f" (SELECT count(*) FROM tickets WHERE {_OPEN_LITERAL} AND q_at > ?)",
-            [now, now],
-        )[0]
-        return int(row[0]) + int(row[1])
-
-    def stored_order_holds(self, now: float) -> bool:
-        return self.stale_count(now) == 0
-
     def index_hint(self, index: str) -> str:
         """PostgreSQL has no index hints: its planner chooses the partial index from the query's own WHERE."""
         return ""
@@ -620,35 +509,6 @@ class PgStore:
     def feed_cursor(self) -> int:
         """The newest committed change's id (prune_changes always keeps the newest row, so it never goes back)."""
         return int(self._tuples("SELECT coalesce(max(id), 0) FROM changes")[0][0])
-
-    def changes_since(self, since: int) -> Feed:
-        """As Store.changes_since: the tickets changed after ``since``, each with its queue columns as they were."""
-        rows = self._tuples(
-            "SELECT id, ticket_id, created, status_was, assignee_was, tier_was, alert_was, band_was, key_was,"
-            " priority_was FROM changes WHERE id > ? ORDER BY id LIMIT ?",
-            [since, FEED_LIMIT + 1],
-        )
-        if not rows:
-            return Feed(since, since, False, {})
-        cursor = int(rows[-1][0])
-        if len(rows) > FEED_LIMIT or int(rows[0][0]) != since + 1:
-            return Feed(since, self.feed_cursor() if len(rows) > FEED_LIMIT else cursor, True, {})
-        tickets: dict[int, Change] = {}
-        reload = False
-        for _id, ticket_id, created, status, assignee, tier, alert, band, key, priority in rows:
-            if ticket_id is None:
-                reload = True
-                continue
-            ticket_id = int(ticket_id)
-            seen = tickets.get(ticket_id)
-            before = None
-            if status is not None:
-                before = QueueFacts(ticket_id, status, assignee, tier, int(alert), int(band), float(key), priority)
-            if seen is None:
-                tickets[ticket_id] = Change(ticket_id, bool(created), None if created else before)
-            elif seen.before is None and not seen.created and before is not None:
-                tickets[ticket_id] = Change(ticket_id, False, before)
-        return Feed(since, cursor, reload, tickets)
 
     # -- live updates: LISTEN/NOTIFY (db/pg/schema.py v2) ---------------------------------------------------------
 
@@ -697,16 +557,6 @@ class PgStore:
                 self._listener = None
                 return True
 
-    def tickets_changed_after(self, since: int) -> list[int]:
-        rows = self._tuples(
-            "SELECT DISTINCT ticket_id FROM changes WHERE id > ? AND ticket_id IS NOT NULL ORDER BY ticket_id", [since]
-        )
-        return [int(r[0]) for r in rows]
-
-    def oldest_change(self) -> float | None:
-        row = self._tuples("SELECT at FROM changes ORDER BY id LIMIT 1")
-        return None if not row else float(row[0][0])
-
     def prune_changes(self, before: float, batch: int = 5000) -> int:
         """Delete up to ``batch`` of the oldest feed rows written before ``before``, never the newest row (the
         cursor of a reader that has read everything is the newest id: SQLite keeps it in sqlite_sequence)."""
@@ -719,36 +569,6 @@ class PgStore:
             )
 
         return self.write(work)
-
-    # -- the sweeper's lease --------------------------------------------------------------------------------
-
-    def lease_holder(self, name: str, now: float) -> str | None:
-        row = self._tuples("SELECT holder, expires FROM leases WHERE name = ?", [name])
-        if not row or float(row[0][1]) <= now:
-            return None
-        return str(row[0][0])
-
-    def take_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
-        if self.readonly:
-            return False
-        if self.lease_holder(name, now) not in (None, holder):
-            return False
-        taken: list[bool] = []
-
-        def work() -> None:
-            count = self._exec(
-                "INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE"
-                " SET holder = excluded.holder, expires = excluded.expires"
-                " WHERE leases.holder = excluded.holder OR leases.expires <= ?",
-                [name, holder, now + ttl, now],
-            )
-            taken.append(count == 1)
-
-        return self.try_write(work) and bool(taken and taken[0])
-
-    def release_lease(self, name: str, holder: str) -> None:
-        if not self.readonly:
-            self.try_write(lambda: self._exec("DELETE FROM leases WHERE name = ? AND holder = ?", [name, holder]))
 
     # -- stored figures ------------------------------------------------------------------------------------
 
@@ -763,22 +583,6 @@ class PgStore:
                 [ticket_id, *(fields[n] for n in names)],
             )
 
-    def tickets_without_figures(self, limit: int) -> list[int]:
-        """None on this engine: the figures are written with every change, and no migration left tickets without
-        (the mark SQLite's v6 sets is 0 from the start)."""
-        mark = self._tuples("SELECT value FROM upkeep WHERE key = 'figures_before'")
-        below = int(mark[0][0]) if mark else 0
-        if below <= 0:
-            return []
-        rows = self._tuples(
-            "SELECT t.id FROM tickets t WHERE t.id < ? AND NOT EXISTS"
-            " (SELECT 1 FROM ticket_figures f WHERE f.ticket_id = t.id) ORDER BY t.id LIMIT ?",
-            [below, _limit(limit)],
-        )
-        if not rows and not self.readonly:
-            self.try_write(lambda: self._exec("UPDATE upkeep SET value = 0 WHERE key = 'figures_before'"))
-        return [int(r[0]) for r in rows]
-
     def ticket_ids(self, statuses: Sequence[str] | None = None) -> list[int]:
         if statuses:
             rows = self._tuples("SELECT id FROM tickets WHERE status = ANY(?) ORDER BY id", [list(statuses)])
@@ -791,13 +595,6 @@ class PgStore:
             "SELECT id FROM tickets WHERE sla_next <= ? ORDER BY sla_next, id LIMIT ?", [now, _limit(limit)]
         )
         return [int(r[0]) for r in rows]
-
-    def count_to_judge(self, now: float) -> int:
-        return int(self._tuples("SELECT count(*) FROM tickets WHERE sla_next <= ?", [now])[0][0])
-
-    def next_judgement(self) -> float | None:
-        row = self._tuples("SELECT min(sla_next) FROM tickets WHERE sla_next IS NOT NULL")
-        return None if not row or row[0][0] is None else float(row[0][0])
 
     def resolved_before(self, cutoff: datetime, limit: int = -1) -> list[int]:
         rows = self._tuples(
@@ -814,15 +611,6 @@ class PgStore:
             yield Ticket(**row)
 
     # -- messages and events ------------------------------------------------------------------------------
-
-    def add_message(self, ticket_id: int, kind: str, author: str, body: str, at: datetime) -> Message:
-        record = {"ticket_id": ticket_id, "kind": kind, "author": author, "body": body, "created_at": ts(at)}
-        with self._guarded():
-            mid = int(self._insert("messages", record))
-        return Message(id=mid, ticket_id=ticket_id, kind=kind, author=author, body=body, created_at=at)  # type: ignore[arg-type]
-
-    def messages(self, ticket_id: int) -> list[Message]:
-        return [Message(**r) for r in self._rows("SELECT * FROM messages WHERE ticket_id = ? ORDER BY id", [ticket_id])]
 
     def add_event(
         self,
@@ -865,28 +653,6 @@ class PgStore:
             rows = self._rows(statement, values)
         return _event(rows[0])
 
-    def events(self, ticket_id: int) -> list[Event]:
-        return [_event(r) for r in self._rows("SELECT * FROM events WHERE ticket_id = ? ORDER BY id", [ticket_id])]
-
-    def events_between(self, start: datetime | None, end: datetime | None, kinds: Sequence[str] = ()) -> list[Event]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if start is not None:
-            clauses.append("at >= ?")
-            params.append(ts(start))
-        if end is not None:
-            clauses.append("at < ?")
-            params.append(ts(end))
-        if kinds:
-            clauses.append("kind = ANY(?)")
-            params.append(list(kinds))
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        return [_event(r) for r in self._rows(f"SELECT * FROM events{where} ORDER BY id", params)]
-
-    def last_event(self, ticket_id: int) -> Event | None:
-        row = self._one("SELECT * FROM events WHERE ticket_id = ? ORDER BY id DESC LIMIT 1", [ticket_id])
-        return _event(row) if row else None
-
     def last_event_at(self, ticket_id: int) -> datetime | None:
         row = self._tuples("SELECT max(at) FROM events WHERE ticket_id = ?", [ticket_id])
         return datetime.fromisoformat(row[0][0]) if row and row[0][0] else None
@@ -906,10 +672,6 @@ class PgStore:
             )
 
     # -- settings -------------------------------------------------------------------------------------------
-
-    def get_setting(self, key: str) -> str | None:
-        row = self._tuples("SELECT value FROM settings WHERE key = ?", [key])
-        return str(row[0][0]) if row else None
 
     def set_setting(self, key: str, value: str, by: str, at: datetime) -> None:
         with self._guarded():
@@ -945,13 +707,6 @@ class PgStore:
             raise NotFound("article", article_id)
         return KbArticle(**row)
 
-    def list_articles(self, status: str | None = None) -> list[KbArticle]:
-        if status:
-            rows = self._rows("SELECT * FROM kb_articles WHERE status = ? ORDER BY id", [status])
-        else:
-            rows = self._rows("SELECT * FROM kb_articles ORDER BY id")
-        return [KbArticle(**r) for r in rows]
-
     def count_articles(self) -> int:
         return int(self._tuples("SELECT count(*) FROM kb_articles")[0][0])
 
@@ -976,18 +731,6 @@ class PgStore:
 
     # -- satisfaction and presence --------------------------------------------------------------------------
 
-    def add_csat(self, ticket_id: int, closure: int, score: int, comment: str, at: datetime) -> Csat:
-        record = {"ticket_id": ticket_id, "closure": closure, "score": score, "comment": comment, "at": ts(at)}
-        try:
-            with self._guarded():
-                cid = int(self._insert("csat", record))
-        except pg_errors.UniqueViolation as exc:
-            raise Duplicate(f"ticket {ticket_id} already has a satisfaction score for this closure") from exc
-        return Csat(id=cid, ticket_id=ticket_id, closure=closure, score=score, comment=comment, at=at)
-
-    def csat_for(self) -> list[Csat]:
-        return [Csat(**r) for r in self._rows("SELECT * FROM csat ORDER BY id")]
-
     def heartbeat(self, agent: str, ticket_id: int, now: float) -> None:
         # presence is no change of the floor: no feed row, so no feed lock either
         self._exec(
@@ -995,9 +738,6 @@ class PgStore:
             " ON CONFLICT (agent, ticket_id) DO UPDATE SET seen_at = excluded.seen_at",
             [agent, ticket_id, now],
         )
-
-    def leave(self, agent: str, ticket_id: int) -> None:
-        self._exec("DELETE FROM presence WHERE agent = ? AND ticket_id = ?", [agent, ticket_id])
 
     def viewers(self, ticket_id: int, since: float) -> list[Presence]:
         rows = self._rows(
@@ -1013,13 +753,8 @@ class PgStore:
         place, mode 0600: never readable by more people than the person who made it. Restore it with pg_restore
         as a superuser with --disable-triggers, so the events keep their stamps (the insert trigger would stamp
         them again). The password goes to pg_dump by its environment, never its command line."""
-        target = Path(dest)
-        if target.is_dir():
-            target = target / f"helpdesk-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.pgdump"
-        if not target.parent.exists():
-            raise DatabaseUnavailable(f"directory {target.parent} does not exist")
+        target, tmp = backup_files(dest, ".pgdump")
         tool = _pg_dump()
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         params = conninfo_to_dict(self.url)
         env = {**os.environ, "PGPASSWORD": str(params.pop("password", "") or "")}
         if not env["PGPASSWORD"]:
@@ -1037,13 +772,6 @@ class PgStore:
         return target
 
     # -- the whole database, table by table (db/copy.py) -------------------------------------------------------
-
-    def table_counts(self) -> dict[str, int]:
-        """Rows in each table of db/copy.py's TABLES, read in one snapshot."""
-        from db.copy import TABLES
-
-        with self.snapshot():
-            return {table: int(self._tuples(f"SELECT count(*) FROM {table}")[0][0]) for table in TABLES}
 
     def copy_from(
         self, source: CopySource, *, bind: str | None = None, progress: Callable[[int, int | None], None] | None = None
@@ -1201,22 +929,10 @@ class PgStore:
         return problems
 
     def chain_problems(self) -> list[str]:
-        """The events' hash chain recomputed in Python (db/schema.py's event_hash), as on SQLite: the trigger and
-        the Python code must agree link for link, and a broken link is named as Store.chain_problems names it."""
+        """The events' hash chain recomputed in Python (db/queries.py's chain_breaks), as on SQLite: the trigger and
+        the Python code must agree link for link."""
         problems: list[str] = []
-        previous, previous_id = sqlite_schema.GENESIS, 0
-        for *row, stored in self._tuples(f"{sqlite_schema.EVENT_SELECT} ORDER BY id"):
-            eid = row[0]
-            if stored is None:
-                problems.append(f"event {eid}: has no hash (written outside the helpdesk?)")
-            elif sqlite_schema.event_hash(previous, row) != stored:
-                if eid == previous_id + 1:
-                    problems.append(f"event {eid}: its hash does not match its content (edited?)")
-                else:
-                    problems.append(
-                        f"event {eid}: does not chain to the event before it (an event was deleted or reordered?)"
-                    )
-            previous, previous_id = stored, eid
+        chain_breaks(self._tuples(f"{sqlite_schema.EVENT_SELECT} ORDER BY id"), problems)
         return problems
 
 
@@ -1266,14 +982,8 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def _event(row: Mapping[str, Any]) -> Event:
-    data = dict(row)
-    data["detail"] = json.loads(data.get("detail") or "{}")
-    return Event(**data)
-
-
 def _filter_sql(flt: TicketFilter) -> tuple[str, list[Any]]:
-    """db/store.py's filter, with SQLite's case-blind LIKE as ILIKE."""
+    """db/queries.py's filter, with SQLite's case-blind LIKE as ILIKE."""
     where, params = filter_sql(flt)
     return where.replace(" LIKE ", " ILIKE "), params
 
