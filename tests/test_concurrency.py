@@ -28,6 +28,7 @@ from console.service.upkeep import PRESENCE_TTL_S
 from db import schema
 from db.models import Ticket
 from tests.conftest import FrozenClock, sqlite_conn
+from tests.test_kill import reader
 
 Team = Callable[[str], HelpdeskService]
 
@@ -459,14 +460,9 @@ def test_stress_eight_processes_random_actions(team: Team, db_path: Path, tmp_pa
     assert unexpected == []
     successes = [r for r in records if r["ok"]]
 
-    conn = sqlite3.connect(db_path)
-    try:
-        rows = conn.execute(
-            "SELECT id, kind, ticket_id, actor FROM events WHERE id >= ? ORDER BY id", [first_action_event]
-        ).fetchall()
-        versions = dict(conn.execute("SELECT id, version FROM tickets").fetchall())
-    finally:
-        conn.close()
+    with reader(str(db_path)) as (query, _kb_needed):  # behind the program's back, on either engine
+        rows = query("SELECT id, kind, ticket_id, actor FROM events WHERE id >= ? ORDER BY id", [first_action_event])
+        versions = dict(query("SELECT id, version FROM tickets", []))
     in_db = {row[0]: list(row) for row in rows}
     reported: Counter[int] = Counter()
     for r in successes:
