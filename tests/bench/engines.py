@@ -61,7 +61,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.bench.floor import ANSI, QUEUE_ROW, cli_call, helpdesk_argv, percentile
+from tests.bench.floor import ANSI, QUEUE_ROW, cli_call, helpdesk_argv, host_busy, percentile
 from tests.bench.pty_tools import drain, spawn, stop
 
 SIZE = (120, 40)
@@ -458,9 +458,14 @@ def kb_latency(db: str, queries: dict[str, list[str]]) -> dict[str, list[float]]
 
 
 def machine() -> dict[str, Any]:
+    busy = host_busy()
+    time.sleep(3)
+    after = host_busy()
     return {
         "cores": os.cpu_count(),
         "load_average": [round(v, 2) for v in os.getloadavg()],
+        # what the machine's other users take before anything here runs
+        "host_busy_percent_before": round(100 * (after[0] - busy[0]) / max(1, after[1] - busy[1]), 1),
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "platform": platform.platform(),
