@@ -448,11 +448,26 @@ CREATE TRIGGER events_stamp BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTIO
 """
 
 
+# -- knowledge search (part of version 1) ------------------------------------------------------------------------
+# SQLite's kb_fts (db/kb_search.py) as a tsvector per article, built in Python by db/pg/kb_search.py (the same
+# preparation as SQLite's, lexemes already stemmed, so the server never tokenizes) and kept current by the store in
+# the transaction that writes the article.
+V1_KB_SEARCH = """
+CREATE TABLE kb_search (
+  article_id BIGINT PRIMARY KEY REFERENCES kb_articles(id) ON DELETE CASCADE,
+  document TSVECTOR NOT NULL
+);
+CREATE INDEX kb_search_document ON kb_search USING GIN (document);
+"""
+# -- end of knowledge search ----------------------------------------------------------------------------------------
+
+
 def _v1(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     conn.execute(V1)
+    conn.execute(V1_KB_SEARCH)
 
 
-_SCRIPTS = [V1]  # every migration's SQL, for expected_objects
+_SCRIPTS = [V1 + V1_KB_SEARCH]  # every migration's SQL, for expected_objects
 MIGRATIONS: list[Callable[[psycopg.Connection[tuple[object, ...]]], None]] = [_v1]
 LATEST = len(MIGRATIONS)
 
