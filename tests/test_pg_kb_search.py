@@ -231,6 +231,8 @@ def test_an_update_reindexes_and_a_delete_removes(pg_db: str) -> None:
         assert ids(pg.search_articles("rollers")) == [article.id]
         pg.update_article(article.id, {"body": "Replace the feed tray."}, AT)
         assert pg.search_articles("rollers") == [] and ids(pg.search_articles("tray")) == [article.id]
+        counted = dict(pg._tuples("SELECT term, docs FROM kb_terms WHERE term IN ('', 'roller', 'trai')"))
+        assert counted == {"": 1, "roller": 0, "trai": 1}  # the idf's counts follow the rewrite
         with pg.transaction():
             pg._exec("DELETE FROM kb_articles WHERE id = ?", [article.id])
         assert pg._tuples("SELECT count(*) FROM kb_search")[0][0] == 0
@@ -238,6 +240,10 @@ def test_an_update_reindexes_and_a_delete_removes(pg_db: str) -> None:
             pg._exec("INSERT INTO kb_articles (title, body, created_at, updated_at) VALUES ('Toner', 'low', '', '')")
             assert pg_kb.reindex_all(pg.conn) == 1
         assert [h.title for h in pg.search_articles("toner")] == ["Toner"]
+        assert dict(pg._tuples("SELECT term, docs FROM kb_terms WHERE term IN ('', 'toner', 'tray')")) == {
+            "": 1,
+            "toner": 1,
+        }
     finally:
         pg.close()
 
@@ -251,11 +257,11 @@ def test_the_planner_uses_the_gin_index(pg_db: str) -> None:
                 " SELECT g, 'Article ' || g, words || ' token' || g, '', '' FROM generate_series(1, 10000) g,"
                 " LATERAL (SELECT string_agg(md5((g * 100 + n)::text), ' ') AS words FROM generate_series(1, 40) n) w"
             )
-            pg._exec("INSERT INTO kb_search SELECT id, to_tsvector('simple', body) FROM kb_articles")
+            pg._exec("INSERT INTO kb_search SELECT id, to_tsvector('simple', body), '{}' FROM kb_articles")
         pg._exec("ANALYZE kb_articles, kb_search")
         match = Match((Phrase(("token42",)),), every=False)
-        sql = "EXPLAIN " + pg_kb._CANDIDATES_SQL
-        params = (pg_kb._rank_weights((16.0, 1.0, 2.0)), pg_kb.tsquery(match), False, 30)
+        sql = "EXPLAIN " + pg_kb._CANDIDATES_SQL.format(score="1")
+        params = {"match": pg_kb.tsquery(match), "drafts": False, "pool": 30}
         plan = "\n".join(r[0] for r in pg.conn.execute(sql, params).fetchall())
         assert "kb_search_document" in plan, plan
         assert ids(pg.search_articles("token42 ")) == [42]  # (no prefix: the word is typed out)
