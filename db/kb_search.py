@@ -515,27 +515,6 @@ def run_search(
     return _hits(engine, found)
 
 
-def _search(
-    conn: sqlite3.Connection,
-    query: str,
-    limit: int,
-    include_drafts: bool,
-    *,
-    prefix_last: bool,
-    strategy: Strategy = DEFAULT_STRATEGY,
-    snippets: bool = True,
-) -> list[KbHit]:
-    return run_search(
-        Fts5Engine(conn),
-        query,
-        limit,
-        include_drafts,
-        prefix_last=prefix_last,
-        strategy=strategy,
-        snippets=snippets,
-    )
-
-
 def search_articles(
     conn: sqlite3.Connection,
     query: str,
@@ -548,7 +527,7 @@ def search_articles(
     keywords, articles holding all of them come before those holding some. With ``prefix_last`` the
     last word also matches as a prefix while it is being typed (no trailing space)."""
     try:
-        return _search(conn, query, limit, include_drafts, prefix_last=prefix_last)
+        return run_search(Fts5Engine(conn), query, limit, include_drafts, prefix_last=prefix_last)
     except sqlite3.ProgrammingError:
         raise
     except sqlite3.DatabaseError as exc:
@@ -562,7 +541,7 @@ def suggest_for_text(conn: sqlite3.Connection, text: str, limit: int = 5) -> lis
     """Published articles for a ticket's subject and body: any of its salient terms (stopwords and
     Chinese function words dropped, the most repeated kept for a long text), ranked by bm25 and title."""
     try:
-        return _search(conn, text, limit, False, prefix_last=False, strategy=SUGGEST_STRATEGY)
+        return run_search(Fts5Engine(conn), text, limit, False, prefix_last=False, strategy=SUGGEST_STRATEGY)
     except sqlite3.ProgrammingError:
         raise
     except sqlite3.DatabaseError as exc:

@@ -68,10 +68,16 @@ _MAX_LEXEME_BYTES = 1000
 _MAX_POSITION = 16383  # tsvector positions stop here
 _MAX_POSITIONS = 256  # positions kept per lexeme (as PostgreSQL keeps)
 _SNIPPET_TOKENS = 32  # as db/kb_search.py's snippet()
+# Snippets are cut in Python from the start of the body (a match further in shows the start, as a title-only match
+# does): 10 long bodies took 45 ms to tokenize whole.
+_SNIPPET_SCAN_CHARS = 20_000
 # The ranking, measured with tests/bench/kb_search.py --pg-cluster (recall@5 over the real articles): each phrase's
 # ts_rank times its idf (bm25's, from kb_terms), summed. Without the idf, a pasted description is ranked by its
 # commonest words (Chinese descriptions: 57 % instead of 86 %). ts_rank, not ts_rank_cd: the cover density of
 # a phrase query costs 5x as much (143 against 30 ms for one description over 4,095 articles) and found less.
+# Neighbouring CJK characters are also indexed as one lexeme (``document``): a 2-character unit is then ranked by
+# its own frequency, and ts_rank of "会 <-> 议" compared every position of 会 with every one of 议 (0.14 s
+# for "Teams 会议" over 10,000 articles).
 # Normalization 1 divides by 1 + log(document length), as bm25 favours a short article somewhat. Weights
 # {D body, C, B tags, A title}: title 4x the others (16x, as bm25's, ranked long bodies far too low: ts_rank's
 # frequency saturates sooner than bm25's).
@@ -119,7 +125,6 @@ def document(title: str, body: str, tags: str) -> tuple[str, list[str]]:
     order with a gap between fields; and its terms for kb_terms (``terms_of``)."""
     title_text, body_text, tags_text = index_row(title, body, tags)
     positions: dict[str, list[str]] = {}
-    terms: set[str] = {""}  # every article has the empty term: its count is the number of articles
     pos = 0
     for text, weight in ((title_text, "A"), (tags_text, "B"), (body_text, "D")):
         pos += 1  # the gap: "a <-> b" never joins the title's last word to the tags' first
@@ -129,10 +134,14 @@ def document(title: str, body: str, tags: str) -> tuple[str, list[str]]:
             kept = positions.setdefault(lex, [])
             if len(kept) < _MAX_POSITIONS and pos <= _MAX_POSITION:
                 kept.append(f"{pos}{weight}")
-            if _is_cjk(lex) and _is_cjk(previous):
-                terms.add(f"{previous} {lex}")  # a Chinese 2-character unit, counted as the phrase it is searched as
+            if _is_cjk(lex) and _is_cjk(previous) and pos <= _MAX_POSITION + 1:
+                # Each pair of neighbouring CJK characters is also a lexeme, at the first one's position: a Chinese
+                # 2-character unit is then looked up, counted (idf) and ranked (frequency) as one word.
+                pair = positions.setdefault(previous + lex, [])
+                if len(pair) < _MAX_POSITIONS:
+                    pair.append(f"{pos - 1}{weight}")
             previous = lex
-    terms.update(positions)
+    terms = {"", *positions}  # every article has the empty term: its count is the number of articles
     # A word first seen past the last position is still found (with no position: no phrase, no cover).
     vector = " ".join(f"{_quoted(lex)}:{','.join(at)}" if at else _quoted(lex) for lex, at in positions.items())
     return vector, sorted(terms)
@@ -142,9 +151,16 @@ def _phrase_lexemes(phrase: Phrase) -> list[str]:
     return [lex for part in phrase.parts for lex in tokens(prepare_text(part))]
 
 
+def _pairs(lexemes: Sequence[str]) -> list[str]:
+    """A phrase's lexemes as looked up: a run of two or more CJK characters as its chain of 2-character units."""
+    if len(lexemes) >= 2 and all(map(_is_cjk, lexemes)):
+        return [a + b for a, b in pairwise(lexemes)]
+    return list(lexemes)
+
+
 def _phrase_query(lexemes: Sequence[str], prefix: bool) -> str:
     """One phrase as a tsquery: its lexemes joined by ``<->``, the last one ``:*`` for a prefix."""
-    quoted = [_quoted(lex) for lex in lexemes]
+    quoted = [_quoted(lex) for lex in _pairs(lexemes)]
     if prefix:
         quoted[-1] += ":*"
     return "(" + " <-> ".join(quoted) + ")" if len(quoted) > 1 else quoted[0]
@@ -176,10 +192,8 @@ LIMIT %(pool)s
 
 
 def _keys(lexemes: Sequence[str]) -> list[str]:
-    """kb_terms' terms that bound a phrase's document frequency: its lexemes and its Chinese 2-character units."""
-    keys = list(lexemes)
-    keys += [f"{a} {b}" for a, b in pairwise(lexemes) if _is_cjk(a) and _is_cjk(b)]
-    return keys
+    """kb_terms' terms that bound a phrase's document frequency (its rarest is in every article it is)."""
+    return _pairs(lexemes)
 
 
 class PgEngine:
@@ -238,7 +252,7 @@ class PgEngine:
 def snippet(body: str, phrases: Sequence[tuple[list[str], bool]]) -> str:
     """Up to 32 tokens of the body around the most distinct phrases found (then the most hits), the phrases'
     tokens marked, … where the body goes on: what FTS5's snippet() makes, cleaned by ``clean_snippet``."""
-    text = index_row("", body, "")[1]
+    text = index_row("", body[:_SNIPPET_SCAN_CHARS], "")[1]
     toks = list(_tokens_at(text))
     if not toks:
         return ""

@@ -335,7 +335,10 @@ def _module_build(conn: sqlite3.Connection) -> None:
 
 def _module_search(strategy: Strategy, prefix_last: bool = True) -> Callable[[sqlite3.Connection, str, int], list[int]]:
     def search(conn: sqlite3.Connection, query: str, limit: int) -> list[int]:
-        hits = kb_search._search(conn, query, limit, False, prefix_last=prefix_last, strategy=strategy, snippets=False)
+        engine = kb_search.Fts5Engine(conn)
+        hits = kb_search.run_search(
+            engine, query, limit, False, prefix_last=prefix_last, strategy=strategy, snippets=False
+        )
         return [h.id for h in hits]
 
     return search
@@ -561,7 +564,8 @@ def speed_run(real: Sequence[Article], big: Sequence[Article], chosen: Sequence[
                 "cpu_p50_ms": statistics.median(cpu),
                 "cpu_p95_ms": pct(cpu, 95),
             }
-        print(f"speed {ap.name}: build {seconds:.1f}s", file=sys.stderr)
+        p95 = {kind: round(v["p95_ms"], 1) for kind, v in res.latency[ap.name].items()}
+        print(f"speed {ap.name}: build {seconds:.1f}s, p95 ms {json.dumps(p95)}", file=sys.stderr)
         conn.close()
     return res
 
@@ -680,7 +684,8 @@ def pg_speed_run(conn: psycopg.Connection[Any], real: Sequence[Article], big: Se
             "cpu_p50_ms": statistics.median(cpu),
             "cpu_p95_ms": pct(cpu, 95),
         }
-    print(f"speed postgresql: build {seconds:.1f}s", file=sys.stderr)
+    p95 = {kind: round(v["p95_ms"], 1) for kind, v in res.latency["cjk_char"].items()}
+    print(f"speed postgresql: build {seconds:.1f}s, p95 ms {json.dumps(p95)}", file=sys.stderr)
     return res
 
 
