@@ -12,12 +12,15 @@ the tokenizer keeps only letters and digits). PostgreSQL's own dictionaries stem
 and do not split Chinese, so none is used.
 
 The terms, the passes (all terms of a short query, then any), the title reordering and the score scaling are
-db/kb_search.py's ``run_search``; this engine matches with ``@@`` (a Chinese word is a phrase of its characters,
-``<->``), ranks with ``ts_rank`` weighted as bm25's columns are on SQLite, breaks ties by id, and cuts snippets
-from the body in Python (FTS5's ``snippet()`` has no counterpart that knows these tokens).
+db/kb_search.py's ``run_search``; this engine matches with ``@@`` (a Chinese word is a phrase of its 2-character
+units, each also indexed as one lexeme, ``<->`` between them), ranks by the sum over the query's phrases of
+``ts_rank`` times bm25's idf (article counts from ``kb_terms``; see ``_NORMALIZATION`` for what was measured),
+breaks ties by id, and cuts snippets from the body in Python (FTS5's ``snippet()`` has no counterpart that knows
+these tokens).
 
-The store keeps ``kb_search`` current in the transaction that writes an article (``index_article``); rows go with
-their article (ON DELETE CASCADE).
+The store keeps ``kb_search`` and ``kb_terms`` current in the transaction that writes an article
+(``index_article``); a row of kb_search goes with its article (ON DELETE CASCADE), though its counts in kb_terms
+stay until ``reindex_all`` (the helpdesk never deletes an article).
 """
 
 from __future__ import annotations
@@ -122,7 +125,7 @@ def _is_cjk(lexeme: str) -> bool:
 
 def document(title: str, body: str, tags: str) -> tuple[str, list[str]]:
     """The article's ``tsvector`` literal: title (A), tags (B) and body (D) prepared as on SQLite, positions in that
-    order with a gap between fields; and its terms for kb_terms (``terms_of``)."""
+    order with a gap between fields; and its terms, counted in kb_terms."""
     title_text, body_text, tags_text = index_row(title, body, tags)
     positions: dict[str, list[str]] = {}
     pos = 0
