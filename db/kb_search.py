@@ -30,7 +30,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -39,6 +39,9 @@ from db.errors import DatabaseUnavailable
 __all__ = [
     "KB_FTS_SQL",
     "KbHit",
+    "Match",
+    "Phrase",
+    "SearchEngine",
     "index_article",
     "prepare_text",
     "reindex_all",
@@ -154,7 +157,8 @@ def _plain_markdown(body: str) -> str:
     return _MD_MARKS.sub("", body)
 
 
-def _index_row(title: str, body: str, tags: str) -> tuple[str, str, str]:
+def index_row(title: str, body: str, tags: str) -> tuple[str, str, str]:
+    """Title, body and tags as indexed (on either engine: db/pg/kb_search.py tokenizes this same text)."""
     return prepare_text(title), prepare_text(_plain_markdown(body)), prepare_text(tags.replace(",", " , "))
 
 
@@ -168,7 +172,7 @@ def index_article(conn: sqlite3.Connection, article_id: int) -> None:
     if row is not None:
         cur.execute(
             f"INSERT INTO {FTS_TABLE} (rowid, title, body, tags) VALUES (?, ?, ?, ?)",
-            (article_id, *_index_row(row[0], row[1], row[2] or "")),
+            (article_id, *index_row(row[0], row[1], row[2] or "")),
         )
 
 
@@ -187,7 +191,7 @@ def reindex_all(conn: sqlite3.Connection, batch: int = 500) -> int:
     while rows := read.fetchmany(batch):
         conn.executemany(
             f"INSERT INTO {FTS_TABLE} (rowid, title, body, tags) VALUES (?, ?, ?, ?)",
-            [(r[0], *_index_row(r[1], r[2], r[3] or "")) for r in rows],
+            [(r[0], *index_row(r[1], r[2], r[3] or "")) for r in rows],
         )
         count += len(rows)
     # One merged b-tree per term instead of one per batch: fewer segments to read on every query.
@@ -198,10 +202,36 @@ def reindex_all(conn: sqlite3.Connection, batch: int = 500) -> int:
 # -- query building -----------------------------------------------------------------------------------
 
 
-def _phrase(units: Iterable[str], prefix: bool = False) -> str:
+@dataclass(frozen=True)
+class Phrase:
+    """Words (or CJK characters) to be found side by side, in this order; with ``prefix`` the last one also
+    matches as the start of a longer word. Each engine renders it in its own query syntax from the parts, which
+    are only ever tokenized, never parsed as syntax."""
+
+    parts: tuple[str, ...]
+    prefix: bool = False
+
+
+@dataclass(frozen=True)
+class Match:
+    """What a search pass looks for: every phrase (``every``) or any of them."""
+
+    phrases: tuple[Phrase, ...]
+    every: bool
+
+
+def _phrase(units: Iterable[str], prefix: bool = False) -> Phrase:
+    return Phrase(tuple(units), prefix)
+
+
+def fts5_phrase(phrase: Phrase) -> str:
     """A quoted FTS5 phrase; the text inside is only ever tokenized, never parsed as query syntax."""
-    inner = " ".join(units).replace('"', '""')
-    return f'"{inner}"' + ("*" if prefix else "")
+    inner = " ".join(phrase.parts).replace('"', '""')
+    return f'"{inner}"' + ("*" if phrase.prefix else "")
+
+
+def fts5_expr(match: Match) -> str:
+    return (" AND " if match.every else " OR ").join(map(fts5_phrase, match.phrases))
 
 
 def cjk_units(run: str) -> list[str]:
@@ -219,8 +249,8 @@ def cjk_units(run: str) -> list[str]:
 @dataclass(frozen=True)
 class _Term:
     key: str
-    strict: str  # FTS5 phrase used when every term must match
-    loose: tuple[str, ...]  # phrases used when any may match
+    strict: Phrase  # used when every term must match
+    loose: tuple[Phrase, ...]  # used when any may match
     units: tuple[str, ...]  # what the title is checked for (words, CJK 2-character units)
     stop: bool = False
     pair: bool = False  # two adjacent words as a phrase: a bonus, never required
@@ -281,8 +311,8 @@ def _unique(terms: Sequence[_Term]) -> list[_Term]:
     return list({t.key: t for t in terms if not t.pair}.values())
 
 
-def _loose_expr(terms: Sequence[_Term], max_phrases: int) -> str:
-    """OR of the terms' phrases. A long text (a pasted paragraph, a ticket) is cut to ``max_phrases``,
+def _loose_phrases(terms: Sequence[_Term], max_phrases: int) -> tuple[Phrase, ...]:
+    """The terms' phrases, any of which may match. A long text (a pasted paragraph, a ticket) is cut to ``max_phrases``,
     keeping the phrases it repeats most (its topic), then the earliest: each phrase costs a doclist scan.
     Word pairs come last, so they are the first to go."""
     counts = Counter(p for t in terms for p in t.loose)
@@ -290,7 +320,7 @@ def _loose_expr(terms: Sequence[_Term], max_phrases: int) -> str:
     first = {p: i for i, p in enumerate(counts)}
     ranked = sorted(counts, key=lambda p: (p in pairs, -counts[p], first[p]))
     keep = set(ranked[:max_phrases])
-    return " OR ".join(p for p in counts if p in keep)
+    return tuple(p for p in counts if p in keep)
 
 
 _TITLE_WORD = re.compile(rf"[^\W_{_CJK}]+(?:['._-][^\W_{_CJK}]+)*")
@@ -339,7 +369,8 @@ _RAW_MARK = re.compile("\x02([^\x02\x03]*)\x03")
 _SPACES = re.compile(r"\s+")
 
 
-def _clean_snippet(raw: str) -> str:
+def clean_snippet(raw: str) -> str:
+    """A snippet with its matched tokens between \\x02 and \\x03 (as either engine makes it) as shown: « »."""
     text = raw.replace(_SEP, "")
     # A CJK phrase is marked per character; join neighbouring marks into one.
     text = text.replace("\x03\x02", "")
@@ -353,6 +384,51 @@ def snippet_spans(snippet: str) -> list[tuple[str, bool]]:
     return [(part, n % 2 == 1) for n, part in enumerate(re.split(f"[{MARK_OPEN}{MARK_CLOSE}]", snippet)) if part]
 
 
+Row = tuple[int, str | None, str, str, float]
+
+
+class SearchEngine(Protocol):
+    """What the shared search (``run_search``) needs of an engine: SQLite's FTS5 here, PostgreSQL's tsvector in
+    db/pg/kb_search.py. The query's terms, the passes (all terms, then any), the title reordering and the score
+    scaling are the same on both; only matching, ranking and snippets are the engine's."""
+
+    def candidates(
+        self, match: Match, pool: int, include_drafts: bool, weights: tuple[float, float, float]
+    ) -> list[Row]:
+        """The best ``pool`` matches, best first: (id, ref, title, status, score); a higher score is better."""
+        ...
+
+    def snippets(self, match: Match, ids: Sequence[int]) -> list[str]:
+        """A cleaned snippet of each article's body (``clean_snippet``), in the order of ``ids``."""
+        ...
+
+
+class Fts5Engine:
+    """SQLite's FTS5 index (``kb_fts``) on one connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def candidates(
+        self, match: Match, pool: int, include_drafts: bool, weights: tuple[float, float, float]
+    ) -> list[Row]:
+        cur = self.conn.cursor()
+        cur.row_factory = None
+        rank = f"bm25({', '.join(map(str, weights))})"
+        rows = cur.execute(_CANDIDATES_SQL, (fts5_expr(match), rank, int(include_drafts), pool)).fetchall()
+        return [(aid, ref, title, status, -score) for aid, ref, title, status, score in rows]
+
+    def snippets(self, match: Match, ids: Sequence[int]) -> list[str]:
+        cur = self.conn.cursor()
+        cur.row_factory = None
+        expr = fts5_expr(match)
+        out = []
+        for aid in ids:
+            row = cur.execute(_SNIPPET_SQL, (expr, aid)).fetchone()
+            out.append(clean_snippet(row[1] or "") if row else "")
+        return out
+
+
 @dataclass
 class _Candidate:
     id: int
@@ -360,7 +436,7 @@ class _Candidate:
     title: str
     status: str
     score: float
-    expr: str
+    match: Match
 
     def hit(self, snippet: str) -> KbHit:
         status: Literal["draft", "published"] = "draft" if self.status == "draft" else "published"
@@ -368,21 +444,18 @@ class _Candidate:
 
 
 def _candidates(
-    conn: sqlite3.Connection,
-    expr: str,
+    engine: SearchEngine,
+    match: Match,
     units: Sequence[str],
     limit: int,
     include_drafts: bool,
     strategy: Strategy,
 ) -> list[_Candidate]:
-    """Best matches by bm25, then reordered by how much of the query the title holds: a title that
+    """Best matches by the engine's rank, then reordered by how much of the query the title holds: a title that
     names the query's subject beats a long body that mentions its words often."""
-    cur = conn.cursor()
-    cur.row_factory = None
-    rank = f"bm25({', '.join(map(str, strategy.weights))})"
     pool = max(limit, strategy.pool) if strategy.title_boost else limit
-    rows = cur.execute(_CANDIDATES_SQL, (expr, rank, int(include_drafts), pool)).fetchall()
-    found = [_Candidate(aid, ref, title, status, -score, expr) for aid, ref, title, status, score in rows]
+    rows = engine.candidates(match, pool, include_drafts, strategy.weights)
+    found = [_Candidate(aid, ref, title, status, score, match) for aid, ref, title, status, score in rows]
     if strategy.title_boost and found:
         bonus = strategy.title_boost * max(c.score for c in found)
         for c in found:
@@ -391,19 +464,17 @@ def _candidates(
     return found[:limit]
 
 
-def _hits(conn: sqlite3.Connection, found: Sequence[_Candidate]) -> list[KbHit]:
-    cur = conn.cursor()
-    cur.row_factory = None
-    hits = []
-    for c in found:
-        row = cur.execute(_SNIPPET_SQL, (c.expr, c.id)).fetchone()
-        snippet = _clean_snippet(row[1] or "") if row else ""
-        hits.append(c.hit(snippet))
-    return hits
+def _hits(engine: SearchEngine, found: Sequence[_Candidate]) -> list[KbHit]:
+    hits: list[KbHit] = []
+    for match in dict.fromkeys(c.match for c in found):
+        group = [c for c in found if c.match == match]
+        hits += [c.hit(s) for c, s in zip(group, engine.snippets(match, [c.id for c in group]), strict=True)]
+    order = {c.id: n for n, c in enumerate(found)}
+    return sorted(hits, key=lambda h: order[h.id])
 
 
-def _search(
-    conn: sqlite3.Connection,
+def run_search(
+    engine: SearchEngine,
     query: str,
     limit: int,
     include_drafts: bool,
@@ -412,24 +483,25 @@ def _search(
     strategy: Strategy = DEFAULT_STRATEGY,
     snippets: bool = True,
 ) -> list[KbHit]:
+    """The search both engines run (``search_articles``, ``suggest_for_text`` and PostgreSQL's counterparts)."""
     limit = min(int(limit), 1000)
     terms = _terms(query, prefix_last, strategy)
     if limit <= 0 or not terms:
         return []
     unique = _unique(terms)
     units = list(dict.fromkeys(u for t in unique for u in t.units))
-    loose = _loose_expr(terms, strategy.max_phrases)
-    strict = " AND ".join(t.strict for t in unique)
+    loose = Match(_loose_phrases(terms, strategy.max_phrases), every=False)
+    strict = Match(tuple(t.strict for t in unique), every=True)
     found: list[_Candidate] = []
-    # A few keywords: articles holding all of them first. A longer text is ranked by bm25 over any of
-    # its terms; requiring all of them would drop the right article for one missing word.
+    # A few keywords: articles holding all of them first. A longer text is ranked over any of its terms;
+    # requiring all of them would drop the right article for one missing word.
     # (An exact phrase of a pasted 2,000-character run would cost ~0.4 s for nothing: such runs go OR.)
     short = len(unique) <= strategy.and_first_max_terms and all(len(t.key) - 2 <= _STRICT_MAX_CHARS for t in unique)
-    if short and strict != loose:
-        found = _candidates(conn, strict, units, limit, include_drafts, strategy)
+    if short and not (len(strict.phrases) == 1 and strict.phrases == loose.phrases):
+        found = _candidates(engine, strict, units, limit, include_drafts, strategy)
     if len(found) < limit:
         seen = {c.id for c in found}
-        more = _candidates(conn, loose, units, limit + len(found), include_drafts, strategy)
+        more = _candidates(engine, loose, units, limit + len(found), include_drafts, strategy)
         more = [c for c in more if c.id not in seen][: limit - len(found)]
         if found and more:
             # Keep scores falling down the list: a partial match ranks below every full match.
@@ -440,7 +512,7 @@ def _search(
         found += more
     if not snippets:
         return [c.hit("") for c in found]
-    return _hits(conn, found)
+    return _hits(engine, found)
 
 
 def search_articles(
@@ -455,19 +527,21 @@ def search_articles(
     keywords, articles holding all of them come before those holding some. With ``prefix_last`` the
     last word also matches as a prefix while it is being typed (no trailing space)."""
     try:
-        return _search(conn, query, limit, include_drafts, prefix_last=prefix_last)
+        return run_search(Fts5Engine(conn), query, limit, include_drafts, prefix_last=prefix_last)
     except sqlite3.ProgrammingError:
         raise
     except sqlite3.DatabaseError as exc:
         raise _unreadable(exc) from exc
 
 
+SUGGEST_STRATEGY = replace(DEFAULT_STRATEGY, and_first_max_terms=0)
+
+
 def suggest_for_text(conn: sqlite3.Connection, text: str, limit: int = 5) -> list[KbHit]:
     """Published articles for a ticket's subject and body: any of its salient terms (stopwords and
     Chinese function words dropped, the most repeated kept for a long text), ranked by bm25 and title."""
-    strategy = replace(DEFAULT_STRATEGY, and_first_max_terms=0)
     try:
-        return _search(conn, text, limit, False, prefix_last=False, strategy=strategy)
+        return run_search(Fts5Engine(conn), text, limit, False, prefix_last=False, strategy=SUGGEST_STRATEGY)
     except sqlite3.ProgrammingError:
         raise
     except sqlite3.DatabaseError as exc:

@@ -237,6 +237,10 @@ def visible(cli: Cli, ids: list[int]) -> list[Any]:
     out.append([{k: v for k, v in a.items() if a["name"] != "boss" or k != "login"} for a in r.json()])
     r = cli("kb", "drafts", "--json", actor=None)
     out.append(r.json() if r.code == 0 else r.err)
+    for query in ("VPN 断线", "printer", "路由器"):  # the copy's search index, built from the copied articles
+        r = cli("kb", "search", query, "--json", "--drafts", actor=None)
+        assert r.code == 0, r.err
+        out.append([{k: v for k, v in hit.items() if k != "score"} for hit in r.json()])
     return out
 
 
@@ -256,8 +260,9 @@ def test_the_copy_knows_every_table_of_both_schemas(tmp_path: Path, pg_db: str) 
     assert {n for n in names if not n.startswith(("sqlite_", "kb_fts"))} == set(TABLES)
     found = {r[0] for r in pg_query(pg_db, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
     # PostgreSQL's own bookkeeping: its versions, the copies made into it, the roles its admins made, the sweep's
-    # witnesses (db/pg/schema.py); nothing of a SQLite helpdesk to carry over
-    own = {"helpdesk_schema", "helpdesk_copies", "helpdesk_roles", "helpdesk_system_events"}
+    # witnesses (db/pg/schema.py), its knowledge search index (built from kb_articles by the copy); nothing of a
+    # SQLite helpdesk to carry over
+    own = {"helpdesk_schema", "helpdesk_copies", "helpdesk_roles", "helpdesk_system_events", "kb_search", "kb_terms"}
     assert found - own == set(TABLES)
 
 

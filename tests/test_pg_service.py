@@ -1,8 +1,7 @@
 """The service's tests again on PostgreSQL: every test of the modules below that stands on the `team`, `seeded`,
 `cli` or `db_path` fixtures (a service, the CLI or a console over a database) and on no fixture of its own module
 that another module also defines, is collected here a second time, with `db_path` a PostgreSQL database of its own.
-Tests of SQLite's own machinery (the file, its statement trace) and of what PostgreSQL does not do yet (the
-knowledge search) are listed in NOT_YET with the reason."""
+Tests of SQLite's own machinery (the file, its statement trace) are listed in NOT_YET with the reason."""
 
 from __future__ import annotations
 
@@ -47,21 +46,7 @@ MODULES = (
     "tests.test_progress",
 )
 SERVICE_FIXTURES = {"team", "seeded", "cli", "clock", "tmp_path", "monkeypatch", "request", "db_path"}
-# The knowledge search is SQLite's FTS5 so far (PostgreSQL's tsvector search is the next step of issue 19).
-KNOWLEDGE_SEARCH = (
-    "test_kb_search_json_shape_and_languages__test_knowledge",
-    "test_kb_hostile_queries_never_error__test_knowledge",
-    "test_kb_import_bad_files_named_nothing_imported__test_knowledge",
-    "test_kb_show_and_publish_roles__test_knowledge",
-    "test_pane_suggests_searches_opens_links_and_inserts__test_knowledge",
-    "test_pane_full_width_on_narrow_terminal__test_knowledge",
-    "test_knowledge_search_text_with_markup__test_hostile_text",
-    "test_knowledge_pane__test_hostile_text",
-    "test_kb_import_of_deeply_nested_json_names_the_file_and_line__test_limits",
-    "test_knowledge_pane_keys_and_escape__test_ticket_screen",
-)
 NOT_YET: dict[str, str] = {
-    **dict.fromkeys(KNOWLEDGE_SEARCH, "the knowledge search"),
     "test_a_change_elsewhere_costs_the_console_a_read_of_that_ticket__test_scale": "SQLite's statement trace",
     "test_backup_while_another_connection_writes__test_cli": "writes the file with sqlite3",
     "test_json_never_carries_terminal_controls__test_cli": "writes the file with sqlite3",

@@ -42,6 +42,8 @@ GRANT INSERT ON events TO {agent};
 -- The floor's work: tickets, their messages, customers, the satisfaction scores, knowledge, links.
 GRANT INSERT, UPDATE ON tickets, customers, kb_articles TO {agent};
 GRANT INSERT ON messages, csat, ticket_kb, sla_marks TO {agent};
+-- The knowledge search's documents, written with the article they index (db/pg/kb_search.py).
+GRANT INSERT, UPDATE, DELETE ON kb_search, kb_terms TO {agent};
 -- Derived data every writer keeps current (stored figures, report rollups), the sweeper's lease and upkeep marks,
 -- presence, the feed's pruning, the mail channel's records.
 GRANT INSERT, UPDATE, DELETE ON ticket_figures, report_tickets, report_days, report_hist, leases, presence

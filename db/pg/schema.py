@@ -824,8 +824,31 @@ END $fix$;
 """
 
 
+# -- knowledge search (part of version 1) ------------------------------------------------------------------------
+# SQLite's kb_fts (db/kb_search.py) as a tsvector per article, built in Python by db/pg/kb_search.py (the same
+# preparation as SQLite's, lexemes already stemmed, so the server never tokenizes) and kept current by the store in
+# the transaction that writes the article.
+# kb_terms counts the articles holding each term (lexeme, Chinese 2-character unit; '' counts them all): the idf
+# that ranks a query's rare words above its common ones, as bm25 does on SQLite. kb_search.terms is what the
+# article added there, so a rewrite takes back exactly that.
+V1_KB_SEARCH = """
+CREATE TABLE kb_search (
+  article_id BIGINT PRIMARY KEY REFERENCES kb_articles(id) ON DELETE CASCADE,
+  document TSVECTOR NOT NULL,
+  terms TEXT[] NOT NULL
+);
+CREATE INDEX kb_search_document ON kb_search USING GIN (document);
+CREATE TABLE kb_terms (
+  term TEXT COLLATE "C" PRIMARY KEY,
+  docs INTEGER NOT NULL
+);
+"""
+# -- end of knowledge search ----------------------------------------------------------------------------------------
+
+
 def _v1(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     conn.execute(V1)
+    conn.execute(V1_KB_SEARCH)
 
 
 def _v2(conn: psycopg.Connection[tuple[object, ...]]) -> None:
@@ -836,7 +859,7 @@ def _v3(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     conn.execute(V3)
 
 
-_SCRIPTS = [V1, V2, V3]  # every migration's SQL, for expected_objects
+_SCRIPTS = [V1 + V1_KB_SEARCH, V2, V3]  # every migration's SQL, for expected_objects
 MIGRATIONS: list[Callable[[psycopg.Connection[tuple[object, ...]]], None]] = [_v1, _v2, _v3]
 LATEST = len(MIGRATIONS)
 

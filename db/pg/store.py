@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -58,6 +58,9 @@ from db.queries import (
 )
 from db.records import QueueFacts, TicketFilter
 from db.store import STALE_MERGE_LIMIT
+
+if TYPE_CHECKING:
+    from db.kb_search import KbHit
 
 T = TypeVar("T")
 
@@ -682,7 +685,7 @@ class PgStore(PortableQueries):
                 [key, value, by, ts(at)],
             )
 
-    # -- knowledge base (articles; their search is SQLite's FTS5 so far) ---------------------------------------
+    # -- knowledge base (the search: db/pg/kb_search.py) -------------------------------------------------------
 
     def insert_article(self, fields: Mapping[str, Any], at: datetime) -> KbArticle:
         record = {"created_at": ts(at), "updated_at": ts(at), **fields}
@@ -692,6 +695,7 @@ class PgStore(PortableQueries):
                 if existing:
                     raise Duplicate(f"an article with ref {record['ref']} already exists (#{existing[0][0]})")
             aid = int(self._insert("kb_articles", record))
+            self._index_article(aid)
         return self.get_article(aid)
 
     def update_article(self, article_id: int, fields: Mapping[str, Any], at: datetime) -> KbArticle:
@@ -699,7 +703,29 @@ class PgStore(PortableQueries):
         sets = ", ".join(f"{k} = :{k}" for k in record)
         with self._guarded():
             self._exec(f"UPDATE kb_articles SET {sets} WHERE id = :__id", {**record, "__id": article_id})
+            self._index_article(article_id)
         return self.get_article(article_id)
+
+    def _index_article(self, article_id: int) -> None:
+        """The article's search document, in the transaction that wrote the article (as SQLite's index_article)."""
+        from db.pg import kb_search  # the search module loads with the first knowledge-base use
+
+        with self._lock:
+            self._translated(lambda: kb_search.index_article(self.conn, article_id))
+
+    def search_articles(self, query: str, limit: int = 10, include_drafts: bool = False) -> list[KbHit]:
+        from db.pg import kb_search  # the search module loads with the first knowledge-base use
+
+        with self._lock:
+            return self._translated(
+                lambda: kb_search.search_articles(self.conn, query, limit=limit, include_drafts=include_drafts)
+            )
+
+    def suggest_articles(self, text: str, limit: int = 5) -> list[KbHit]:
+        from db.pg import kb_search  # the search module loads with the first knowledge-base use
+
+        with self._lock:
+            return self._translated(lambda: kb_search.suggest_for_text(self.conn, text, limit=limit))
 
     def get_article(self, article_id: int) -> KbArticle:
         row = self._one("SELECT * FROM kb_articles WHERE id = ?", [article_id])
@@ -837,6 +863,7 @@ class PgStore(PortableQueries):
                         for (login,) in self._tuples("SELECT login FROM agents WHERE login IS NOT NULL ORDER BY name"):
                             self._sync_role(str(login))
                         self._continue_ids(feed)
+                        kb_search.reindex_all(self.conn)  # the search index is this engine's own, built from the rows
                         copied = self.table_counts()
                         if copied != counts:
                             wrong = [t for t in TABLES if copied[t] != counts[t]]

@@ -2,9 +2,15 @@
 index size and query latency over 10,000 articles. Run by hand:
 
     python -m tests.bench.kb_search [--runs 3] [--sample N] [--only NAME ...] [--data ../shared/data] [--out FILE]
+                                    [--pg URL | --pg-cluster]
 
-Prints one JSON document. The data folder is read, never copied (see its README); ``description`` is
-never indexed, since it is the article's own summary. Figures are medians over ``--runs`` runs.
+Prints one JSON document. With ``--pg URL`` (a database the login may create a schema in; the bench works in a
+scratch schema it drops) or ``--pg-cluster`` (a throwaway PostgreSQL 15 cluster from tests/pg.py), the shipped search
+also runs on PostgreSQL (db/pg/kb_search.py) over the same articles and queries: its recall@5, suggestion recall,
+index build time and size and latency at 10,000 articles are under ``postgresql``, and ``engines`` sets the two
+engines' figures side by side (``--only cjk_char`` skips SQLite's other approaches). The data folder is read, never
+copied (see its README); ``description`` is never indexed, since it is the article's own summary. Figures are
+medians over ``--runs`` runs.
 
 Approaches compared (each indexes title, body and tags of the same articles):
 - ``naive``: FTS5 ``unicode61`` on the raw text; the query's whitespace-separated words quoted and ANDed
@@ -38,14 +44,18 @@ import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from db import kb_search
 from db.kb_search import DEFAULT_STRATEGY, Strategy
 from db.schema import KB_ARTICLES_DDL, run_script
+
+if TYPE_CHECKING:
+    import psycopg
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
@@ -325,7 +335,10 @@ def _module_build(conn: sqlite3.Connection) -> None:
 
 def _module_search(strategy: Strategy, prefix_last: bool = True) -> Callable[[sqlite3.Connection, str, int], list[int]]:
     def search(conn: sqlite3.Connection, query: str, limit: int) -> list[int]:
-        hits = kb_search._search(conn, query, limit, False, prefix_last=prefix_last, strategy=strategy, snippets=False)
+        engine = kb_search.Fts5Engine(conn)
+        hits = kb_search.run_search(
+            engine, query, limit, False, prefix_last=prefix_last, strategy=strategy, snippets=False
+        )
         return [h.id for h in hits]
 
     return search
@@ -401,11 +414,25 @@ def build(approach: Approach, articles: Sequence[Article]) -> tuple[sqlite3.Conn
 
 
 def recall_at_k(approach: Approach, conn: sqlite3.Connection, queries: Sequence[Query]) -> float:
+    return recall_of(lambda text, k: approach.search(conn, text, k), queries)
+
+
+def recall_of(search: Callable[[str, int], list[int]], queries: Sequence[Query]) -> float:
     got = 0.0
     for q in queries:
-        top = approach.search(conn, q.text, K)
+        top = search(q.text, K)
         got += len(q.relevant & set(top)) / len(q.relevant)
     return got / len(queries) if queries else math.nan
+
+
+def recall_summary(rec: dict[str, float], sets: dict[str, list[Query]]) -> dict[str, float]:
+    """Per-language means of the sets (macro) and per-query means (pooled), and the pooled mean of every query."""
+    for lang, names in LANG_SETS.items():
+        rec[f"{lang}_macro"] = statistics.fmean(rec[n] for n in names)
+        total = sum(len(sets[n]) for n in names)
+        rec[f"{lang}_pooled"] = sum(rec[n] * len(sets[n]) for n in names) / total
+    rec["all_pooled"] = sum(rec[n] * len(qs) for n, qs in sets.items()) / sum(len(qs) for qs in sets.values())
+    return rec
 
 
 def latency_queries(articles: Sequence[Article], n: int = 200, seed: int = 5) -> dict[str, list[str]]:
@@ -484,11 +511,7 @@ def recall_run(real: Sequence[Article], sets: dict[str, list[Query]], chosen: Se
         if conn is None:
             conn, _, _ = build(ap, real)
             built[ap.build] = conn
-        rec = {name: recall_at_k(ap, conn, qs) for name, qs in sets.items()}
-        for lang, names in LANG_SETS.items():
-            rec[f"{lang}_macro"] = statistics.fmean(rec[n] for n in names)
-            total = sum(len(sets[n]) for n in names)
-            rec[f"{lang}_pooled"] = sum(rec[n] * len(sets[n]) for n in names) / total
+        rec = recall_summary({name: recall_at_k(ap, conn, qs) for name, qs in sets.items()}, sets)
         res.recall[ap.name] = rec
         print(f"recall {ap.name}: {json.dumps({k: round(v, 3) for k, v in rec.items()})}", file=sys.stderr)
         if ap.name == "cjk_char":
@@ -541,9 +564,148 @@ def speed_run(real: Sequence[Article], big: Sequence[Article], chosen: Sequence[
                 "cpu_p50_ms": statistics.median(cpu),
                 "cpu_p95_ms": pct(cpu, 95),
             }
-        print(f"speed {ap.name}: build {seconds:.1f}s", file=sys.stderr)
+        p95 = {kind: round(v["p95_ms"], 1) for kind, v in res.latency[ap.name].items()}
+        print(f"speed {ap.name}: build {seconds:.1f}s, p95 ms {json.dumps(p95)}", file=sys.stderr)
         conn.close()
     return res
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------------------------------
+
+# The columns the search reads, as db/pg/schema.py has them (without the foreign key to tickets), and the search's
+# table and GIN index exactly as the migration creates them.
+PG_ARTICLES_DDL = """
+CREATE TABLE kb_articles (
+  id BIGINT PRIMARY KEY, ref TEXT UNIQUE, title TEXT NOT NULL, body TEXT NOT NULL, tags TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL DEFAULT 'published' CHECK (status IN ('draft','published')),
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+)
+"""
+
+
+@contextmanager
+def pg_connection(url: str | None) -> Iterator[psycopg.Connection[Any]]:
+    """A connection working in a scratch schema of ``url``'s database, or of a throwaway cluster's (url None)."""
+    import psycopg
+
+    from db.pg import schema as pg_schema
+
+    with contextmanager(_pg_url)(url) as target, psycopg.connect(target, autocommit=True) as conn:
+        scratch = f"kb_bench_{os.getpid()}"
+        conn.execute(f"CREATE SCHEMA {scratch}")
+        try:
+            conn.execute(f"SET search_path TO {scratch}")
+            conn.execute(PG_ARTICLES_DDL)
+            conn.execute(pg_schema.V1_KB_SEARCH)
+            yield conn
+        finally:
+            conn.execute(f"DROP SCHEMA {scratch} CASCADE")
+
+
+def _pg_url(url: str | None) -> Iterator[str]:
+    if url is not None:
+        yield url
+        return
+    from tests.pg import cluster_running
+
+    with cluster_running() as cluster:
+        name = cluster.new_database(template=None)
+        yield cluster.url(name)
+
+
+def pg_fill(conn: psycopg.Connection[Any], articles: Sequence[Article]) -> tuple[float, float]:
+    """kb_articles holding ``articles``, indexed by db/pg/kb_search.py: (index build seconds, index size MiB)."""
+    from db.pg import kb_search as pg_kb
+
+    conn.execute("TRUNCATE kb_articles CASCADE")
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO kb_articles (id, ref, title, body, tags, created_at, updated_at)"
+            " VALUES (%s, %s, %s, %s, %s, '2024-01-01', '2024-01-01')",
+            [(a.rowid, a.ref, a.title, a.body, a.tags) for a in articles],
+        )
+    t0 = time.perf_counter()
+    with conn.transaction():
+        pg_kb.reindex_all(conn)
+    conn.execute("ANALYZE kb_articles, kb_search")
+    seconds = time.perf_counter() - t0
+    row = conn.execute("SELECT pg_total_relation_size('kb_search')").fetchone()
+    return seconds, (row[0] if row else 0) / 2**20
+
+
+def pg_recall_run(conn: psycopg.Connection[Any], real: Sequence[Article], sets: dict[str, list[Query]]) -> RunResult:
+    """recall@5 of the shipped search on PostgreSQL, as ``recall_run`` measures SQLite's ``cjk_char``."""
+    from db.pg import kb_search as pg_kb
+
+    pg_fill(conn, real)
+    res = RunResult()
+
+    def search(text: str, k: int) -> list[int]:
+        return [h.id for h in pg_kb.search_articles(conn, text, k, snippets=False)]
+
+    res.recall["cjk_char"] = recall_summary({name: recall_of(search, qs) for name, qs in sets.items()}, sets)
+    print(
+        f"recall postgresql: {json.dumps({k: round(v, 3) for k, v in res.recall['cjk_char'].items()})}", file=sys.stderr
+    )
+    for name in ("en_desc", "zh_desc", "tidb_desc"):
+        hits = sum(bool(q.relevant & {h.id for h in pg_kb.suggest_for_text(conn, q.text, K)}) for q in sets[name])
+        res.suggest_recall[name] = hits / len(sets[name])
+    return res
+
+
+def pg_speed_run(conn: psycopg.Connection[Any], real: Sequence[Article], big: Sequence[Article]) -> RunResult:
+    """Index build time, size and latency of the shipped search on PostgreSQL over the padded collection."""
+    from db.pg import kb_search as pg_kb
+
+    res = RunResult(loadavg=os.getloadavg()[0])
+    seconds, size = pg_fill(conn, big)
+    res.build_s["cjk_char"], res.size_mib["cjk_char"] = seconds, size
+    lat_q = latency_queries(real)
+
+    def search(q: str) -> object:
+        return pg_kb.search_articles(conn, q)
+
+    def suggest(q: str) -> object:
+        return pg_kb.suggest_for_text(conn, q)
+
+    fns: dict[str, tuple[Callable[[str], object], Sequence[str]]] = {k: (search, v) for k, v in lat_q.items()}
+    fns["suggest_long"] = (suggest, lat_q["long_description"])
+    t0 = time.perf_counter()
+    with conn.transaction():
+        for rowid in range(1, 201):
+            pg_kb.index_article(conn, rowid)
+    res.index_article_ms = (time.perf_counter() - t0) * 1000 / 200
+    res.latency["cjk_char"] = {}
+    for kind, (fn, queries) in fns.items():
+        wall, cpu = latencies(fn, queries)
+        res.latency["cjk_char"][kind] = {
+            "p50_ms": statistics.median(wall),
+            "p95_ms": pct(wall, 95),
+            "cpu_p50_ms": statistics.median(cpu),
+            "cpu_p95_ms": pct(cpu, 95),
+        }
+    p95 = {kind: round(v["p95_ms"], 1) for kind, v in res.latency["cjk_char"].items()}
+    print(f"speed postgresql: build {seconds:.1f}s, p95 ms {json.dumps(p95)}", file=sys.stderr)
+    return res
+
+
+def engines(sqlite: dict[str, Any], postgres: dict[str, Any]) -> dict[str, Any]:
+    """The shipped search's figures on both engines, side by side."""
+
+    def pick(report: dict[str, Any]) -> dict[str, Any]:
+        rec = report["recall_at_5"]["cjk_char"]
+        lat = report["latency_10k"]["cjk_char"]
+        return {
+            "recall_at_5": {k: rec[k] for k in ("all_pooled", "en_macro", "en_pooled", "zh_macro", "zh_pooled")},
+            "suggest_recall_at_5": report["suggest_for_text_recall_at_5"],
+            "p50_ms": {kind: v["p50_ms"] for kind, v in lat.items()},
+            "p95_ms": {kind: v["p95_ms"] for kind, v in lat.items()},
+            "p95_ms_worst_kind": max(v["p95_ms"] for v in lat.values()),
+            "index_build_s_10k": report["index_build_s_10k"]["cjk_char"],
+            "index_size_mib_10k": report["index_size_mib_10k"]["cjk_char"],
+        }
+
+    return {"sqlite": pick(sqlite), "postgresql": pick(postgres)}
 
 
 def median_of(values: Sequence[float]) -> float:
@@ -576,6 +738,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=0, help="queries per relevance set (0 = all)")
     parser.add_argument("--only", nargs="*", default=[], help="approach names to run (default: all)")
     parser.add_argument("--out", type=Path)
+    pg = parser.add_mutually_exclusive_group()
+    pg.add_argument("--pg", metavar="URL", help="also run the shipped search on this PostgreSQL database")
+    pg.add_argument("--pg-cluster", action="store_true", help="also run it on a throwaway PostgreSQL 15 cluster")
     args = parser.parse_args(argv)
     if not (args.data / "kb_en" / "articles.jsonl").exists():
         print(f"no data at {args.data}", file=sys.stderr)
@@ -587,6 +752,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     sets = {k: sample(v, args.sample) for k, v in full_sets.items()}
     recall = recall_run(real, sets, args.only)
     runs = [speed_run(real, big, args.only) for _ in range(args.runs)]
+    postgres: dict[str, Any] | None = None
+    if args.pg or args.pg_cluster:
+        with pg_connection(args.pg) as conn:
+            pg_recall = pg_recall_run(conn, real, sets)
+            pg_runs = [pg_speed_run(conn, real, big) for _ in range(args.runs)]
+            row = conn.execute("SHOW server_version").fetchone()
+            postgres = {"server": row[0] if row else "", **merge(pg_recall, pg_runs)}
     report = {
         "sqlite": sqlite3.sqlite_version,
         "articles_real": len(real),
@@ -608,8 +780,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "approaches": (__doc__ or "").split("Approaches compared")[1].strip(),
         },
         **merge(recall, runs),
-        "elapsed_s": round(time.perf_counter() - t0, 1),
     }
+    if postgres is not None:
+        report["postgresql"] = postgres
+        if "cjk_char" in report["recall_at_5"] and "cjk_char" in report["latency_10k"]:
+            report["engines"] = engines(report, postgres)
+    report["elapsed_s"] = round(time.perf_counter() - t0, 1)
     text = json.dumps(report, ensure_ascii=False, indent=2)
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")
