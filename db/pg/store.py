@@ -863,6 +863,8 @@ class PgStore(PortableQueries):
                         for (login,) in self._tuples("SELECT login FROM agents WHERE login IS NOT NULL ORDER BY name"):
                             self._sync_role(str(login))
                         self._continue_ids(feed)
+                        from db.pg import kb_search
+
                         kb_search.reindex_all(self.conn)  # the search index is this engine's own, built from the rows
                         copied = self.table_counts()
                         if copied != counts:
