@@ -6,8 +6,14 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from collections.abc import Callable
 
+import pytest
+
+from console.service.helpdesk import HelpdeskService
+from console.tui.app import HelpdeskApp
 from console.tui.looks import Looks
+from tests.conftest import settle
 
 
 def wait_idle(looks: Looks) -> None:
@@ -70,3 +76,32 @@ def test_what_a_job_raises_reaches_the_app_and_the_threads_go_on() -> None:
     wait_idle(looks)
     assert after == ["ok"]
     assert all(t.daemon for t in threading.enumerate() if t.name.startswith("look-"))
+
+
+async def test_a_look_that_fails_ends_the_console_as_a_worker_would(team: Callable[[str], HelpdeskService]) -> None:
+    """What a look raises that no screen expected is the console's error, reported as Textual reports a worker's
+    (with its traceback), not lost in a thread."""
+    app = HelpdeskApp(team("li.wei"), live_interval=3600)
+
+    def broken() -> None:
+        raise RuntimeError("the feed could not be read")
+
+    with pytest.raises(RuntimeError, match="the feed could not be read"):
+        async with app.run_test() as pilot:
+            await pilot.pause(0.2)
+            app.looks.run(broken)
+            await pilot.pause(1.0)
+
+
+async def test_a_look_runs_in_the_consoles_context(team: Callable[[str], HelpdeskService]) -> None:
+    """A look finds its app through the context it was started from, as a thread worker does (a screen that has
+    left the stack has no parent to walk to its app)."""
+    from textual._context import active_app
+
+    app = HelpdeskApp(team("li.wei"), live_interval=3600)
+    seen: list[object] = []
+    async with app.run_test() as pilot:
+        await pilot.pause(0.2)
+        app.looks.run(lambda: seen.append(active_app.get()))
+        await settle(pilot)
+    assert seen == [app]

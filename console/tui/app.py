@@ -262,10 +262,19 @@ class HelpdeskApp(App[None]):
         self._p1_look()
 
     def _look_failed(self, error: BaseException) -> None:
-        """What a look raised that no screen expected ends the console, as a worker's error does."""
-        if isinstance(error, Exception):
-            with contextlib.suppress(RuntimeError):  # the console has ended already
-                self.call_from_thread(self._handle_exception, error)
+        """What a look raised that no screen expected ends the console, as a worker's error does (Textual reports it
+        from inside an ``except`` block, where its traceback is)."""
+        if not isinstance(error, Exception):
+            return
+
+        def fail() -> None:
+            try:
+                raise error
+            except Exception as exc:
+                self._handle_exception(exc)
+
+        with contextlib.suppress(RuntimeError):  # the console has ended already
+            self.call_from_thread(fail)
 
     def _p1_look(self) -> None:
         self.looks.run(self._p1_read, key="p1-alert")

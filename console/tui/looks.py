@@ -9,6 +9,7 @@ busy database never holds the console open after it quits.
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from collections.abc import Callable, Hashable
@@ -20,15 +21,19 @@ class Looks:
     def __init__(self, failed: Callable[[BaseException], None]) -> None:
         """``failed`` is called (in the job's thread) with what a job raised: the app treats it as a worker's error."""
         self._failed = failed
-        self._jobs: queue.SimpleQueue[tuple[Hashable | None, Callable[[], object]]] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[tuple[Hashable | None, contextvars.Context, Callable[[], object]]] = (
+            queue.SimpleQueue()
+        )
         self._lock = threading.Lock()
         self._running: set[Hashable] = set()
         self._pending = 0  # jobs queued or running (tests wait for none)
         self._threads: list[threading.Thread] = []
 
     def run(self, job: Callable[[], object], key: Hashable | None = None) -> bool:
-        """Run ``job`` on a look thread. With a ``key``, not while the last job of that key is queued or running
-        (then False: a look that finds the previous one still reading has nothing to add)."""
+        """Run ``job`` on a look thread, in a copy of the caller's context (the active app, as Textual's thread
+        workers have it: a screen finds its app even once it has left the screen stack). With a ``key``, not while
+        the last job of that key is queued or running (then False: a look that finds the previous one still reading
+        has nothing to add)."""
         with self._lock:
             if key is not None:
                 if key in self._running:
@@ -39,7 +44,7 @@ class Looks:
                 thread = threading.Thread(target=self._serve, name=f"look-{len(self._threads)}", daemon=True)
                 self._threads.append(thread)
                 thread.start()
-        self._jobs.put((key, job))
+        self._jobs.put((key, contextvars.copy_context(), job))
         return True
 
     @property
@@ -49,9 +54,9 @@ class Looks:
 
     def _serve(self) -> None:
         while True:
-            key, job = self._jobs.get()
+            key, context, job = self._jobs.get()
             try:
-                job()
+                context.run(job)
             except BaseException as exc:  # handed to the app, as a worker's error would be
                 self._failed(exc)
             finally:

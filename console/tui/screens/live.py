@@ -93,6 +93,8 @@ class LiveScreen(Screen[None]):
         return True
 
     def _deliver(self, feed: Feed) -> None:
+        if not self.is_attached:
+            return  # the screen has been dismissed (or the console is ending) since the look began
         if self.deferred(None if feed.reload else feed.tickets):
             return
         if feed.reload:

@@ -300,8 +300,8 @@ class QueueScreen(LiveScreen):
         """``refetched``: the offset of ``rows`` when they are the screen's rows read again, else None (``rows`` are
         fresh copies of rows held in place)."""
         self.refresh_done()
-        if state != self.state:
-            return  # a reload for the new view is under way
+        if state != self.state or not self.is_attached:
+            return  # a reload for the new view is under way, or the console is ending
         for view, delta in moved.items():
             if view in self._counts:
                 self._counts[view] = max(0, self._counts[view] + delta)
