@@ -221,8 +221,15 @@ MORE_READS: list[tuple[str, ...]] = [
 ]
 
 
-def _more_transcript(cli: Cli) -> list[Any]:
+def _more_transcript(cli: Cli, kb: Path) -> list[Any]:
     out = _transcript(cli)
+    r = cli("kb", "import", str(kb), "--json")  # knowledge: imported, published, searched in both languages
+    assert r.code == 0, r.err
+    out.append(r.json())
+    for query in ("VPN", "断线", "路由器 重启", "printer offline"):
+        r = cli("kb", "search", query, "--json", "--drafts", actor="sue")
+        assert r.code == 0, (query, r.err)
+        out.append([{k: v for k, v in hit.items() if k != "score"} for hit in r.json()])  # each engine's own scale
     for actor, argv in MORE:
         r = cli(*argv, "--json", actor=actor)
         assert r.code == 0, (argv, r.err)
@@ -233,12 +240,23 @@ def _more_transcript(cli: Cli) -> list[Any]:
         assert r.code == 0, (argv, r.err)
         agents = frozenset({"login", "created_at"}) if argv[0] == "agent" else frozenset()
         out.append(_without(r.json(), frozenset({"recorded_at"}) | agents))
+    r = cli("sweep", "--now", "2026-03-02T11:30:00+08:00", "--json")  # time's changes, judged at one instant
+    assert r.code == 0, r.err
+    out.append(r.json())
+    r = cli("ticket", "list", "--all", "--json", "--now", "2026-03-02T11:30:00+08:00", actor="sue")
+    out.append(_without(r.json()))
     return out
 
 
-def test_every_command_reads_the_same_on_both_engines(both: Callable[[str], Cli]) -> None:
-    sqlite = _more_transcript(both("sqlite"))
-    postgres = _more_transcript(both("postgresql"))
+def test_every_command_reads_the_same_on_both_engines(both: Callable[[str], Cli], tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "vpn.md").write_text(
+        "# VPN 断线怎么办\n\n重启路由器，然后重新连接 VPN。\n\ntags: vpn, 网络\n", encoding="utf-8"
+    )
+    (kb / "printer.md").write_text("# Printer offline\n\nPower-cycle the printer.\n\ntags: printer\n", encoding="utf-8")
+    sqlite = _more_transcript(both("sqlite"), kb)
+    postgres = _more_transcript(both("postgresql"), kb)
     for step, (a, b) in enumerate(zip(sqlite, postgres, strict=True)):
         assert json.dumps(a, ensure_ascii=False, sort_keys=True) == json.dumps(b, ensure_ascii=False, sort_keys=True), (
             step
