@@ -26,7 +26,7 @@ from typing import Any, ClassVar, TypeVar
 
 from db import schema
 from db.errors import Conflict, DatabaseUnavailable, Duplicate, NotFound, ReadOnly
-from db.models import Csat, Customer, Event, KbArticle, Message, QueueItem, Ticket
+from db.models import Agent, Csat, Customer, Event, KbArticle, Message, QueueItem, Ticket
 from db.records import Change, Feed, QueueFacts, TicketFilter
 from db.vocabulary import OPEN_STATUSES
 
@@ -307,6 +307,22 @@ class PortableQueries(ABC):
                 return work()
 
         return self._retry(unit, attempts)
+
+    # -- agents and articles -------------------------------------------------------------------------------
+
+    def get_agent(self, name: str) -> Agent | None:
+        row = self._one("SELECT * FROM agents WHERE name = ?", [name])
+        return Agent(**row) if row else None
+
+    def agent_by_login(self, login: str) -> Agent | None:
+        row = self._one("SELECT * FROM agents WHERE login = ?", [login])
+        return Agent(**row) if row else None
+
+    def get_article(self, article_id: int) -> KbArticle:
+        row = self._one("SELECT * FROM kb_articles WHERE id = ?", [article_id])
+        if row is None:
+            raise NotFound("article", article_id)
+        return KbArticle(**row)
 
     # -- customers ----------------------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ import sqlite_utils
 
 from db import schema
 from db.connection import BUSY_TIMEOUT_MS, connect, copy_database, file_mode, is_busy, quick_check, unclean_shutdown
-from db.errors import DatabaseUnavailable, Duplicate, NotFound, SameFile, StoreError
+from db.errors import DatabaseUnavailable, Duplicate, SameFile, StoreError
 from db.models import Agent, Customer, Event, KbArticle, Presence, QueueItem, Ticket
 from db.queries import (
     _COMPUTED_KEY,
@@ -320,14 +320,6 @@ class Store(PortableQueries):
         return f"{column} IN ({','.join('?' * len(values))})", list(values)
 
     # -- agents -------------------------------------------------------------------------------------------
-
-    def get_agent(self, name: str) -> Agent | None:
-        row = self._one("SELECT * FROM agents WHERE name = ?", [name])
-        return Agent(**row) if row else None
-
-    def agent_by_login(self, login: str) -> Agent | None:
-        row = self._one("SELECT * FROM agents WHERE login = ?", [login])
-        return Agent(**row) if row else None
 
     def list_agents(self) -> list[Agent]:
         return [Agent(**r) for r in self._rows("SELECT * FROM agents ORDER BY tier, name")]
@@ -636,12 +628,6 @@ class Store(PortableQueries):
             self.db.table("kb_articles").update(article_id, {**fields, "updated_at": ts(at)})
             kb_search.index_article(self.conn, article_id)
         return self.get_article(article_id)
-
-    def get_article(self, article_id: int) -> KbArticle:
-        row = self._one("SELECT * FROM kb_articles WHERE id = ?", [article_id])
-        if row is None:
-            raise NotFound("article", article_id)
-        return KbArticle(**row)
 
     def count_articles(self) -> int:
         row = self._one("SELECT count(*) AS n FROM kb_articles")

@@ -33,9 +33,8 @@ class _Stdin(io.TextIOWrapper):
     pass
 
 
-@pytest.fixture
-def hd(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
-    """`helpdesk --db DB …` in-process; ``stdin`` as bytes (the MTA's pipe)."""
+def mail_cli(database: str, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """`helpdesk --db DATABASE …` in-process (a file or a PostgreSQL URL); ``stdin`` as bytes (the MTA's pipe)."""
     from console.cli.main import main
 
     monkeypatch.delenv("HELPDESK_MAIL_PASSWORD", raising=False)
@@ -46,13 +45,18 @@ def hd(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
         monkeypatch.setattr(sys, "stdin", _Stdin(io.BytesIO(stdin), encoding="utf-8"))
         with redirect_stdout(out), redirect_stderr(err):
             try:
-                code = main(["--db", str(db_path), *argv])
+                code = main(["--db", database, *argv])
             except SystemExit as exc:
                 code = int(exc.code or 0)
         set_language("en")
         return Result(code, out.getvalue(), err.getvalue())
 
     return run
+
+
+@pytest.fixture
+def hd(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    return mail_cli(str(db_path), monkeypatch)
 
 
 @pytest.fixture

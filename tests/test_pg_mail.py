@@ -4,51 +4,27 @@ data folder (a server has no file to sit beside); the mail commands are an admin
 
 from __future__ import annotations
 
-import io
 import secrets
-import sys
 from collections.abc import Callable
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from console.i18n import set_language
 from console.service.helpdesk import HelpdeskService
 from tests.conftest import Result
 from tests.mailservers import SmtpSink, smtp, write_config
 from tests.pg import Cluster
-from tests.test_mail import CORPUS, EXPECTED
+from tests.test_mail import CORPUS, EXPECTED, mail_cli
 
 __all__ = ["smtp"]  # the module-scoped SMTP sink
 
 Runner = Callable[..., Result]
 
 
-class _Stdin(io.TextIOWrapper):
-    pass
-
-
 def _runner(url: str, monkeypatch: pytest.MonkeyPatch) -> Runner:
     """`helpdesk --db URL …` in-process; ``stdin`` as bytes (the MTA's pipe)."""
-    from console.cli.main import main
-
-    monkeypatch.delenv("HELPDESK_MAIL_PASSWORD", raising=False)
-    monkeypatch.delenv("HELPDESK_CONFIG", raising=False)
-
-    def run(*argv: str, stdin: bytes = b"") -> Result:
-        out, err = io.StringIO(), io.StringIO()
-        monkeypatch.setattr(sys, "stdin", _Stdin(io.BytesIO(stdin), encoding="utf-8"))
-        with redirect_stdout(out), redirect_stderr(err):
-            try:
-                code = main(["--db", url, *argv])
-            except SystemExit as exc:
-                code = int(exc.code or 0)
-        set_language("en")
-        return Result(code, out.getvalue(), err.getvalue())
-
-    return run
+    return mail_cli(url, monkeypatch)
 
 
 def _rows(url: str, sql: str) -> list[tuple[object, ...]]:

@@ -38,7 +38,7 @@ from psycopg.rows import dict_row
 
 from db import schema as sqlite_schema
 from db.copy import CopySource
-from db.errors import BadLogin, DatabaseUnavailable, Duplicate, NotFound, StoreError
+from db.errors import BadLogin, DatabaseUnavailable, Duplicate, StoreError
 from db.models import Agent, Customer, Event, KbArticle, Presence, QueueItem, Ticket
 from db.pg import schema
 from db.queries import (
@@ -374,14 +374,6 @@ class PgStore(PortableQueries):
         return f"{column} = ANY(?)", [list(values)]
 
     # -- agents -------------------------------------------------------------------------------------------
-
-    def get_agent(self, name: str) -> Agent | None:
-        row = self._one("SELECT * FROM agents WHERE name = ?", [name])
-        return Agent(**row) if row else None
-
-    def agent_by_login(self, login: str) -> Agent | None:
-        row = self._one("SELECT * FROM agents WHERE login = ?", [login])
-        return Agent(**row) if row else None
 
     def list_agents(self) -> list[Agent]:
         return [Agent(**r) for r in self._rows('SELECT * FROM agents ORDER BY tier COLLATE "C", name COLLATE "C"')]
@@ -726,12 +718,6 @@ class PgStore(PortableQueries):
 
         with self._lock:
             return self._translated(lambda: kb_search.suggest_for_text(self.conn, text, limit=limit))
-
-    def get_article(self, article_id: int) -> KbArticle:
-        row = self._one("SELECT * FROM kb_articles WHERE id = ?", [article_id])
-        if row is None:
-            raise NotFound("article", article_id)
-        return KbArticle(**row)
 
     def count_articles(self) -> int:
         return int(self._tuples("SELECT count(*) FROM kb_articles")[0][0])
