@@ -74,7 +74,9 @@ class Backlog:
         shown = copy.deepcopy(self)
         for assignee, stored, alert in store._tuples(
             "SELECT assignee, sla_alert, CASE WHEN sla_due <= ? THEN 2 WHEN sla_warn <= ? THEN 1 ELSE 0 END"
-            f" FROM tickets WHERE sla_next <= ? AND {_OPEN}",
+            # By the time index: SQLite would walk every open ticket by status (4.5 ms at 4,400 open, each
+            # snapshot) to find the few whose time has come.
+            f" FROM tickets{store.index_hint('tickets_next')} WHERE sla_next <= ? AND {_OPEN}",
             [now, now, now],
         ):
             shown.breached += (alert == 2) - (stored == 2)

@@ -9,15 +9,25 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
+from rich.segment import Segment
+from rich.style import Style
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.content import Content
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Digits, Static
 
-from widgets.countdown import Countdown, widest_countdown
+from widgets.countdown import (
+    SecondTicks,
+    countdown_state,
+    format_remaining,
+    remaining_seconds,
+    widest_countdown,
+)
 from widgets.safe_text import clean, fit, plain
 
 Tone = Literal["plain", "good", "warning", "bad"]
@@ -135,56 +145,41 @@ class CountdownItem:
     remaining: Callable[[float], int | None] | None = None
 
 
-class CountdownLine(Horizontal):
-    DEFAULT_CSS = """
-    CountdownLine {
-        height: 1;
-        & > Countdown { text-align: right; text-wrap: nowrap; margin-right: 1; }
-        & > Static { width: 1fr; height: 1; }
-    }
-    """
-
-    def __init__(self, item: CountdownItem, clock: Callable[[], float]) -> None:
-        super().__init__()
-        self.item = item
-        self._clock = clock
-
-    def compose(self) -> ComposeResult:
-        countdown = Countdown(
-            self.item.due_at, warn_at=self.item.warn_at, clock=self._clock, remaining=self.item.remaining
-        )
-        countdown.styles.width = widest_countdown() + 1  # one column wide enough in the active language
-        yield countdown
-        yield Static(plain(self.item.text), markup=False)
-
-    def update_item(self, item: CountdownItem) -> None:
-        """Show ``item`` on this line (the same ticket's new figures, or another ticket: lines are reused)."""
-        if item.text != self.item.text:
-            self.query_one(Static).update(plain(item.text))
-        if (item.key, item.due_at, item.warn_at) != (self.item.key, self.item.due_at, self.item.warn_at):
-            countdown = self.query_one(Countdown)
-            countdown.set_deadline(item.due_at, warn_at=item.warn_at, remaining=item.remaining)
-        self.item = item
+# One line of the countdown list as drawn: ("title" | "empty" | "more", text) or ("item", clock, state, text).
+_Line = tuple[str, ...]
 
 
-class CountdownList(Vertical):
-    """A titled list of lines with a live countdown each, most urgent first; lines are reused in place.
+class CountdownList(Widget):
+    """A titled list of lines with a live countdown each, most urgent first.
 
     It shows as many lines as its height holds, in the order given; when more items exist than fit (``total``
     counts those not handed over too), the last line says how many are left out, in the words of ``more``
     (called with the number hidden and the number shown). The caller orders the items so that what must never
     be hidden comes first.
+
+    One widget draws every line (Textual's line API) and one timer ticks every clock on the wall-clock second: a
+    board's clocks that move each second then cost one widget's changed lines a frame, not a widget each (each of
+    those was rendered and composited on its own, most of an idle board's CPU).
     """
 
     DEFAULT_CSS = """
     CountdownList {
         height: 1fr;
         padding: 0 1;
-        & > .list-title { text-style: bold; height: 1; }
-        & > .list-empty { color: $text-muted; height: 1; }
-        & > .list-more { color: $text-muted; text-style: bold; height: 1; display: none; }
+        & > .countdown-list--title { text-style: bold; }
+        & > .countdown-list--muted { color: $text-muted; }
+        & > .countdown-list--more { color: $text-muted; text-style: bold; }
+        & > .countdown-list--warning { color: $warning; }
+        & > .countdown-list--breached { color: $error; text-style: bold; }
     }
     """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "countdown-list--title",
+        "countdown-list--muted",
+        "countdown-list--more",
+        "countdown-list--warning",
+        "countdown-list--breached",
+    }
 
     def __init__(
         self,
@@ -202,25 +197,31 @@ class CountdownList(Vertical):
         self._more = more or (lambda hidden, _shown: f"+{hidden}")
         self._items: list[CountdownItem] = []
         self._total = 0
-        # The lines, kept here rather than queried: a removal or mount still pending in the DOM is already
-        # counted, so fits in quick succession (new items, then a resize) never leave extra lines.
-        self._lines: list[CountdownLine] = []
+        self._shown = 0
         self._more_text = ""
+        self._lines: list[_Line] = []
+        self._styles: dict[str, Style] = {}
+        self._ticks = SecondTicks(self, self._tick)
+        self._clock_width = 0
 
-    def compose(self) -> ComposeResult:
-        yield Static(Content(self._title), classes="list-title", markup=False)
-        yield Static(Content(self._empty), classes="list-empty", markup=False)
-        yield Static("", classes="list-more", markup=False)
+    def on_mount(self) -> None:
+        self._clock_width = widest_countdown() + 1  # one column wide enough in the active language
+        self._ticks.start(False)
 
     @property
     def keys(self) -> list[int]:
         """The keys of the lines shown, top to bottom."""
-        return [line.item.key for line in self._lines]
+        return [item.key for item in self._items[: self._shown]]
 
     @property
     def more_text(self) -> str:
         """What the last line says of the items left out ("" when all are shown)."""
         return self._more_text
+
+    @property
+    def lines(self) -> list[str]:
+        """The lines as shown (clock and text of each item), top to bottom: for tests and tools."""
+        return [f"{line[1]} {line[3]}" if line[0] == "item" else line[1] for line in self._lines]
 
     def set_items(self, items: Sequence[CountdownItem], total: int | None = None) -> None:
         """The items in the order to show them; ``total`` (at least ``len(items)``) counts every item there is."""
@@ -244,22 +245,67 @@ class CountdownList(Vertical):
         if hidden > 0 and shown > 0 and shown == rows:
             shown -= 1  # the last line says what is left out
             hidden += 1
-        items = self._items[:shown]
-        self.query_one(".list-empty").display = not self._items
-        more = self._more(hidden, shown) if hidden > 0 else ""
-        more_line = self.query_one(".list-more", Static)
-        if more != self._more_text:
-            self._more_text = more
-            more_line.update(plain(more))
-        more_line.display = bool(more)
-        for line, item in zip(self._lines, items, strict=False):
-            line.update_item(item)
-        if len(items) > len(self._lines):
-            new = [CountdownLine(item, self._clock) for item in items[len(self._lines) :]]
-            self._lines.extend(new)
-            self.mount_all(new, before=more_line)
-        elif len(items) < len(self._lines):
-            extra, self._lines = self._lines[len(items) :], self._lines[: len(items)]
-            with self.app.batch_update():
-                for line in extra:
-                    line.remove()
+        self._shown = shown
+        self._more_text = self._more(hidden, shown) if hidden > 0 else ""
+        self._draw(self._clock())
+
+    def _tick(self) -> None:
+        if self._shown:
+            self._draw(self._clock())
+
+    def _draw(self, now: float) -> None:
+        """The lines at ``now``; only those that read otherwise than before are repainted."""
+        lines: list[_Line] = [("title", self._title)]
+        if not self._items:
+            lines.append(("empty", self._empty))
+        for item in self._items[: self._shown]:
+            seconds = item.remaining(now) if item.remaining is not None else remaining_seconds(item.due_at, None, now)
+            state = countdown_state(seconds, now, item.warn_at)
+            lines.append(("item", format_remaining(seconds), state, clean(item.text)))
+        if self._more_text:
+            lines.append(("more", clean(self._more_text)))
+        before, self._lines = self._lines, lines
+        width = self.content_size.width
+        for y in range(max(len(before), len(lines))):
+            if y >= len(before) or y >= len(lines) or before[y] != lines[y]:
+                self.refresh(Region(0, y, width, 1))
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+
+    def _style(self, name: str) -> Style:
+        """The widget's style with a component's colour and text style over it (kept until restyled)."""
+        style = self._styles.get(name)
+        if style is None:
+            if name == "base":
+                style = self.rich_style
+            else:
+                full = self.get_component_rich_style(f"countdown-list--{name}")
+                layer = self.get_component_rich_style(f"countdown-list--{name}", partial=True)
+                style = self.rich_style + layer + Style.from_color(full.color if layer.color is not None else None)
+            self._styles[name] = style
+        return style
+
+    def render_line(self, y: int) -> Strip:
+        width = self.content_size.width
+        base = self._style("base")
+        if y >= len(self._lines):
+            return Strip.blank(width, base)
+        kind, *parts = self._lines[y]
+        if kind == "item":
+            clock, state, text = parts
+            clock_width = self._clock_width
+            clock_style = self._style(_STATE_COMPONENT[state]) if state in _STATE_COMPONENT else base
+            segments = [
+                Segment(fit(clock, clock_width, "right"), clock_style),
+                Segment(" " + fit(text, max(0, width - clock_width - 1)), base),
+            ]
+        else:
+            component = {"title": "title", "empty": "muted", "more": "more"}[kind]
+            segments = [Segment(fit(parts[0], width), self._style(component))]
+        return Strip(segments).adjust_cell_length(width, base)
+
+
+# A clock's state as the list colours it (an "ok" clock keeps the widget's colour).
+_STATE_COMPONENT = {"warning": "warning", "breached": "breached", "paused": "muted", "none": "muted"}

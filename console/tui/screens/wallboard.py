@@ -111,7 +111,6 @@ class WallboardScreen(LiveScreen):
         #lower { height: 1fr; }
         #agents { width: 32; border-right: vkey $panel-lighten-2; }
         #urgent { width: 1fr; }
-        CountdownLine > Static { text-wrap: nowrap; text-overflow: ellipsis; }
         #hourly { height: 3; padding: 0 1; }
         #hourly-label { color: $text-muted; height: 1; text-wrap: nowrap; }
         #hourly Sparkline { height: 1fr; }
