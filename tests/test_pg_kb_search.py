@@ -248,22 +248,118 @@ def test_an_update_reindexes_and_a_delete_removes(pg_db: str) -> None:
         pg.close()
 
 
-def test_the_planner_uses_the_gin_index(pg_db: str) -> None:
+QUERIES_KEPT = ["printer", "打印", "打印机卡纸", "teams 会议", "prin", "spooler service", "网络", "vpn"]
+
+
+def _answers(pg: PgStore, drafts: bool = True) -> list[list[tuple[int, float]]]:
+    return [[(h.id, round(h.score, 9)) for h in pg.search_articles(q, include_drafts=drafts)] for q in QUERIES_KEPT]
+
+
+def test_the_index_kept_article_by_article_answers_as_one_built_anew(
+    pg_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Postings of articles written since the last merge sit in kb_delta; merges fold them into the lists and drop
+    the entries of versions replaced. Whatever the mix, the answers (ids and scores) are those of an index built
+    from scratch."""
+    monkeypatch.setattr(pg_kb, "_MERGE_MIN", 40)  # a merge every few articles
+    pg = PgStore(pg_db)
+    try:
+        for title, body, tags, status in ARTICLES.values():
+            pg.insert_article({"title": title, "body": body, "tags": tags, "status": status}, AT)
+        pg.update_article(3, {"body": "打印机卡纸: open the tray, printer spooler restarted"}, AT)
+        pg.update_article(5, {"title": "VPN 网络 printer"}, AT)
+        pg.update_article(3, {"title": "Teams 会议 printer"}, AT)
+        with pg.transaction():
+            pg._exec("UPDATE kb_articles SET status = 'draft' WHERE id = 7")
+        merged = pg._tuples("SELECT main_postings, delta_postings FROM kb_stats")[0]
+        assert merged[0] > 0  # merges happened along the way
+        kept = _answers(pg)
+        assert any(7 in [i for i, _ in answer] for answer in kept)
+        assert all(7 not in [i for i, _ in answer] for answer in _answers(pg, drafts=False))
+        with pg.transaction():
+            pg_kb.merge(pg.conn)
+        assert pg._tuples("SELECT count(*) FROM kb_delta")[0][0] == 0
+        assert _answers(pg) == kept
+        with pg.transaction():
+            pg_kb.reindex_all(pg.conn)
+        assert _answers(pg) == kept
+    finally:
+        pg.close()
+
+
+def test_a_phrase_counts_only_where_its_words_stand_side_by_side(pg_db: str) -> None:
+    """The lists say which articles hold all of a phrase's words; the tsvector says whether they stand together. Many
+    articles that hold the words apart (and often: ranked first by the lists) do not hide the one that holds the
+    phrase."""
+    pg = PgStore(pg_db)
+    try:
+        for n in range(60):
+            pg.insert_article({"title": f"Note {n}", "body": "printer " * 5 + "and a driver " * 5}, AT)
+        together = pg.insert_article({"title": "Setup", "body": "Install the printer driver first."}, AT)
+        engine = pg_kb.PgEngine(pg.conn)
+        weights = sqlite_kb.DEFAULT_STRATEGY.weights
+        phrase = Match((Phrase(("printer", "driver")),), every=True)
+        assert [r[0] for r in engine.candidates(phrase, 1, False, weights)] == [together.id]
+        assert [r[0] for r in engine.candidates(phrase, 10, False, weights)] == [together.id]
+        # Any of the words: the phrase adds to the score only where it stands.
+        loose = Match((Phrase(("printer",)), Phrase(("driver",)), Phrase(("printer", "driver"))), every=False)
+        rows = engine.candidates(loose, 100, False, weights)
+        assert len(rows) == 61
+        chinese = Match((Phrase(("打印机",)),), every=True)
+        apart = pg.insert_article({"title": "打印 和 印机", "body": "两个词"}, AT)
+        side = pg.insert_article({"title": "打印机", "body": "一个词"}, AT)
+        assert [r[0] for r in engine.candidates(chinese, 10, False, weights)] == [side.id]
+        assert apart.id not in [r[0] for r in engine.candidates(chinese, 10, False, weights)]
+    finally:
+        pg.close()
+
+
+def test_the_search_reads_the_query_terms_lists_by_index(pg_db: str) -> None:
     pg = PgStore(pg_db)
     try:
         with pg.transaction():
             pg._exec(
                 "INSERT INTO kb_articles (id, title, body, created_at, updated_at)"
-                " SELECT g, 'Article ' || g, words || ' token' || g, '', '' FROM generate_series(1, 10000) g,"
+                " SELECT g, 'Article ' || g, words || ' token' || g, '', '' FROM generate_series(1, 2000) g,"
                 " LATERAL (SELECT string_agg(md5((g * 100 + n)::text), ' ') AS words FROM generate_series(1, 40) n) w"
             )
-            pg._exec("INSERT INTO kb_search SELECT id, to_tsvector('simple', body), '{}' FROM kb_articles")
-        pg._exec("ANALYZE kb_articles, kb_search")
-        match = Match((Phrase(("token42",)),), every=False)
-        sql = "EXPLAIN " + pg_kb._CANDIDATES_SQL.format(score="1")
-        params = {"match": pg_kb.tsquery(match), "drafts": False, "pool": 30}
-        plan = "\n".join(r[0] for r in pg.conn.execute(sql, params).fetchall())
-        assert "kb_search_document" in plan, plan
+            pg_kb.reindex_all(pg.conn)
+        pg._exec("ANALYZE kb_articles, kb_search, kb_postings, kb_delta")
+        sql = "EXPLAIN " + pg_kb._score_sql([[1]], [1.0], 40.0, False)
+        plan = "\n".join(r[0] for r in pg.conn.execute(sql, {"lo": ["token42"], "hi": ["token42\x01"], "cut": 30}))
+        assert "kb_postings_pkey" in plan and "Seq Scan on kb_postings" not in plan, plan
+        assert "kb_search" not in plan, plan  # no article's document is read to rank
         assert ids(pg.search_articles("token42 ")) == [42]  # (no prefix: the word is typed out)
+        assert len(pg.search_articles("token4")) == 10  # a prefix: token4, token40…
     finally:
         pg.close()
+
+
+def test_a_database_from_before_the_posting_lists_is_indexed_as_it_migrates(pg_cluster: Cluster) -> None:
+    """Schema v4 builds the lists from the articles already there (version 3 ranked from the tsvector alone)."""
+    import psycopg
+
+    from db.pg import schema
+
+    name = pg_cluster.new_database(template=None)
+    url = pg_cluster.url(name)
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            for step in schema.MIGRATIONS[:3]:
+                with conn.transaction():
+                    conn.execute(schema.VERSION_TABLE)
+                    step(conn)
+                    conn.execute("INSERT INTO helpdesk_schema VALUES (%s, '')", [schema.MIGRATIONS.index(step) + 1])
+            conn.execute(
+                "INSERT INTO kb_articles (title, body, created_at, updated_at)"
+                " VALUES ('Printer jams', 'Open the tray.', '', ''), ('VPN 断开', '重新连接网络。', '', '')"
+            )
+        pg = PgStore(url)
+        try:
+            assert pg._tuples("SELECT max(version) FROM helpdesk_schema")[0][0] == schema.LATEST == 4
+            assert [h.title for h in pg.search_articles("printer")] == ["Printer jams"]
+            assert [h.title for h in pg.search_articles("网络")] == ["VPN 断开"]
+        finally:
+            pg.close()
+    finally:
+        pg_cluster.drop_database(name)

@@ -262,7 +262,17 @@ def test_the_copy_knows_every_table_of_both_schemas(tmp_path: Path, pg_db: str) 
     # PostgreSQL's own bookkeeping: its versions, the copies made into it, the roles its admins made, the sweep's
     # witnesses (db/pg/schema.py), its knowledge search index (built from kb_articles by the copy); nothing of a
     # SQLite helpdesk to carry over
-    own = {"helpdesk_schema", "helpdesk_copies", "helpdesk_roles", "helpdesk_system_events", "kb_search", "kb_terms"}
+    own = {
+        "helpdesk_schema",
+        "helpdesk_copies",
+        "helpdesk_roles",
+        "helpdesk_system_events",
+        "kb_search",
+        "kb_terms",
+        "kb_postings",
+        "kb_delta",
+        "kb_stats",
+    }
     assert found - own == set(TABLES)
 
 

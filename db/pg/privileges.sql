@@ -43,7 +43,7 @@ GRANT INSERT ON events TO {agent};
 GRANT INSERT, UPDATE ON tickets, customers, kb_articles TO {agent};
 GRANT INSERT ON messages, csat, ticket_kb, sla_marks TO {agent};
 -- The knowledge search's documents, written with the article they index (db/pg/kb_search.py).
-GRANT INSERT, UPDATE, DELETE ON kb_search, kb_terms TO {agent};
+GRANT INSERT, UPDATE, DELETE ON kb_search, kb_terms, kb_postings, kb_delta, kb_stats TO {agent};
 -- Derived data every writer keeps current (stored figures, report rollups), the sweeper's lease and upkeep marks,
 -- presence, the feed's pruning, the mail channel's records.
 GRANT INSERT, UPDATE, DELETE ON ticket_figures, report_tickets, report_days, report_hist, leases, presence

@@ -137,6 +137,9 @@ class PgStore(PortableQueries):
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailable(f"{self.path} cannot be reached: {_first_line(exc)}") from exc
         try:
+            # The helpdesk's queries are short; the planner's guesses over arrays (the knowledge search's posting
+            # lists) would have it compile some of them (JIT), which alone cost 15-20 ms.
+            self.conn.execute("SET jit = off")
             if readonly:
                 self.conn.execute("SET default_transaction_read_only = on")
                 if schema.version(self.conn) != schema.LATEST:

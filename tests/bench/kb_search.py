@@ -595,8 +595,10 @@ def pg_connection(url: str | None) -> Iterator[psycopg.Connection[Any]]:
         conn.execute(f"CREATE SCHEMA {scratch}")
         try:
             conn.execute(f"SET search_path TO {scratch}")
+            conn.execute("SET jit = off")  # as the store's connections
             conn.execute(PG_ARTICLES_DDL)
             conn.execute(pg_schema.V1_KB_SEARCH)
+            conn.execute(pg_schema.V4)
             yield conn
         finally:
             conn.execute(f"DROP SCHEMA {scratch} CASCADE")
@@ -627,9 +629,12 @@ def pg_fill(conn: psycopg.Connection[Any], articles: Sequence[Article]) -> tuple
     t0 = time.perf_counter()
     with conn.transaction():
         pg_kb.reindex_all(conn)
-    conn.execute("ANALYZE kb_articles, kb_search")
+    conn.execute("ANALYZE kb_articles, kb_search, kb_postings, kb_delta")
     seconds = time.perf_counter() - t0
-    row = conn.execute("SELECT pg_total_relation_size('kb_search')").fetchone()
+    row = conn.execute(
+        "SELECT pg_total_relation_size('kb_search') + pg_total_relation_size('kb_postings')"
+        " + pg_total_relation_size('kb_delta')"
+    ).fetchone()
     return seconds, (row[0] if row else 0) / 2**20
 
 
