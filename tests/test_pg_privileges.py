@@ -4,6 +4,7 @@ not by the helpdesk, which is not in the way here."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -187,6 +188,45 @@ def test_agent_add_password_makes_a_scram_login_from_another_host(pg_cluster: Cl
 
 def test_agent_add_password_is_refused_on_sqlite(seeded: Any) -> None:
     r = seeded("agent", "add", "rita", "--password", stdin="correct horse battery\n")
+    assert r.code == 2 and "SQLite" in r.err and r.err.count("\n") == 1
+
+
+def test_agent_password_sets_ones_own_and_admins_set_anyones(floor: Floor, monkeypatch: Any) -> None:
+    """`helpdesk agent password [NAME]`: an agent changes their own login's password (ALTER ROLE CURRENT_USER), an
+    admin anyone's (helpdesk_set_password); an agent cannot set another's; the record says who set whose."""
+    from tests.conftest import run_cli
+
+    port, database = floor.cluster.port, floor.database
+
+    def can_log_in(login: str, password: str) -> bool:
+        try:
+            psycopg.connect(f"postgresql://{login}:{password}@127.0.0.1:{port}/{database}").close()
+        except psycopg.OperationalError:
+            return False
+        return True
+
+    boss = run_cli(floor.cluster.url(database), monkeypatch)
+    set_by_admin = boss("agent", "password", "kai", "--json", stdin="kai's new secret\n")
+    assert set_by_admin.code == 0, set_by_admin.err
+    assert can_log_in(floor.kai, "kai's%20new%20secret") and not can_log_in(floor.kai, "wrong")
+    ann = HelpdeskService.open(floor.cluster.url(database, floor.ann))
+    try:
+        with pytest.raises(PermissionDenied):
+            ann.set_password("ann sets kai's", "kai")
+        assert can_log_in(floor.kai, "kai's%20new%20secret")
+        ann.set_password("ann's own secret")
+    finally:
+        ann.shutdown()
+    assert can_log_in(floor.ann, "ann's%20own%20secret")
+    rows = floor.cluster.admin_sql(
+        "SELECT actor, detail FROM events WHERE kind = 'agent_password' ORDER BY id", dbname=database
+    )
+    assert [(actor, json.loads(detail)["name"]) for actor, detail in rows] == [("boss", "kai"), ("ann", "ann")]
+    assert all("secret" not in detail for _, detail in rows)
+
+
+def test_agent_password_is_refused_on_sqlite(seeded: Any) -> None:
+    r = seeded("agent", "password", stdin="correct horse battery\n")
     assert r.code == 2 and "SQLite" in r.err and r.err.count("\n") == 1
 
 

@@ -91,6 +91,18 @@ def cmd_agent_zone(service: HelpdeskService, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agent_password(service: HelpdeskService, args: argparse.Namespace) -> int:
+    target = service.agent(args.name or service.actor_name)
+    login = (target.login or target.name) if target is not None else (args.name or service.actor_name)
+    agent = service.set_password(_ask_password(login), args.name)
+    if args.json:
+        emit_json(agent.model_dump(mode="json"))
+    else:
+        text = _("Password set for login {login} ({name}).")
+        emit_line(text.format(login=agent.login or agent.name, name=agent.name))
+    return 0
+
+
 def cmd_agent_login(service: HelpdeskService, args: argparse.Namespace) -> int:
     agent = service.set_login(args.name, args.login)
     if args.json:
@@ -217,6 +229,13 @@ def build_parser() -> CliParser:
         help=_("PostgreSQL: prompt for the login's password, for connections from other hosts (SCRAM)"),
     )
     command("list", _("list agents"), with_service(cmd_agent_list), agent_sub)
+    p = command(
+        "password",
+        _("PostgreSQL: set your login's password (admins: an agent's), for connections from other hosts"),
+        with_service(cmd_agent_password),
+        agent_sub,
+    )
+    p.add_argument("name", nargs="?", help=_("the agent (default: you)"))
     p = command(
         "login", _("bind an agent to another host login (admins only)"), with_service(cmd_agent_login), agent_sub
     )

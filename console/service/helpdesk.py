@@ -256,6 +256,27 @@ class HelpdeskService:
 
         return self.core.write(work)
 
+    def set_password(self, password: str, name: str | None = None) -> Agent:
+        """A database login's password, for connections from other hosts (PostgreSQL, SCRAM): an agent sets their
+        own, an admin anyone's. The event records who set whose, never the password."""
+        if self.core.store.session_login() is None:
+            raise BadInput(_("a SQLite database has no logins of its own: there is no password to set"))
+        if len(password) < MIN_PASSWORD:
+            raise BadInput(_("a password needs at least {n} characters").format(n=MIN_PASSWORD))
+        me = self.core.me()
+        if name is not None and name != me.name:
+            self.core.require_role("admin")
+
+        def work() -> Agent:
+            agent = me if name is None or name == me.name else self.core.store.get_agent(name)
+            if agent is None or not agent.active:
+                raise BadInput(_("unknown agent {name}").format(name=name))
+            self.core.store.set_password(agent.login or agent.name, password)
+            self._agent_event("agent_password", agent, self.core.at(None))
+            return agent
+
+        return self.core.write(work)
+
     def set_login(self, name: str, login: str) -> Agent:
         """Admins bind an agent to another host login (one login per agent)."""
         check_agent_name(login)

@@ -210,18 +210,19 @@ _PREFIX_END = chr(0x10FFFF)
 _SLACK = 20
 
 _SCORE_SQL = """
-WITH q AS (SELECT * FROM unnest(%(lo)s::text[], %(hi)s::text[]) WITH ORDINALITY AS q(lo, hi, k)),
+WITH q AS MATERIALIZED (SELECT * FROM unnest(%(lo)s::text[], %(hi)s::text[]) WITH ORDINALITY AS q(lo, hi, k)),
 raw AS (
   SELECT q.k, u.id, u.v, u.f, u.len FROM q JOIN kb_postings AS p ON p.term >= q.lo AND p.term < q.hi
-  CROSS JOIN LATERAL unnest(p.ids, p.versions, p.freqs, p.lengths) AS u(id, v, f, len)
-  UNION ALL
-  SELECT q.k, d.article_id, d.version, d.freq, d.length FROM q JOIN kb_delta AS d ON d.term >= q.lo AND d.term < q.hi
+  CROSS JOIN LATERAL unnest(p.ids, p.versions, p.freqs, p.lengths) AS u(id, v, f, len){delta}
 ),
 docs AS (SELECT id, v, min(len)::float8 AS len, {keys} FROM raw GROUP BY id, v),
 found AS (SELECT id, v, len, {phrases} FROM docs)
 SELECT id, v, {score} AS score, {singles} AS singles{parts} FROM found WHERE {present}
 ORDER BY score DESC, id LIMIT %(cut)s
 """
+_DELTA_SQL = """
+  UNION ALL
+  SELECT q.k, d.article_id, d.version, d.freq, d.length FROM q JOIN kb_delta AS d ON d.term >= q.lo AND d.term < q.hi"""
 # (Every frequency of a matching article in one pass over the keys' posting lists, then bm25 from them: no
 # per-article document is read. A phrase of several lexemes counts as found where all of them are, at the least
 # frequent one's frequency; whether they stand side by side is checked on the articles read, in their tsvector.)
@@ -243,9 +244,11 @@ def _bm25(f: str, idf: float, avgdl: float) -> str:
     return f"{idf!r} * {f} * {_K1 + 1!r} / ({f} + {_K1!r} * ({1 - _B!r} + {_B!r} * len / {avgdl!r}))"
 
 
-def _score_sql(per_phrase: Sequence[Sequence[int]], idfs: Sequence[float], avgdl: float, every: bool) -> str:
+def _score_sql(
+    per_phrase: Sequence[Sequence[int]], idfs: Sequence[float], avgdl: float, every: bool, delta: bool = True
+) -> str:
     """_SCORE_SQL for phrases given as their keys' numbers (only numbers and floats are written into the SQL; the
-    terms are parameters)."""
+    terms are parameters); ``delta``: kb_delta holds postings (none since the last merge: it is not read)."""
     count = max(k for ks in per_phrase for k in ks)
     keys = ", ".join(f"sum(f) FILTER (WHERE k = {k})::float8 AS k{k}" for k in range(1, count + 1))
     phrases = []
@@ -261,7 +264,13 @@ def _score_sql(per_phrase: Sequence[Sequence[int]], idfs: Sequence[float], avgdl
     parts = "".join(f", {_bm25(f'f{n}', idfs[n], avgdl)}" for n, ks in enumerate(per_phrase) if len(ks) > 1)
     present = (" AND " if every else " OR ").join(f"f{n} IS NOT NULL" for n in range(len(per_phrase)))
     return _SCORE_SQL.format(
-        keys=keys, phrases=", ".join(phrases), score=score, singles=f"({singles})", parts=parts, present=present
+        delta=_DELTA_SQL if delta else "",
+        keys=keys,
+        phrases=", ".join(phrases),
+        score=score,
+        singles=f"({singles})",
+        parts=parts,
+        present=present,
     )
 
 
@@ -272,16 +281,17 @@ class PgEngine:
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
 
-    def _stats(self, phrases: Sequence[tuple[list[str], bool]]) -> tuple[list[float], float]:
+    def _stats(self, phrases: Sequence[tuple[list[str], bool]]) -> tuple[list[float], float, bool]:
         """bm25's idf of each phrase, from kb_terms (a phrase is in at most as many articles as its rarest term; a
-        prefix: as all the words it begins, together), and the articles' average length in tokens."""
+        prefix: as all the words it begins, together), the articles' average length in tokens, and whether kb_delta
+        holds postings."""
         wanted = sorted({k for lexemes, prefix in phrases for k in _keys(lexemes[:-1] if prefix else lexemes)} | {""})
         prefixes = sorted({lexemes[-1] for lexemes, prefix in phrases if prefix})
         rows = self.conn.execute(
             "SELECT term, docs::bigint FROM kb_terms WHERE term = ANY(%s)"
             " UNION ALL SELECT '*' || p, (SELECT coalesce(sum(docs), 0) FROM kb_terms"
             " WHERE term >= p AND term < p || chr(1114111)) FROM unnest(%s::text[]) AS p"
-            " UNION ALL SELECT ' tokens', tokens FROM kb_stats",
+            " UNION ALL SELECT ' tokens', tokens FROM kb_stats UNION ALL SELECT ' delta', delta_postings FROM kb_stats",
             (wanted, prefixes),
         ).fetchall()
         docs = {term: int(n) for term, n in rows}
@@ -293,7 +303,7 @@ class PgEngine:
                 counts.append(min(total, docs.get("*" + lexemes[-1], 0)))
             found = min(counts) if counts else total
             out.append(max(1e-6, math.log((total - found + 0.5) / (found + 0.5))))
-        return out, max(docs.get(" tokens", 0) / total, 1.0)
+        return out, max(docs.get(" tokens", 0) / total, 1.0), docs.get(" delta", 1) != 0
 
     def candidates(
         self, match: Match, pool: int, include_drafts: bool, weights: tuple[float, float, float]
@@ -302,7 +312,7 @@ class PgEngine:
         phrases = [(lexemes, p.prefix) for p in match.phrases if (lexemes := _phrase_lexemes(p))]
         if not phrases or (match.every and len(phrases) < len(match.phrases)):
             return []  # nothing to look for; or a required word that cannot be indexed, which no article holds
-        idfs, avgdl = self._stats(phrases)
+        idfs, avgdl, delta = self._stats(phrases)
         keys: dict[tuple[str, str], int] = {}
         per_phrase: list[list[int]] = []
         for lexemes, prefix in phrases:
@@ -315,7 +325,7 @@ class PgEngine:
                     for j, unit in enumerate(units)
                 ]
             )
-        sql = _score_sql(per_phrase, idfs, avgdl, match.every)
+        sql = _score_sql(per_phrase, idfs, avgdl, match.every, delta)
         multi = [n for n, ks in enumerate(per_phrase) if len(ks) > 1]
         params: dict[str, Any] = {"lo": [lo for lo, _ in keys], "hi": [hi for _, hi in keys]}
         cut = pool + _SLACK

@@ -224,11 +224,17 @@ class PgStore(PortableQueries):
 
     def set_password(self, login: str, password: str) -> None:
         """The SCRAM verifier is computed here (libpq's PQencryptPasswordConn), so the password itself never
-        reaches the server, its logs or pg_stat_statements; the owner's function helpdesk_set_password sets it."""
+        reaches the server, its logs or pg_stat_statements. A login sets its own (any role may: ALTER ROLE
+        CURRENT_USER); another's is set by the owner's function helpdesk_set_password (admins, roles it made)."""
         with self._lock:
             verifier = self.conn.pgconn.encrypt_password(password.encode(), login.encode(), b"scram-sha-256")
             with self._guarded(), self._refused_login(login):
-                self.conn.execute("SELECT helpdesk_set_password(%s, %s)", [login, verifier.decode()])
+                if login == self.session_login():
+                    self.conn.execute(
+                        sql.SQL("ALTER ROLE CURRENT_USER PASSWORD {}").format(sql.Literal(verifier.decode()))
+                    )
+                else:
+                    self.conn.execute("SELECT helpdesk_set_password(%s, %s)", [login, verifier.decode()])
 
     def set_busy_timeout(self, seconds: float) -> None:
         """A writer waits this long for the feed lock (lock_timeout), then the write is retried whole."""
