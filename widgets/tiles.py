@@ -267,7 +267,12 @@ class CountdownList(Widget):
         before, self._lines = self._lines, lines
         width = self.content_size.width
         for y in range(max(len(before), len(lines))):
-            if y >= len(before) or y >= len(lines) or before[y] != lines[y]:
+            old, new = (before[y] if y < len(before) else None), (lines[y] if y < len(lines) else None)
+            if old == new:
+                continue
+            if old is not None and new is not None and old[0] == new[0] == "item" and old[3] == new[3]:
+                self.refresh(Region(0, y, self._clock_width, 1))  # only the clock moved: only its cells go out
+            else:
                 self.refresh(Region(0, y, width, 1))
 
     def notify_style_update(self) -> None:

@@ -31,7 +31,8 @@ def seed(db: Path) -> None:
         for name in ("ann", "kai", "li.wei"):
             admin.add_agent(name, "agent", "L1")
         for i in range(40):
-            agent = HelpdeskService(admin.store, ("ann", "kai", "li.wei")[i % 3])
+            # the admin records the past on each agent's behalf (only admins may claim a time: --as with --at)
+            agent = HelpdeskService(admin.store, ("ann", "kai", "li.wei")[i % 3], entered_by="boss")
             ticket = agent.create_ticket(
                 f"Ticket {i}",
                 customer=f"Customer {i % 7}",
