@@ -22,6 +22,12 @@ CONFIRMATION_CHANNELS = ("phone", "email", "onsite", "chat")
 CALL_DIRECTIONS = ("in", "out")
 VISIT_STAGES = ("dispatched", "arrived", "left")
 """An on-site visit, in the order it happens."""
+SYSTEM_ACTOR = "system"
+"""Who the sweep's warnings, breaches and auto-closes are recorded as."""
+MAIL_ACTOR = "mail"
+"""Who the mail channel's filing is recorded as."""
+RESERVED_ACTORS = (SYSTEM_ACTOR, MAIL_ACTOR)
+"""The helpdesk's own actors: no agent may take their names, or the record could not tell them apart."""
 FOLLOWUP_PRIORITIES = ("P1", "P2")
 """Closing a ticket of these priorities books a follow-up call with the customer (the standards' return visit)."""
 

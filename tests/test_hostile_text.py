@@ -439,3 +439,12 @@ def test_kb_import_still_refuses_an_empty_title_once_cleaned(seeded: Callable[..
     result = seeded("kb", "import", str(bad))
     assert result.code == 2
     assert "title" in result.err
+
+
+@pytest.mark.parametrize("name", ["system", "mail", "System", "MAIL"])
+def test_the_helpdesks_own_actors_names_are_no_agents(seeded: Callable[..., Result], name: str) -> None:
+    """The sweep records as `system` and the mail channel as `mail`: an agent of that name would be indistinguishable
+    from them in the record."""
+    result = seeded("agent", "add", name, "--tier", "L1")
+    assert result.code == 2 and "the helpdesk's own name" in result.err and result.err.count("\n") == 1
+    assert f'"name": "{name}"' not in seeded("agent", "list", "--json").out

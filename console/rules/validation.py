@@ -6,7 +6,7 @@ from typing import Any
 
 from console.i18n import _
 from console.rules.errors import BadInput
-from db.vocabulary import CHANNELS, PRIORITIES, TIERS
+from db.vocabulary import CHANNELS, PRIORITIES, RESERVED_ACTORS, TIERS
 
 MAX_SUBJECT = 500
 MAX_BODY = 100_000
@@ -103,6 +103,15 @@ def check_agent_name(name: str) -> None:
         )
     if not name or len(name) > 64 or any(ch.isspace() for ch in name):
         raise BadInput(_("agent names are 1-64 characters without spaces: {name!r}").format(name=name))
+
+
+def check_new_agent_name(name: str) -> None:
+    """An agent's name as ``check_agent_name``, and none of the helpdesk's own actors' (in any case)."""
+    check_agent_name(name)
+    if name.casefold() in RESERVED_ACTORS:
+        raise BadInput(
+            _("{name} is the helpdesk's own name for the sweep or the mail channel: choose another").format(name=name)
+        )
 
 
 def check_display_name(name: str) -> None:

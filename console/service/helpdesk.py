@@ -21,6 +21,7 @@ from console.rules.validation import (
     MAX_BODY,
     check_agent_name,
     check_display_name,
+    check_new_agent_name,
     clean_text,
     require_text,
     validate_new_ticket,
@@ -199,7 +200,7 @@ class HelpdeskService:
     def init(self, admin: str, *, login: str | None = None) -> Agent:
         """Create the first admin of an empty database, bound to the login running this (or ``login``)."""
         bound = login or self.core.login
-        check_agent_name(admin)
+        check_new_agent_name(admin)
         check_agent_name(bound)
 
         def work() -> Agent:
@@ -227,7 +228,7 @@ class HelpdeskService:
         """Admins add agents; ``login`` (default: the name) is the host login that acts as the agent;
         ``board_only``: a login that may only open the wallboard (the SSH board account). ``password``: on
         PostgreSQL, the login's password for connections from other hosts (SCRAM)."""
-        check_agent_name(name)
+        check_new_agent_name(name)
         check_display_name(display_name)
         if login is not None:
             check_agent_name(login)

@@ -13,8 +13,9 @@ from console.rules.whoami import invoking_login, os_login
 from console.service.core import ServiceCore
 from db.models import Agent
 from db.store_api import StoreAPI
+from db.vocabulary import MAIL_ACTOR
 
-MAIL_ACTOR = "mail"
+__all__ = ["MAIL_ACTOR", "SystemCore", "authorise"]
 
 
 class SystemCore(ServiceCore):

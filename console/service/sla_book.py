@@ -14,13 +14,13 @@ from console.service.core import ServiceCore
 from console.service.ticket_view import facts_from_events
 from db.models import Ticket
 from db.queries import stored_urgency
-from db.vocabulary import LIVE_CLOCK_STATES, OPEN_STATUSES
+from db.vocabulary import LIVE_CLOCK_STATES, OPEN_STATUSES, SYSTEM_ACTOR
 
 if TYPE_CHECKING:
     from console.rules import sla
     from console.rules.policy import Policy
 
-SYSTEM = "system"  # the actor of what the sweep records
+SYSTEM = SYSTEM_ACTOR  # the actor of what the sweep records
 SWEEP_BATCH = 200  # tickets judged per transaction: a writer waits at most one batch (~40 ms)
 POLICY_KEY = "policy"
 

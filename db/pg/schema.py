@@ -17,6 +17,7 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from db.errors import DatabaseUnavailable
+from db.vocabulary import SYSTEM_ACTOR
 
 if TYPE_CHECKING:
     import psycopg
@@ -554,7 +555,6 @@ CREATE CONSTRAINT TRIGGER changes_notify AFTER INSERT ON changes DEFERRABLE INIT
 
 # v3 (issue 19): the agents' login roles made by any admin, not only by the owner, and the sweep's `system`
 # events written only through the sweep's own path (privileges.sql tells the whole model).
-SYSTEM_ACTOR = "system"  # console/service/sla_book.py's SYSTEM: the actor of what the sweep records
 _NOW_TEXT = "to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 V3 = f"""
 -- ==== roles: `agent add` by any admin ==========================================================================

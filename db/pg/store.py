@@ -58,6 +58,7 @@ from db.queries import (
 )
 from db.records import QueueFacts, TicketFilter
 from db.store import STALE_MERGE_LIMIT
+from db.vocabulary import SYSTEM_ACTOR
 
 if TYPE_CHECKING:
     from db.kb_search import KbHit
@@ -645,7 +646,7 @@ class PgStore(PortableQueries):
             "detail": payload,
             "backfilled": int(backfilled),
         }
-        if actor == schema.SYSTEM_ACTOR:  # the sweep's: only through its function (schema v3, privileges.sql)
+        if actor == SYSTEM_ACTOR:  # the sweep's: only through its function (schema v3, privileges.sql)
             keys = ["ticket_id", "at", "kind", "from_value", "to_value", "detail", "backfilled"]
             statement = "SELECT * FROM helpdesk_system_event(?, ?, ?, ?, ?, ?, ?)"
             values = [record[k] for k in keys]
