@@ -95,6 +95,18 @@ def stored_urgency(
     return 3, float(due), alert
 
 
+def time_range(column: str, start: datetime | str | None, end: datetime | str | None) -> tuple[list[str], list[str]]:
+    """``column`` in [start, end) as WHERE clauses and their parameters (UTC text sorts as time; a bound left None is
+    open; a datetime is written as stored)."""
+    clauses: list[str] = []
+    params: list[str] = []
+    for bound, operator in ((start, ">="), (end, "<")):
+        if bound is not None:
+            clauses.append(f"{column} {operator} ?")
+            params.append(bound if isinstance(bound, str) else ts(bound))
+    return clauses, params
+
+
 def ts(value: datetime) -> str:
     """Timestamps are stored as UTC ISO-8601 text to the second, so they sort as text."""
     if value.tzinfo is None:
@@ -550,14 +562,8 @@ class PortableQueries(ABC):
         return [_event(r) for r in self._rows("SELECT * FROM events WHERE ticket_id = ? ORDER BY id", [ticket_id])]
 
     def events_between(self, start: datetime | None, end: datetime | None, kinds: Sequence[str] = ()) -> list[Event]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if start is not None:
-            clauses.append("at >= ?")
-            params.append(ts(start))
-        if end is not None:
-            clauses.append("at < ?")
-            params.append(ts(end))
+        clauses, bounds = time_range("at", start, end)
+        params: list[Any] = list(bounds)
         if kinds:
             clause, values = self._any_of("kind", kinds)
             clauses.append(clause)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from db.store import ts
+from db.queries import time_range, ts
 from db.store_api import StoreAPI
 
 # The new status an event recorded: the initial one for a creation, else the second item of changes.status.
@@ -94,14 +94,7 @@ class PendingFollowup:
 
 def _period(start: datetime | None, end: datetime | None) -> tuple[str, list[str]]:
     """The WHERE clause on the tickets' creation time (UTC text sorts as time; the index covers it)."""
-    clauses: list[str] = []
-    params: list[str] = []
-    if start is not None:
-        clauses.append("t.created_at >= ?")
-        params.append(ts(start))
-    if end is not None:
-        clauses.append("t.created_at < ?")
-        params.append(ts(end))
+    clauses, params = time_range("t.created_at", start, end)
     return (" AND ".join(clauses) or "1 = 1"), params
 
 

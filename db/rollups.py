@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from db.errors import DatabaseUnavailable
+from db.queries import time_range
 from db.store import Store
 from db.store_api import StoreAPI
 
@@ -322,14 +323,8 @@ def open_backlog(
     store: StoreAPI, start: str | None, end: str | None, exclude_backfilled: bool
 ) -> list[tuple[Any, ...]]:
     """(created_at, agent, priority, channel, tier) of the open tickets created in ``[start, end)`` (UTC text)."""
-    clauses = [f"t.status IN {_OPEN}"]
-    params: list[str] = []
-    if start is not None:
-        clauses.append("t.created_at >= ?")
-        params.append(start)
-    if end is not None:
-        clauses.append("t.created_at < ?")
-        params.append(end)
+    clauses, params = time_range("t.created_at", start, end)
+    clauses.insert(0, f"t.status IN {_OPEN}")
     return store._tuples(
         "SELECT t.created_at, r.agent, r.priority, r.channel, r.tier FROM tickets t"
         f" JOIN report_tickets r ON r.ticket_id = t.id WHERE {' AND '.join(clauses)}{_bf(exclude_backfilled, 'r.')}",

@@ -84,6 +84,11 @@ def countdown_state(seconds: int | None, now: float, warn_at: float | None, paus
     return "ok"
 
 
+def reading(seconds: int | None, now: float, warn_at: float | None, paused: bool = False) -> tuple[str, CountdownState]:
+    """What a clock shows at ``now`` and in which colour state."""
+    return format_remaining(seconds, paused), countdown_state(seconds, now, warn_at, paused)
+
+
 def remaining_seconds(due_at: float | None, paused_remaining_s: int | None, now: float) -> int | None:
     """Wall-clock remaining time; floored so a clock reads overdue from the first second past due."""
     if due_at is not None:
@@ -235,8 +240,7 @@ class Countdown(Widget):
             seconds = self._remaining(now)
         else:
             seconds = remaining_seconds(self._due_at, self._paused_remaining_s, now)
-        self._text = format_remaining(seconds, paused)
-        self._state = countdown_state(seconds, now, self._warn_at, paused)
+        self._text, self._state = reading(seconds, now, self._warn_at, paused)
 
     def _set_state_class(self) -> None:
         for state in _STATES:

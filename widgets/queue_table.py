@@ -29,8 +29,7 @@ from widgets.bindings import translate_bindings
 from widgets.countdown import (
     CountdownState,
     SecondTicks,
-    countdown_state,
-    format_remaining,
+    reading,
     unchanged_until,
     widest_countdown,
 )
@@ -55,6 +54,7 @@ from widgets.queue_row import (
 )
 from widgets.row_pages import RowPages
 from widgets.safe_text import clean, fit
+from widgets.styling import component_layer
 
 __all__ = ["COMPONENTS", "SUBJECT_MIN", "QueueRow", "QueueTable", "layout_columns"]
 
@@ -478,24 +478,18 @@ class QueueTable(ScrollView, can_focus=True):
     def _style(self, name: str) -> Style:
         """Rich styles of the widget and its components, kept until restyled.
 
-        Header and cursor are whole line styles; the others are layers holding only what their rule sets,
-        so a warning keeps the cursor's background. Colours come from the full style, where
-        semi-transparent ones have been blended.
+        Header and cursor are whole line styles; the others are layers (``component_layer``).
         """
         style = self._styles.get(name)
         if style is None:
             if name == "base":
                 style = self.rich_style
             else:
-                full = self.get_component_rich_style(f"queue-table--{name}")
+                component = f"queue-table--{name}"
                 if name in ("header", "cursor"):
-                    style = full
+                    style = self.get_component_rich_style(component)
                 else:
-                    layer = self.get_component_rich_style(f"queue-table--{name}", partial=True)
-                    style = layer + Style.from_color(
-                        full.color if layer.color is not None else None,
-                        full.bgcolor if layer.bgcolor is not None else None,
-                    )
+                    style = component_layer(self, component)
             self._styles[name] = style
         return style
 
@@ -518,7 +512,7 @@ class QueueTable(ScrollView, can_focus=True):
         seconds = self._remaining_for(row, now)
         paused = is_paused(row)
         self._holds[index] = unchanged_until(seconds, now, row.warn_at, paused)
-        return format_remaining(seconds, paused), countdown_state(seconds, now, row.warn_at, paused)
+        return reading(seconds, now, row.warn_at, paused)
 
     def _column(self, key: ColumnKey) -> Column | None:
         return next((column for column in self._columns if column.key == key), None)

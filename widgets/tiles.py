@@ -23,12 +23,12 @@ from textual.widgets import Digits, Static
 
 from widgets.countdown import (
     SecondTicks,
-    countdown_state,
-    format_remaining,
+    reading,
     remaining_seconds,
     widest_countdown,
 )
 from widgets.safe_text import clean, fit, plain
+from widgets.styling import component_layer
 
 Tone = Literal["plain", "good", "warning", "bad"]
 _TONES: tuple[Tone, ...] = ("plain", "good", "warning", "bad")
@@ -260,8 +260,7 @@ class CountdownList(Widget):
             lines.append(("empty", self._empty))
         for item in self._items[: self._shown]:
             seconds = item.remaining(now) if item.remaining is not None else remaining_seconds(item.due_at, None, now)
-            state = countdown_state(seconds, now, item.warn_at)
-            lines.append(("item", format_remaining(seconds), state, clean(item.text)))
+            lines.append(("item", *reading(seconds, now, item.warn_at), clean(item.text)))
         if self._more_text:
             lines.append(("more", clean(self._more_text)))
         before, self._lines = self._lines, lines
@@ -286,9 +285,7 @@ class CountdownList(Widget):
             if name == "base":
                 style = self.rich_style
             else:
-                full = self.get_component_rich_style(f"countdown-list--{name}")
-                layer = self.get_component_rich_style(f"countdown-list--{name}", partial=True)
-                style = self.rich_style + layer + Style.from_color(full.color if layer.color is not None else None)
+                style = self.rich_style + component_layer(self, f"countdown-list--{name}")
             self._styles[name] = style
         return style
 

@@ -24,7 +24,7 @@ from console.rules.mailcompose import Outgoing, compose
 from console.rules.mailconfig import Endpoint, MailConfig
 from console.service.core import ServiceCore, open_store
 from console.service.helpdesk import HelpdeskService
-from console.service.mail_actor import MAIL_ACTOR, SystemCore, authorise
+from console.service.mail_actor import SystemCore, authorise
 from console.service.mail_files import files_dir, quarantined, read_password
 from console.service.mail_inbound import Filed, Filing
 from console.service.mail_outbox import DOMAIN_KEY, PREFIX_KEY
@@ -41,6 +41,7 @@ from console.service.mail_servers import (
 )
 from db.mail_store import MailStore
 from db.store_api import StoreAPI
+from db.vocabulary import MAIL_ACTOR
 
 EX_TEMPFAIL = 75  # sysexits.h: the MTA keeps the message and tries again
 BACKOFF_MAX_S = 3600.0

@@ -15,8 +15,6 @@ from db.models import Agent
 from db.store_api import StoreAPI
 from db.vocabulary import MAIL_ACTOR
 
-__all__ = ["MAIL_ACTOR", "SystemCore", "authorise"]
-
 
 class SystemCore(ServiceCore):
     """The core the mail commands act through: the actor is ``mail``, not an agent (it is given no agent's

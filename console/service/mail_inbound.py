@@ -16,13 +16,14 @@ from console.rules.mailconfig import MailConfig
 from console.rules.mailparse import MailUnparseable, ParsedMail, parse_mail, strip_reply_prefixes, ticket_tag
 from console.rules.validation import MAX_BODY, MAX_SUBJECT, validate_new_ticket
 from console.service.helpdesk import HelpdeskService
-from console.service.mail_actor import MAIL_ACTOR, SystemCore
+from console.service.mail_actor import SystemCore
 from console.service.mail_files import quarantine, store_blob
 from console.service.mail_outbox import queue_mail
 from db.errors import NotFound
 from db.mail_store import MailStore
 from db.models import Ticket
 from db.store_api import StoreAPI
+from db.vocabulary import MAIL_ACTOR
 
 
 @dataclass

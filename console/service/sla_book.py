@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from console.rules import sla
     from console.rules.policy import Policy
 
-SYSTEM = SYSTEM_ACTOR  # the actor of what the sweep records
 SWEEP_BATCH = 200  # tickets judged per transaction: a writer waits at most one batch (~40 ms)
 POLICY_KEY = "policy"
 
@@ -257,7 +256,7 @@ class SlaBook:
                             "clock": status.clock,
                             "due_at": status.due_at.isoformat() if status.due_at else None,
                         },
-                        actor=SYSTEM,
+                        actor=SYSTEM_ACTOR,
                     )
                     if kind == "warning":
                         warnings += 1
@@ -296,7 +295,7 @@ class SlaBook:
                     "confirmed": False,
                     "unconfirmed_reason": reason,
                 },
-                actor=SYSTEM,
+                actor=SYSTEM_ACTOR,
             )
             self.refresh(self.core.store.get_ticket(ticket_id), when)
             return True

@@ -67,7 +67,6 @@ __all__ = [
     "search_articles",
     "suggest_for_text",
     "tokens",
-    "tsquery",
 ]
 
 # unicode61's token characters: letters and digits (combining marks stay in the word, to be removed with the
@@ -78,8 +77,8 @@ _MAX_LEXEME_BYTES = 1000
 _MAX_POSITION = 16383  # tsvector positions stop here
 _MAX_POSITIONS = 256  # positions kept per lexeme (as PostgreSQL keeps)
 _SNIPPET_TOKENS = 32  # as db/kb_search.py's snippet()
-# Snippets are cut in Python from the start of the body (a match further in shows the start, as a title-only match
-# does): 10 long bodies took 45 ms to tokenize whole.
+# Snippets are cut in Python from the body's first 20,000 characters, read in pieces from just before the first
+# mention of the query (``snippet``): ten long bodies took 45 ms to tokenize whole.
 _SNIPPET_SCAN_CHARS = 20_000
 _SNIPPET_PIECE_CHARS = 240
 _SNIPPET_LEAD_CHARS = 120  # read before the first mention, for the words before it
@@ -188,19 +187,6 @@ def _phrase_query(lexemes: Sequence[str], prefix: bool) -> str:
     return "(" + " <-> ".join(quoted) + ")" if len(quoted) > 1 else quoted[0]
 
 
-def tsquery(match: Match) -> str | None:
-    """The ``tsquery`` literal of a match: its phrases ANDed or ORed. None when nothing can match."""
-    parts: list[str] = []
-    for phrase in match.phrases:
-        lexemes = _phrase_lexemes(phrase)
-        if not lexemes:
-            if match.every:
-                return None  # a required word that cannot be indexed is in no article
-            continue
-        parts.append(_phrase_query(lexemes, phrase.prefix))
-    return (" & " if match.every else " | ").join(parts) or None
-
-
 # A query's keys are ranges of kb_postings' terms (collation "C"): a lexeme is [lexeme, lexeme + U+0001) (no lexeme
 # holds U+0001), the start of words typed so far is [start, start + U+10FFFF).
 _EXACT_END = "\x01"
@@ -232,11 +218,6 @@ SELECT s.article_id, s.version, a.ref, a.title, a.status{checks}
 FROM kb_search AS s JOIN kb_articles AS a ON a.id = s.article_id
 WHERE s.article_id = ANY(%(ids)s)
 """
-
-
-def _keys(lexemes: Sequence[str]) -> list[str]:
-    """kb_terms' terms that bound a phrase's document frequency (its rarest is in every article it is)."""
-    return _pairs(lexemes)
 
 
 def _bm25(f: str, idf: float, avgdl: float) -> str:
@@ -285,7 +266,8 @@ class PgEngine:
         """bm25's idf of each phrase, from kb_terms (a phrase is in at most as many articles as its rarest term; a
         prefix: as all the words it begins, together), the articles' average length in tokens, and whether kb_delta
         holds postings."""
-        wanted = sorted({k for lexemes, prefix in phrases for k in _keys(lexemes[:-1] if prefix else lexemes)} | {""})
+        # A phrase's looked-up units bound its document frequency: its rarest is in every article it is.
+        wanted = sorted({k for lexemes, prefix in phrases for k in _pairs(lexemes[:-1] if prefix else lexemes)} | {""})
         prefixes = sorted({lexemes[-1] for lexemes, prefix in phrases if prefix})
         rows = self.conn.execute(
             "SELECT term, docs::bigint FROM kb_terms WHERE term = ANY(%s)"
@@ -298,7 +280,7 @@ class PgEngine:
         total = max(docs.get("", 0), 1)
         out = []
         for lexemes, prefix in phrases:
-            counts = [docs.get(k, 0) for k in _keys(lexemes[:-1] if prefix else lexemes)]
+            counts = [docs.get(k, 0) for k in _pairs(lexemes[:-1] if prefix else lexemes)]
             if prefix:
                 counts.append(min(total, docs.get("*" + lexemes[-1], 0)))
             found = min(counts) if counts else total
@@ -465,7 +447,6 @@ def snippet(body: str, phrases: Sequence[tuple[list[str], bool]]) -> str:
     mentioned = bool(found)
     skipped = _piece_start(body, min(found) - _SNIPPET_LEAD_CHARS) if found else 0
     pieces = _pieces(body, skipped)
-    unread = True
     lexes: list[str] = []
     where: dict[str, list[int]] = {}
     for piece in pieces:
@@ -481,9 +462,7 @@ def snippet(body: str, phrases: Sequence[tuple[list[str], bool]]) -> str:
         hits, _ = _hits(lexes, where, phrases)
         if hits and len(toks) >= _window(hits, len(toks))[2] + _SNIPPET_TOKENS:
             break
-    else:
-        unread = False
-    unread = unread and next(pieces, None) is not None
+    unread = next(pieces, None) is not None
     if not toks:
         return ""
     hits, marked = _hits(lexes, where, phrases)
